@@ -1,0 +1,525 @@
+\restrict dbmate
+
+-- Dumped from database version 15.18
+-- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: buyer_sync; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA buyer_sync;
+
+
+--
+-- Name: SCHEMA buyer_sync; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA buyer_sync IS 'buyer-sync''s views and functions for analysts and operators.';
+
+
+--
+-- Name: buyer_sync_private; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA buyer_sync_private;
+
+
+--
+-- Name: SCHEMA buyer_sync_private; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA buyer_sync_private IS 'buyer-sync''s internal state. Not an API.';
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: synced_tables; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.synced_tables (
+    table_schema text NOT NULL,
+    table_name text NOT NULL
+);
+
+
+--
+-- Name: TABLE synced_tables; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.synced_tables IS 'Tables written by the sync, whose text-like columns must all be text.';
+
+
+--
+-- Name: non_text_columns; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.non_text_columns AS
+ WITH RECURSIVE resolved AS (
+         SELECT a_1.attrelid,
+            a_1.attnum,
+            a_1.atttypid AS type_oid,
+            a_1.atttypmod AS type_mod,
+            false AS is_array
+           FROM (((buyer_sync_private.synced_tables st
+             JOIN pg_namespace n_1 ON ((n_1.nspname = st.table_schema)))
+             JOIN pg_class c_1 ON (((c_1.relnamespace = n_1.oid) AND (c_1.relname = st.table_name))))
+             JOIN pg_attribute a_1 ON ((a_1.attrelid = c_1.oid)))
+          WHERE ((c_1.relkind = ANY (ARRAY['r'::"char", 'p'::"char"])) AND (a_1.attnum > 0) AND (NOT a_1.attisdropped))
+        UNION ALL
+         SELECT r_1.attrelid,
+            r_1.attnum,
+                CASE
+                    WHEN (t.typtype = 'd'::"char") THEN t.typbasetype
+                    ELSE t.typelem
+                END AS typelem,
+                CASE
+                    WHEN (t.typtype = 'd'::"char") THEN t.typtypmod
+                    ELSE r_1.type_mod
+                END AS type_mod,
+            (r_1.is_array OR (t.typtype <> 'd'::"char"))
+           FROM (resolved r_1
+             JOIN pg_type t ON ((t.oid = r_1.type_oid)))
+          WHERE ((t.typtype = 'd'::"char") OR ((t.typcategory = 'A'::"char") AND (t.typelem <> (0)::oid)))
+        )
+ SELECT (n.nspname)::text AS table_schema,
+    (c.relname)::text AS table_name,
+    (a.attname)::text AS column_name,
+    (
+        CASE r.type_oid
+            WHEN 'character varying'::regtype THEN 'character varying'::text
+            ELSE 'character'::text
+        END ||
+        CASE
+            WHEN r.is_array THEN '[]'::text
+            ELSE ''::text
+        END) AS data_type,
+        CASE
+            WHEN (r.type_mod >= 4) THEN (r.type_mod - 4)
+            ELSE NULL::integer
+        END AS character_maximum_length,
+    format_type(a.atttypid, a.atttypmod) AS declared_type,
+    (a.attnum)::integer AS ordinal_position
+   FROM (((resolved r
+     JOIN pg_attribute a ON (((a.attrelid = r.attrelid) AND (a.attnum = r.attnum))))
+     JOIN pg_class c ON ((c.oid = r.attrelid)))
+     JOIN pg_namespace n ON ((n.oid = c.relnamespace)))
+  WHERE (r.type_oid = ANY (ARRAY[('character varying'::regtype)::oid, ('character'::regtype)::oid]));
+
+
+--
+-- Name: VIEW non_text_columns; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.non_text_columns IS 'Text-like columns of the synced tables that are not text (varchar, char, domains and arrays of them). Must be empty before a sync may run.';
+
+
+--
+-- Name: COLUMN non_text_columns.data_type; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.non_text_columns.data_type IS 'character varying or character, with [] for arrays.';
+
+
+--
+-- Name: COLUMN non_text_columns.character_maximum_length; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.non_text_columns.character_maximum_length IS 'The declared length limit, or null for none.';
+
+
+--
+-- Name: COLUMN non_text_columns.declared_type; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.non_text_columns.declared_type IS 'The column''s type as declared (a domain keeps its name), what a rollback restores.';
+
+
+--
+-- Name: buyers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.buyers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    buyer_number text NOT NULL,
+    name text,
+    phone text,
+    email text,
+    address text,
+    inquiry_date date,
+    inquiry_source text,
+    desired_area text,
+    property_type text,
+    budget bigint,
+    status text,
+    assignee text,
+    next_follow_up date,
+    notes text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    synced_at timestamp with time zone,
+    db_updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: TABLE buyers; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.buyers IS 'One row per buyer of the buyers spreadsheet, keyed by buyer_number. Written only by buyer-sync.';
+
+
+--
+-- Name: COLUMN buyers.buyer_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.buyer_number IS 'The buyer''s number as shown on the sheet (leading zeros kept). Unique.';
+
+
+--
+-- Name: COLUMN buyers.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.created_at IS 'When buyer-sync first inserted this buyer. Never changed by later syncs.';
+
+
+--
+-- Name: COLUMN buyers.synced_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.synced_at IS 'When a sync last wrote this row''s values from the sheet.';
+
+
+--
+-- Name: COLUMN buyers.db_updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.db_updated_at IS 'When this row last changed in the database.';
+
+
+--
+-- Name: retry_queue; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.retry_queue (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    buyer_number text NOT NULL,
+    row_number integer,
+    error_info jsonb NOT NULL,
+    attempt_count integer DEFAULT 0 NOT NULL,
+    next_retry_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    CONSTRAINT retry_queue_attempt_count_check CHECK ((attempt_count >= 0)),
+    CONSTRAINT retry_queue_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+
+--
+-- Name: TABLE retry_queue; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.retry_queue IS 'Buyers whose sync failed with a retryable error, with their retry schedule (1, 5, 15 minutes).';
+
+
+--
+-- Name: COLUMN retry_queue.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.status IS 'pending, processing, succeeded or failed (failed = permanently, after the last attempt).';
+
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    version character varying NOT NULL
+);
+
+
+--
+-- Name: sync_alerts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_alerts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    type text NOT NULL,
+    severity text NOT NULL,
+    message text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    CONSTRAINT sync_alerts_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text]))),
+    CONSTRAINT sync_alerts_type_check CHECK ((type = ANY (ARRAY['missing_buyers'::text, 'high_error_rate'::text, 'permanent_failure'::text, 'slow_sync'::text])))
+);
+
+
+--
+-- Name: TABLE sync_alerts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_alerts IS 'Every alert raised. delivered_at is set once the alert webhook accepted it.';
+
+
+--
+-- Name: sync_error_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_error_log (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    buyer_number text,
+    row_number integer,
+    error_message text NOT NULL,
+    error_type text NOT NULL,
+    stack_trace text,
+    retryable boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sync_error_log_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
+    CONSTRAINT sync_error_log_row_number_check CHECK ((row_number >= 2))
+);
+
+
+--
+-- Name: TABLE sync_error_log; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_error_log IS 'One row per sheet row that failed to sync, per attempt. Never holds a cell value other than the buyer number.';
+
+
+--
+-- Name: COLUMN sync_error_log.buyer_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.buyer_number IS 'The failing row''s buyer number, or null when the row had none.';
+
+
+--
+-- Name: COLUMN sync_error_log.row_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.row_number IS 'The sheet''s own row number (the header is row 1).';
+
+
+--
+-- Name: COLUMN sync_error_log.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.error_message IS 'What failed: the column, the rule and, for lengths, the length. Never a cell value.';
+
+
+--
+-- Name: COLUMN sync_error_log.error_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.error_type IS 'field_length, data_type, constraint_violation, transient or unknown.';
+
+
+--
+-- Name: COLUMN sync_error_log.retryable; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.retryable IS 'Whether the failure was queued for retry (every type but constraint_violation).';
+
+
+--
+-- Name: sync_health_metrics; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_health_metrics (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    check_time timestamp with time zone DEFAULT now() NOT NULL,
+    spreadsheet_count integer NOT NULL,
+    database_count integer NOT NULL,
+    missing_count integer NOT NULL,
+    error_rate numeric(5,2),
+    sync_duration_ms integer,
+    throughput_per_second numeric(10,2),
+    CONSTRAINT sync_health_metrics_error_rate_check CHECK (((error_rate >= (0)::numeric) AND (error_rate <= (100)::numeric)))
+);
+
+
+--
+-- Name: TABLE sync_health_metrics; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
+
+
+--
+-- Name: synced_tables synced_tables_pkey; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.synced_tables
+    ADD CONSTRAINT synced_tables_pkey PRIMARY KEY (table_schema, table_name);
+
+
+--
+-- Name: buyers buyers_buyer_number_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.buyers
+    ADD CONSTRAINT buyers_buyer_number_key UNIQUE (buyer_number);
+
+
+--
+-- Name: buyers buyers_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.buyers
+    ADD CONSTRAINT buyers_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: retry_queue retry_queue_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.retry_queue
+    ADD CONSTRAINT retry_queue_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (version);
+
+
+--
+-- Name: sync_alerts sync_alerts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_alerts
+    ADD CONSTRAINT sync_alerts_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: sync_error_log sync_error_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_error_log
+    ADD CONSTRAINT sync_error_log_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: sync_health_metrics sync_health_metrics_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_health_metrics
+    ADD CONSTRAINT sync_health_metrics_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: buyers_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX buyers_created_at_idx ON public.buyers USING btree (created_at);
+
+
+--
+-- Name: buyers_synced_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX buyers_synced_at_idx ON public.buyers USING btree (synced_at);
+
+
+--
+-- Name: retry_queue_buyer_number_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX retry_queue_buyer_number_idx ON public.retry_queue USING btree (buyer_number);
+
+
+--
+-- Name: retry_queue_next_retry_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX retry_queue_next_retry_at_idx ON public.retry_queue USING btree (next_retry_at) WHERE (status = 'pending'::text);
+
+
+--
+-- Name: retry_queue_open_buyer_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX retry_queue_open_buyer_key ON public.retry_queue USING btree (buyer_number) WHERE (status = ANY (ARRAY['pending'::text, 'processing'::text]));
+
+
+--
+-- Name: retry_queue_status_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX retry_queue_status_idx ON public.retry_queue USING btree (status);
+
+
+--
+-- Name: sync_alerts_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_alerts_created_at_idx ON public.sync_alerts USING btree (created_at);
+
+
+--
+-- Name: sync_alerts_undelivered_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_alerts_undelivered_idx ON public.sync_alerts USING btree (created_at) WHERE (delivered_at IS NULL);
+
+
+--
+-- Name: sync_error_log_buyer_number_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_error_log_buyer_number_idx ON public.sync_error_log USING btree (buyer_number);
+
+
+--
+-- Name: sync_error_log_created_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_error_log_created_at_idx ON public.sync_error_log USING btree (created_at);
+
+
+--
+-- Name: sync_error_log_error_type_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_error_log_error_type_idx ON public.sync_error_log USING btree (error_type);
+
+
+--
+-- Name: sync_health_metrics_check_time_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_health_metrics_check_time_idx ON public.sync_health_metrics USING btree (check_time);
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+\unrestrict dbmate
+
+
+--
+-- Dbmate schema migrations
+--
+
+INSERT INTO public.schema_migrations (version) VALUES
+    ('001'),
+    ('050'),
+    ('051'),
+    ('052');

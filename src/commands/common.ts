@@ -1,0 +1,50 @@
+/**
+ * What every command shares: configuration, opening (and always closing) the
+ * database, printing JSON or text, and turning failures into exit codes.
+ */
+import { readConfig, loadEnvFile, type Config } from '../config.ts';
+import { openDatabase, type Database, type OpenOptions } from '../db/connection.ts';
+
+export interface Output {
+  json: boolean;
+}
+
+/** Diagnostics and progress go to stderr; results go to stdout. */
+export function diag(line: string): void {
+  process.stderr.write(`buyer-sync: ${line}\n`);
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function getConfig(): Config {
+  loadEnvFile();
+  return readConfig();
+}
+
+/**
+ * Opens the database for the duration of `fn`, closes it afterwards, and also
+ * on Ctrl-C / SIGTERM, so that an embedded server this process started is
+ * always stopped cleanly.
+ */
+export async function withDatabase<T>(
+  config: Config,
+  fn: (db: Database) => Promise<T>,
+  options: OpenOptions = {},
+): Promise<T> {
+  const db = await openDatabase(config, { log: diag, ...options });
+  const onSignal = (signal: NodeJS.Signals) => {
+    diag(`${signal} received, stopping`);
+    void db.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(db);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await db.close();
+  }
+}

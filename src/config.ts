@@ -1,0 +1,65 @@
+/**
+ * Configuration, read from the environment once (contract.md, .env.example).
+ * A `.env` file in the working directory is loaded first; variables already
+ * set in the environment win over it.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from './errors.ts';
+
+/** The repository root (the directory holding package.json). */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface EmbeddedPostgresConfig {
+  /** Where the embedded cluster keeps its files. */
+  dataDir: string;
+  port: number;
+  database: string;
+}
+
+export interface Config {
+  /** DATABASE_URL, or null: then the embedded server is used. */
+  databaseUrl: string | null;
+  embedded: EmbeddedPostgresConfig;
+  migrationsDir: string;
+  schemaFile: string;
+}
+
+let envFileLoaded = false;
+
+/** Loads `.env` from the working directory, once, without overriding the environment. */
+export function loadEnvFile(): void {
+  if (envFileLoaded) return;
+  envFileLoaded = true;
+  const file = path.resolve('.env');
+  if (existsSync(file)) process.loadEnvFile(file);
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  return value === undefined || value.trim() === '' ? null : value.trim();
+}
+
+function port(name: string, value: string | undefined, fallback: number): number {
+  const text = nonEmpty(value);
+  if (text === null) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new UsageError(`${name} must be a TCP port number (1-65535), got "${text}"`);
+  }
+  return n;
+}
+
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = nonEmpty(env.BUYER_SYNC_DATA_DIR) ?? path.join(projectRoot, '.data');
+  return {
+    databaseUrl: nonEmpty(env.DATABASE_URL),
+    embedded: {
+      dataDir: path.resolve(dataDir, 'postgres'),
+      port: port('EMBEDDED_PG_PORT', env.EMBEDDED_PG_PORT, 54329),
+      database: 'buyer_sync',
+    },
+    migrationsDir: nonEmpty(env.BUYER_SYNC_MIGRATIONS_DIR) ?? path.join(projectRoot, 'db', 'migrations'),
+    schemaFile: path.join(projectRoot, 'db', 'schema.sql'),
+  };
+}

@@ -1,0 +1,39 @@
+/**
+ * Exit codes of the command line (contract.md):
+ * 0 success, 1 ran and found problems, 2 usage error, 3 could not run.
+ */
+export const ExitCode = {
+  ok: 0,
+  problems: 1,
+  usage: 2,
+  cannotRun: 3,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/**
+ * An error meant for the person at the terminal: one clear line, no stack.
+ * Anything else that escapes a command is a bug and is printed with its stack.
+ */
+export class UserFacingError extends Error {
+  readonly exitCode: ExitCode;
+  constructor(message: string, exitCode: ExitCode, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'UserFacingError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** The command cannot run: database unreachable, source unreadable, schema blocking. */
+export class CannotRunError extends UserFacingError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.cannotRun, options);
+    this.name = 'CannotRunError';
+  }
+}
+
+export class UsageError extends UserFacingError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.usage, options);
+    this.name = 'UsageError';
+  }
+}

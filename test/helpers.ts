@@ -1,0 +1,99 @@
+/**
+ * Per-file test databases, cloned from the migrated template that
+ * test/global-setup.ts built. Each file gets its own: no shared state.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { projectRoot } from '../src/config.ts';
+import { createPool } from '../src/db/connection.ts';
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+export function databaseUrl(database: string): string {
+  const u = new URL(inject('adminUrl'));
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
+async function adminQuery(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: inject('adminUrl') });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A fresh, migrated database of this test file's own. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const template = inject('templateDatabase');
+  const name = `buyer_sync_test_${process.ppid}_${randomBytes(4).toString('hex')}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await adminQuery(`create database "${name}" template "${template}"`);
+      break;
+    } catch (err) {
+      // 55006: the template is briefly in use by a concurrent clone.
+      if ((err as { code?: string }).code !== '55006' || attempt > 20) throw err;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+  const url = databaseUrl(name);
+  const pool = createPool(url, 5);
+  return {
+    name,
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      await adminQuery(`drop database if exists "${name}" with (force)`);
+    },
+  };
+}
+
+/** Splits a dbmate migration file into its up and down sections. */
+export function migrationSections(file: string): { up: string; down: string } {
+  const text = readFileSync(path.isAbsolute(file) ? file : path.join(projectRoot, 'db', 'migrations', file), 'utf8');
+  const upAt = text.indexOf('-- migrate:up');
+  const downAt = text.indexOf('-- migrate:down');
+  if (upAt < 0 || downAt < upAt) throw new Error(`${file} is not a dbmate migration`);
+  return { up: text.slice(upAt + 13, downAt), down: text.slice(downAt + 15) };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `buyer-sync` command (bin/buyer-sync.js) in a child process. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'buyer-sync.js'), ...args], {
+      cwd: projectRoot,
+      env: childEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

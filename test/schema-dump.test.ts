@@ -1,0 +1,32 @@
+/**
+ * The committed db/schema.sql is what the migrations produce: a stale dump
+ * fails here (graphile/worker checks its dump the same way).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { projectRoot } from '../src/config.ts';
+import { dumpSchema, normaliseSchemaDump, pgDumpMajorVersion, serverMajorVersion } from '../src/db/schema-dump.ts';
+import { createTestDatabase, type TestDatabase } from './helpers.ts';
+
+let db: TestDatabase;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-dump-'));
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('db/schema.sql matches a fresh dump of the migrated schema (run `npm run db:dump` to refresh it)', async (ctx) => {
+  const dumpMajor = pgDumpMajorVersion();
+  const serverMajor = await serverMajorVersion(db.url);
+  if (dumpMajor !== serverMajor) {
+    ctx.skip(`pg_dump ${dumpMajor ?? 'missing'} cannot dump PostgreSQL ${serverMajor} faithfully`);
+  }
+  const fresh = await dumpSchema(db.url, path.join(projectRoot, 'db', 'migrations'), path.join(dir, 'schema.sql'));
+  const committed = readFileSync(path.join(projectRoot, 'db', 'schema.sql'), 'utf8');
+  expect(normaliseSchemaDump(committed)).toBe(normaliseSchemaDump(fresh));
+});
