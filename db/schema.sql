@@ -42,9 +42,148 @@ CREATE SCHEMA buyer_sync_private;
 COMMENT ON SCHEMA buyer_sync_private IS 'buyer-sync''s internal state. Not an API.';
 
 
+--
+-- Name: error_stats(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.error_stats(since timestamp with time zone DEFAULT '-infinity'::timestamp with time zone, until timestamp with time zone DEFAULT 'infinity'::timestamp with time zone) RETURNS TABLE(error_type text, error_count bigint, retryable_count bigint, buyer_count bigint)
+    LANGUAGE sql STABLE
+    AS $$
+  select e.error_type, count(*), count(*) filter (where e.retryable), count(distinct e.buyer_number)
+    from public.sync_error_log e
+   where e.created_at >= since and e.created_at < until
+   group by e.error_type
+   order by e.error_type
+$$;
+
+
+--
+-- Name: FUNCTION error_stats(since timestamp with time zone, until timestamp with time zone); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.error_stats(since timestamp with time zone, until timestamp with time zone) IS 'Error counts by type between since (inclusive) and until (exclusive).';
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
+
+--
+-- Name: sheet_buyers; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.sheet_buyers (
+    buyer_number text NOT NULL,
+    row_number integer NOT NULL
+);
+
+
+--
+-- Name: TABLE sheet_buyers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.sheet_buyers IS 'Buyer numbers of the latest full read of the sheet (first row of each).';
+
+
+--
+-- Name: buyers; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.buyers (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    buyer_number text NOT NULL,
+    name text,
+    phone text,
+    email text,
+    address text,
+    inquiry_date date,
+    inquiry_source text,
+    desired_area text,
+    property_type text,
+    budget bigint,
+    status text,
+    assignee text,
+    next_follow_up date,
+    notes text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    synced_at timestamp with time zone,
+    db_updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: TABLE buyers; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.buyers IS 'One row per buyer of the buyers spreadsheet, keyed by buyer_number. Written only by buyer-sync.';
+
+
+--
+-- Name: COLUMN buyers.buyer_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.buyer_number IS 'The buyer''s number as shown on the sheet (leading zeros kept). Unique.';
+
+
+--
+-- Name: COLUMN buyers.created_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.created_at IS 'When buyer-sync first inserted this buyer. Never changed by later syncs.';
+
+
+--
+-- Name: COLUMN buyers.synced_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.synced_at IS 'When a sync last wrote this row''s values from the sheet.';
+
+
+--
+-- Name: COLUMN buyers.db_updated_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.db_updated_at IS 'When this row last changed in the database.';
+
+
+--
+-- Name: extra_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.extra_buyers AS
+ SELECT b.buyer_number
+   FROM public.buyers b
+  WHERE (NOT (EXISTS ( SELECT 1
+           FROM buyer_sync_private.sheet_buyers s
+          WHERE (s.buyer_number = b.buyer_number))));
+
+
+--
+-- Name: VIEW extra_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.extra_buyers IS 'Buyer numbers in buyers that are not on the sheet (latest full read). Never deleted by a sync.';
+
+
+--
+-- Name: missing_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.missing_buyers AS
+ SELECT s.buyer_number,
+    s.row_number
+   FROM buyer_sync_private.sheet_buyers s
+  WHERE (NOT (EXISTS ( SELECT 1
+           FROM public.buyers b
+          WHERE (b.buyer_number = s.buyer_number))));
+
+
+--
+-- Name: VIEW missing_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.missing_buyers IS 'Buyer numbers on the sheet (latest full read) that are not in buyers, with their sheet row.';
+
 
 --
 -- Name: synced_tables; Type: TABLE; Schema: buyer_sync_private; Owner: -
@@ -149,64 +288,53 @@ COMMENT ON COLUMN buyer_sync.non_text_columns.declared_type IS 'The column''s ty
 
 
 --
--- Name: buyers; Type: TABLE; Schema: public; Owner: -
+-- Name: sheet_snapshot; Type: TABLE; Schema: buyer_sync_private; Owner: -
 --
 
-CREATE TABLE public.buyers (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    buyer_number text NOT NULL,
-    name text,
-    phone text,
-    email text,
-    address text,
-    inquiry_date date,
-    inquiry_source text,
-    desired_area text,
-    property_type text,
-    budget bigint,
-    status text,
-    assignee text,
-    next_follow_up date,
-    notes text,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    synced_at timestamp with time zone,
-    db_updated_at timestamp with time zone DEFAULT now() NOT NULL
+CREATE TABLE buyer_sync_private.sheet_snapshot (
+    singleton boolean DEFAULT true NOT NULL,
+    source text NOT NULL,
+    read_at timestamp with time zone NOT NULL,
+    row_count integer NOT NULL,
+    keys_hash text NOT NULL,
+    run_id uuid,
+    CONSTRAINT sheet_snapshot_singleton_check CHECK (singleton)
 );
 
 
 --
--- Name: TABLE buyers; Type: COMMENT; Schema: public; Owner: -
+-- Name: TABLE sheet_snapshot; Type: COMMENT; Schema: buyer_sync_private; Owner: -
 --
 
-COMMENT ON TABLE public.buyers IS 'One row per buyer of the buyers spreadsheet, keyed by buyer_number. Written only by buyer-sync.';
-
-
---
--- Name: COLUMN buyers.buyer_number; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.buyers.buyer_number IS 'The buyer''s number as shown on the sheet (leading zeros kept). Unique.';
+COMMENT ON TABLE buyer_sync_private.sheet_snapshot IS 'When and from where buyer_sync_private.sheet_buyers was read.';
 
 
 --
--- Name: COLUMN buyers.created_at; Type: COMMENT; Schema: public; Owner: -
+-- Name: COLUMN sheet_snapshot.keys_hash; Type: COMMENT; Schema: buyer_sync_private; Owner: -
 --
 
-COMMENT ON COLUMN public.buyers.created_at IS 'When buyer-sync first inserted this buyer. Never changed by later syncs.';
-
-
---
--- Name: COLUMN buyers.synced_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.buyers.synced_at IS 'When a sync last wrote this row''s values from the sheet.';
+COMMENT ON COLUMN buyer_sync_private.sheet_snapshot.keys_hash IS 'Hash of the (buyer number, row) list: an unchanged sheet does not rewrite sheet_buyers.';
 
 
 --
--- Name: COLUMN buyers.db_updated_at; Type: COMMENT; Schema: public; Owner: -
+-- Name: sheet_snapshot; Type: VIEW; Schema: buyer_sync; Owner: -
 --
 
-COMMENT ON COLUMN public.buyers.db_updated_at IS 'When this row last changed in the database.';
+CREATE VIEW buyer_sync.sheet_snapshot AS
+ SELECT sheet_snapshot.source,
+    sheet_snapshot.read_at,
+    sheet_snapshot.row_count,
+    sheet_snapshot.run_id,
+    (( SELECT count(*) AS count
+           FROM buyer_sync_private.sheet_buyers))::integer AS spreadsheet_count
+   FROM buyer_sync_private.sheet_snapshot;
+
+
+--
+-- Name: VIEW sheet_snapshot; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.sheet_snapshot IS 'The latest full read of the sheet that missing_buyers and extra_buyers compare against.';
 
 
 --
@@ -276,6 +404,27 @@ COMMENT ON TABLE public.sync_alerts IS 'Every alert raised. delivered_at is set 
 
 
 --
+-- Name: sync_buyer_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_buyer_changes (
+    run_id uuid NOT NULL,
+    buyer_number text NOT NULL,
+    action text NOT NULL,
+    changed_columns text[] NOT NULL,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sync_buyer_changes_action_check CHECK ((action = ANY (ARRAY['insert'::text, 'update'::text])))
+);
+
+
+--
+-- Name: TABLE sync_buyer_changes; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_buyer_changes IS 'One row per buyer a sync run inserted or updated, naming the changed columns (never their values).';
+
+
+--
 -- Name: sync_error_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -288,6 +437,8 @@ CREATE TABLE public.sync_error_log (
     stack_trace text,
     retryable boolean DEFAULT false NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    run_id uuid,
+    column_name text,
     CONSTRAINT sync_error_log_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
     CONSTRAINT sync_error_log_row_number_check CHECK ((row_number >= 2))
 );
@@ -336,6 +487,20 @@ COMMENT ON COLUMN public.sync_error_log.retryable IS 'Whether the failure was qu
 
 
 --
+-- Name: COLUMN sync_error_log.run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.run_id IS 'The sync run the failure happened in.';
+
+
+--
+-- Name: COLUMN sync_error_log.column_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.column_name IS 'The column whose value broke a rule, when one did.';
+
+
+--
 -- Name: sync_health_metrics; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -357,6 +522,90 @@ CREATE TABLE public.sync_health_metrics (
 --
 
 COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
+
+
+--
+-- Name: sync_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    status text DEFAULT 'running'::text NOT NULL,
+    mode text NOT NULL,
+    source text NOT NULL,
+    batch_size integer NOT NULL,
+    total_rows integer DEFAULT 0 NOT NULL,
+    blank_rows integer DEFAULT 0 NOT NULL,
+    inserted integer DEFAULT 0 NOT NULL,
+    updated integer DEFAULT 0 NOT NULL,
+    unchanged integer DEFAULT 0 NOT NULL,
+    failed integer DEFAULT 0 NOT NULL,
+    batches integer DEFAULT 0 NOT NULL,
+    errors_by_type jsonb DEFAULT '{}'::jsonb NOT NULL,
+    retry_queue_size integer,
+    duration_ms integer,
+    rows_per_second numeric(12,2),
+    error_type text,
+    error_message text,
+    CONSTRAINT sync_runs_batch_size_check CHECK ((batch_size > 0)),
+    CONSTRAINT sync_runs_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
+    CONSTRAINT sync_runs_mode_check CHECK ((mode = ANY (ARRAY['full'::text, 'only'::text, 'retry'::text]))),
+    CONSTRAINT sync_runs_rows_accounted CHECK (((status <> 'succeeded'::text) OR (((((inserted + updated) + unchanged) + failed) + blank_rows) = total_rows))),
+    CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+
+--
+-- Name: TABLE sync_runs; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_runs IS 'One row per sync run: where it read from, what it did with every row, how long it took.';
+
+
+--
+-- Name: COLUMN sync_runs.mode; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.mode IS 'full: the whole sheet; only: the buyer numbers given with --only; retry: due retry-queue entries.';
+
+
+--
+-- Name: COLUMN sync_runs.total_rows; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.total_rows IS 'Data rows read (header excluded, blank rows included) = inserted + updated + unchanged + failed + blank_rows.';
+
+
+--
+-- Name: COLUMN sync_runs.failed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.failed IS 'Rows that failed (not error entries).';
+
+
+--
+-- Name: COLUMN sync_runs.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.error_message IS 'Why a failed run stopped (the run wrote nothing). Never a cell value.';
+
+
+--
+-- Name: sheet_buyers sheet_buyers_pkey; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.sheet_buyers
+    ADD CONSTRAINT sheet_buyers_pkey PRIMARY KEY (buyer_number);
+
+
+--
+-- Name: sheet_snapshot sheet_snapshot_pkey; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.sheet_snapshot
+    ADD CONSTRAINT sheet_snapshot_pkey PRIMARY KEY (singleton);
 
 
 --
@@ -408,6 +657,14 @@ ALTER TABLE ONLY public.sync_alerts
 
 
 --
+-- Name: sync_buyer_changes sync_buyer_changes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_buyer_changes
+    ADD CONSTRAINT sync_buyer_changes_pkey PRIMARY KEY (run_id, buyer_number);
+
+
+--
 -- Name: sync_error_log sync_error_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -421,6 +678,14 @@ ALTER TABLE ONLY public.sync_error_log
 
 ALTER TABLE ONLY public.sync_health_metrics
     ADD CONSTRAINT sync_health_metrics_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: sync_runs sync_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_pkey PRIMARY KEY (id);
 
 
 --
@@ -480,6 +745,13 @@ CREATE INDEX sync_alerts_undelivered_idx ON public.sync_alerts USING btree (crea
 
 
 --
+-- Name: sync_buyer_changes_buyer_number_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_buyer_changes_buyer_number_idx ON public.sync_buyer_changes USING btree (buyer_number, changed_at);
+
+
+--
 -- Name: sync_error_log_buyer_number_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -501,10 +773,48 @@ CREATE INDEX sync_error_log_error_type_idx ON public.sync_error_log USING btree 
 
 
 --
+-- Name: sync_error_log_run_id_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_error_log_run_id_idx ON public.sync_error_log USING btree (run_id);
+
+
+--
 -- Name: sync_health_metrics_check_time_idx; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX sync_health_metrics_check_time_idx ON public.sync_health_metrics USING btree (check_time);
+
+
+--
+-- Name: sync_runs_started_at_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_runs_started_at_idx ON public.sync_runs USING btree (started_at);
+
+
+--
+-- Name: sheet_snapshot sheet_snapshot_run_id_fkey; Type: FK CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.sheet_snapshot
+    ADD CONSTRAINT sheet_snapshot_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
+
+
+--
+-- Name: sync_buyer_changes sync_buyer_changes_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_buyer_changes
+    ADD CONSTRAINT sync_buyer_changes_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE CASCADE;
+
+
+--
+-- Name: sync_error_log sync_error_log_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_error_log
+    ADD CONSTRAINT sync_error_log_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
 
 
 --
@@ -522,4 +832,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('001'),
     ('050'),
     ('051'),
-    ('052');
+    ('052'),
+    ('053');

@@ -5,7 +5,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { checkSchemaCommand } from './commands/check-schema.ts';
+import { errorsCommand, type ErrorsCommandOptions } from './commands/errors.ts';
 import { migrateCommand } from './commands/migrate.ts';
+import { missingCommand, type MissingCommandOptions } from './commands/missing.ts';
+import { startCommand } from './commands/start.ts';
+import { syncCommand, type SyncCommandOptions } from './commands/sync.ts';
 import { ExitCode, UserFacingError } from './errors.ts';
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
@@ -27,16 +31,58 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print the result as one JSON object', false)
     .action(async (opts: { fix: boolean; json: boolean }) => setExitCode(await checkSchemaCommand(opts)));
 
+  const sourceHelp = 'the buyers sheet: a .csv export (overrides SHEET_SOURCE; default: the sample sheet)';
+
+  program
+    .command('sync')
+    .description('one sync run from the sheet into buyers; every row ends in buyers or in sync_error_log (exit 1 when rows failed)')
+    .option('--source <sheet>', sourceHelp)
+    .option('--only <numbers>', 'sync only these buyer numbers, comma-separated (B1,B2,...)')
+    .option('--batch-size <n>', 'sheet rows per batch (default SYNC_BATCH_SIZE or 100)')
+    .option('--json', 'print the result as one JSON object', false)
+    .action(async (opts: SyncCommandOptions) => setExitCode(await syncCommand(opts)));
+
+  program
+    .command('missing')
+    .description('buyer numbers on the sheet but not in the database, and the other way round (exit 1 when any are missing)')
+    .option('--source <sheet>', sourceHelp)
+    .option('--json', 'print the result as one JSON object', false)
+    .action(async (opts: MissingCommandOptions) => setExitCode(await missingCommand(opts)));
+
+  program
+    .command('errors')
+    .description('query the sync error log, newest first')
+    .option('--type <type>', 'only this error type: field_length, data_type, constraint_violation, transient, unknown')
+    .option('--buyer <number>', 'only this buyer number')
+    .option('--since <iso>', 'only errors at or after this time (2026-01-31 or 2026-01-31T09:00:00Z)')
+    .option('--until <iso>', 'only errors before this time')
+    .option('--run <id>', 'only errors of this sync run')
+    .option('--limit <n>', 'at most this many (default 1000)')
+    .option('--json', 'print the result as one JSON object', false)
+    .action(async (opts: ErrorsCommandOptions) => setExitCode(await errorsCommand(opts)));
+
+  program
+    .command('start', { hidden: true })
+    .description('what `npm start` runs: migrate, sync the sheet, report missing buyers')
+    .action(async () => setExitCode(await startCommand()));
+
   program.addHelpText(
     'after',
     `
-Environment:
+Environment (see .env.example):
   DATABASE_URL   PostgreSQL connection string; unset: an embedded server (data in .data/)
+  SHEET_SOURCE   the buyers sheet (.csv path); unset: the sample sheet
 
 Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run.`,
   );
   return program;
 }
+
+// `buyer-sync errors | head`: a closed pipe ends the output, not the process with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = ExitCode.ok;

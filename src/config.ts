@@ -24,6 +24,14 @@ export interface Config {
   embedded: EmbeddedPostgresConfig;
   migrationsDir: string;
   schemaFile: string;
+  /** SHEET_SOURCE, or null: the sample sheet. */
+  sheetSource: string | null;
+  /** SHEET_TAB, or null: the first tab. */
+  sheetTab: string | null;
+  /** The column mapping file (BUYER_SYNC_MAPPING). */
+  mappingFile: string;
+  /** Sheet rows per batch (SYNC_BATCH_SIZE). */
+  batchSize: number;
 }
 
 let envFileLoaded = false;
@@ -50,6 +58,14 @@ function port(name: string, value: string | undefined, fallback: number): number
   return n;
 }
 
+export function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  const text = nonEmpty(value);
+  if (text === null) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`${name} must be a positive whole number, got "${text}"`);
+  return n;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = nonEmpty(env.BUYER_SYNC_DATA_DIR) ?? path.join(projectRoot, '.data');
   return {
@@ -61,5 +77,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     migrationsDir: nonEmpty(env.BUYER_SYNC_MIGRATIONS_DIR) ?? path.join(projectRoot, 'db', 'migrations'),
     schemaFile: path.join(projectRoot, 'db', 'schema.sql'),
+    sheetSource: nonEmpty(env.SHEET_SOURCE),
+    sheetTab: nonEmpty(env.SHEET_TAB),
+    mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? path.join(projectRoot, 'db', 'sheet-mapping.json'),
+    batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, 100),
   };
 }

@@ -97,3 +97,20 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** Empties every table a sync writes, so a property run starts from a known state. */
+export async function resetSyncState(pool: pg.Pool): Promise<void> {
+  await pool.query(`truncate public.buyers, public.sync_error_log, public.retry_queue, public.sync_buyer_changes,
+    public.sync_runs, public.sync_alerts, public.sync_health_metrics,
+    buyer_sync_private.sheet_buyers, buyer_sync_private.sheet_snapshot cascade`);
+}
+
+/** The buyers table as `buyer_number -> [mapped values as text]` (dates ISO, budget digits). */
+export async function readBuyers(pool: pg.Pool): Promise<Map<string, (string | null)[]>> {
+  const { rows } = await pool.query<{ v: (string | null)[] }>(
+    `select array[buyer_number, name, phone, email, address, to_char(inquiry_date, 'YYYY-MM-DD'), inquiry_source,
+                  desired_area, property_type, budget::text, status, assignee, to_char(next_follow_up, 'YYYY-MM-DD'), notes] as v
+       from public.buyers`,
+  );
+  return new Map(rows.map((r) => [r.v[0]!, r.v]));
+}

@@ -1,0 +1,28 @@
+/**
+ * Progress on long runs: one self-overwriting line on stderr, only when stderr
+ * is a terminal (never in pipes, logs or --json consumers' way).
+ */
+export class Progress {
+  private last = 0;
+  private shown = false;
+  private readonly enabled: boolean;
+  constructor(enabled = process.stderr.isTTY === true) {
+    this.enabled = enabled;
+  }
+
+  update(line: string): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.last < 200) return;
+    this.last = now;
+    this.shown = true;
+    process.stderr.write(`\r\x1b[2K${line}`);
+  }
+
+  done(): void {
+    if (this.enabled && this.shown) process.stderr.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+export const fmt = (n: number) => n.toLocaleString('en-US');

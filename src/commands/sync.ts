@@ -1,0 +1,77 @@
+import type { Config } from '../config.ts';
+import type { Database } from '../db/connection.ts';
+import { ExitCode, UsageError } from '../errors.ts';
+import { loadMapping } from '../mapping/mapping.ts';
+import { openSource } from '../sheet/open.ts';
+import { ERROR_TYPES } from '../sync/error-types.ts';
+import { EnhancedBuyerSyncService, syncResultJson, type SyncResult } from '../sync/service.ts';
+import { diag, getConfig, printJson, withDatabase } from './common.ts';
+import { fmt, Progress } from './progress.ts';
+
+export interface SyncCommandOptions {
+  source?: string;
+  only?: string;
+  batchSize?: string;
+  json: boolean;
+}
+
+export function parseOnly(only: string | undefined): string[] | null {
+  if (only === undefined) return null;
+  const list = only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (list.length === 0) throw new UsageError('--only needs at least one buyer number (B1,B2,...)');
+  return list;
+}
+
+export function parseBatchSize(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--batch-size must be a positive whole number, got "${text}"`);
+  return n;
+}
+
+export function printSyncSummary(r: SyncResult): void {
+  const out = (s = '') => process.stdout.write(`${s}\n`);
+  out(`Sync run ${r.runId}`);
+  out(`  source:   ${r.source}`);
+  out(
+    `  rows:     ${fmt(r.totalRows)} read: ${fmt(r.inserted)} inserted, ${fmt(r.updated)} updated, ` +
+      `${fmt(r.unchanged)} unchanged, ${fmt(r.failed)} failed, ${fmt(r.blankRows)} blank`,
+  );
+  if (r.failed > 0) {
+    out(`  failed:   ${ERROR_TYPES.filter((t) => r.errorsByType[t] > 0).map((t) => `${t} ${fmt(r.errorsByType[t])}`).join(', ')}`);
+  }
+  out(`  retries:  ${fmt(r.retryQueueSize)} buyer(s) in the retry queue`);
+  out(`  time:     ${(r.durationMs / 1000).toFixed(2)} s, ${fmt(Math.round(r.rowsPerSecond))} rows/s`);
+  if (r.failed > 0) out(`Failed rows are listed by \`npx buyer-sync errors --run ${r.runId}\`.`);
+}
+
+export async function runSync(db: Database, config: Config, opts: SyncCommandOptions): Promise<number> {
+  const only = parseOnly(opts.only);
+  const batchSize = parseBatchSize(opts.batchSize, config.batchSize);
+  const mapping = loadMapping(config.mappingFile);
+  const source = openSource(opts.source ?? config.sheetSource);
+  const progress = new Progress();
+  const service = new EnhancedBuyerSyncService(db.pool);
+  const options = {
+    source,
+    mapping,
+    batchSize,
+    warn: (w: string) => diag(`warning: ${w}`),
+    onProgress: (p: { rowsRead: number; elapsedMs: number }) =>
+      progress.update(`syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
+  };
+  let result: SyncResult;
+  try {
+    result = only ? await service.syncMissingBuyers(only, options) : await service.syncAllWithErrorHandling(options);
+  } finally {
+    progress.done();
+  }
+  if (opts.json) printJson(syncResultJson(result));
+  else printSyncSummary(result);
+  return result.failed > 0 ? ExitCode.problems : ExitCode.ok;
+}
+
+export async function syncCommand(opts: SyncCommandOptions): Promise<number> {
+  const config = getConfig();
+  return withDatabase(config, (db) => runSync(db, config, opts));
+}

@@ -1,0 +1,168 @@
+/**
+ * Realistic buyers sheets, deterministic for a seed: the sample sheet shipped
+ * in data/ (npm run sample:generate) and the benchmark's synthetic sheets.
+ * Japanese names and addresses, a share of values longer than 50 characters
+ * (the incident), and optionally the broken rows real sheets have.
+ */
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+
+export const HEADER = [
+  'Buyer Number',
+  'Name',
+  'Phone',
+  'Email',
+  'Address',
+  'Inquiry Date',
+  'Inquiry Source',
+  'Desired Area',
+  'Property Type',
+  'Budget',
+  'Status',
+  'Assignee',
+  'Next Follow-up',
+  'Notes',
+];
+
+/** mulberry32: small, fast, good enough for test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FAMILY = ['佐藤', '鈴木', '高橋', '田中', '伊藤', '渡辺', '山本', '中村', '小林', '加藤', '吉田', '山田', '佐々木', '山口', '松本', '井上', '木村', '林', '斎藤', '清水'];
+const GIVEN = ['太郎', '花子', '翔太', '美咲', '大輔', '陽子', '健一', '由美', '拓也', '恵子', '誠', '明美', '直樹', '真由美', '浩二', 'さくら', '蓮', '結衣'];
+const ROMAJI = ['sato', 'suzuki', 'takahashi', 'tanaka', 'ito', 'watanabe', 'yamamoto', 'nakamura', 'kobayashi', 'kato'];
+const WARDS = ['東京都世田谷区桜新町', '東京都目黒区自由が丘', '神奈川県横浜市青葉区美しが丘', '東京都港区南麻布', '大阪府大阪市北区梅田', '埼玉県さいたま市浦和区高砂', '千葉県浦安市舞浜', '東京都杉並区荻窪'];
+const BUILDINGS = ['グランドメゾン桜新町レジデンス', 'パークハウス自由が丘ザ・レジデンス', 'ブリリアタワー横浜みなとみらい', 'ライオンズマンション浦和高砂第二', 'シティタワー梅田イーストウイング'];
+const SOURCES = ['SUUMO', 'HOME\'S', 'athome', '自社サイト', 'ご紹介', '看板', 'チラシ'];
+const AREAS = ['世田谷区', '目黒区', '港区', '横浜市青葉区', '浦和', '梅田', '杉並区', '川崎市中原区'];
+const TYPES = ['新築マンション', '中古マンション', '新築戸建て', '中古戸建て', '土地'];
+const STATUSES = ['新規', '追客中', '内覧予約', '商談中', '申込', '成約', '見送り'];
+const ASSIGNEES = ['営業一課 山田', '営業一課 佐藤', '営業二課 鈴木', '営業二課 高橋', '店長 田中'];
+const NOTES = [
+  '駅徒歩10分以内希望。',
+  '小学校区を重視。',
+  'ペット可物件のみ。',
+  '住宅ローン事前審査済み。',
+  '週末のみ連絡可。',
+  '',
+];
+const LONG_NOTES = [
+  '現在賃貸マンションにお住まいで、来年春のお子様の小学校入学までに購入を希望。駅から徒歩十分以内、南向き、三LDK以上、駐車場付きが必須条件。ご主人は在宅勤務のため書斎スペースも希望されています。',
+  'ご両親との二世帯同居を検討中のため、玄関が二つある間取りか、同じマンション内で二戸の購入も視野に入れている。資金計画について次回の面談でファイナンシャルプランナーの同席を希望。',
+];
+
+function pick<T>(r: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(r() * xs.length)]!;
+}
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w, '0');
+}
+
+function csvCell(v: string): string {
+  return /[",\n\r]/.test(v) || v !== v.trim() ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+export interface GenerateOptions {
+  count: number;
+  seed?: number;
+  /** Fraction of buyers with at least one value longer than 50 characters. */
+  longRate?: number;
+  /** Add the broken rows a real sheet has (bad dates and budgets, formula errors, no number, duplicates, blanks). */
+  broken?: boolean;
+}
+
+/** The rows of a generated sheet (header first), as cell arrays. */
+export function* generateRows(opts: GenerateOptions): Generator<string[]> {
+  const r = rng(opts.seed ?? 42);
+  const longRate = opts.longRate ?? 0.086;
+  yield HEADER;
+  const brokenEvery = opts.broken ? Math.max(50, Math.floor(opts.count / 40)) : 0;
+  let emitted = 0;
+  for (let i = 1; i <= opts.count; i++) {
+    const family = pick(r, FAMILY);
+    const given = pick(r, GIVEN);
+    const long = r() < longRate;
+    const which = long ? Math.floor(r() * 4) : -1;
+    const day = 44927 + Math.floor(r() * 700); // 2023-2024, as Sheets serial numbers
+    const iso = new Date(Date.UTC(1899, 11, 30) + day * 86_400_000).toISOString().slice(0, 10);
+    const dateStyle = r();
+    const inquiry = dateStyle < 0.6 ? iso : dateStyle < 0.9 ? iso.replaceAll('-', '/').replace(/\/0/g, '/') : String(day);
+    const budget = (20 + Math.floor(r() * 130)) * 1_000_000;
+    const budgetStyle = r();
+    const budgetText =
+      budgetStyle < 0.5 ? budget.toLocaleString('en-US') : budgetStyle < 0.8 ? String(budget) : budgetStyle < 0.95 ? `¥${budget.toLocaleString('en-US')}` : `${budget.toLocaleString('en-US')}円`;
+    const followDay = day + 7 + Math.floor(r() * 30);
+    const follow = r() < 0.7 ? new Date(Date.UTC(1899, 11, 30) + followDay * 86_400_000).toISOString().slice(0, 10) : '';
+    let name = `${family} ${given}`;
+    let email = `${pick(r, ROMAJI)}.${pad(i, 5)}@example.jp`;
+    let address = `${pick(r, WARDS)}${1 + Math.floor(r() * 5)}-${1 + Math.floor(r() * 30)}-${1 + Math.floor(r() * 20)}`;
+    let notes = pick(r, NOTES);
+    if (which === 0) address = `${address} ${pick(r, BUILDINGS)} ${100 + Math.floor(r() * 2900)}号室（管理人室横のエントランスから入館）`;
+    if (which === 1) notes = pick(r, LONG_NOTES);
+    if (which === 2) email = `${pick(r, ROMAJI)}.${pick(r, ROMAJI)}.family-relocation-2024.${pad(i, 5)}@corporate-housing.example.co.jp`;
+    if (which === 3) name = `株式会社${family}不動産コンサルティング 代表取締役社長 ${family} ${given}（法人購入・社宅用途）`;
+    const row = [
+      pad(i, 6),
+      name,
+      `0${Math.floor(r() * 2) ? '90' : '80'}-${pad(Math.floor(r() * 10000), 4)}-${pad(Math.floor(r() * 10000), 4)}`,
+      email,
+      address,
+      inquiry,
+      pick(r, SOURCES),
+      pick(r, AREAS),
+      pick(r, TYPES),
+      budgetText,
+      pick(r, STATUSES),
+      pick(r, ASSIGNEES),
+      follow,
+      notes,
+    ];
+    if (brokenEvery && i % brokenEvery === 0) {
+      const kind = emitted++ % 7;
+      if (kind === 0) row[5] = '2024年3月15日'; // not a supported date format
+      if (kind === 1) row[9] = `${Math.round(budget / 10_000)}万円`; // 万 is not a number
+      if (kind === 2) row[9] = '#REF!';
+      if (kind === 3) row[12] = '#N/A';
+      if (kind === 4) row[5] = '2024-02-30';
+      if (kind === 5) {
+        yield ['', ...row.slice(1)]; // data but no buyer number
+      }
+      if (kind === 6) {
+        yield row;
+        yield [...row.slice(0, 10), '見送り', ...row.slice(11)]; // the same buyer twice
+        continue;
+      }
+    }
+    yield row;
+    if (opts.broken && i % Math.max(500, Math.floor(opts.count / 8)) === 0) yield ['', '', '', ''];
+  }
+}
+
+export async function writeCsv(file: string, opts: GenerateOptions): Promise<void> {
+  const out = createWriteStream(file);
+  let buf = '';
+  for (const row of generateRows(opts)) {
+    buf += `${row.map(csvCell).join(',')}\r\n`;
+    if (buf.length > 1 << 16) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+}
+
+if (import.meta.main) {
+  const [file = 'data/sample-buyers.csv', count = '4137'] = process.argv.slice(2);
+  await writeCsv(file, { count: Number(count), seed: 20240315, broken: true });
+  process.stdout.write(`wrote ${file}\n`);
+}

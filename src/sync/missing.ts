@@ -1,0 +1,101 @@
+/**
+ * The missing-buyer report: the sheet's buyer numbers are read (streamed) into
+ * the snapshot table, and SQL computes both set differences
+ * (buyer_sync.missing_buyers, buyer_sync.extra_buyers). Never a count comparison.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { CannotRunError } from '../errors.ts';
+import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
+import type { SheetSource } from '../sheet/source.ts';
+import { replaceSheetSnapshot, type Queryable } from './sql.ts';
+
+const UNUSABLE_KEY = /^#(?:REF!|N\/A|VALUE!|DIV\/0!|NAME\?|NUM!|NULL!|ERROR!|SPILL!|CALC!|GETTING_DATA)$/;
+
+export interface SheetKeys {
+  /** buyer number -> its first row */
+  keys: Map<string, number>;
+  keysHash: string;
+}
+
+/** The sheet's buyer numbers (first row of each), by the same key rule the sync applies. */
+export async function readSheetKeys(source: SheetSource, mapping: Mapping): Promise<SheetKeys> {
+  const reader = await source.open();
+  try {
+    const keyHeader = mapping.columns.find((c) => c.column === mapping.key)!.header;
+    const at = reader.header.map(normaliseHeader).indexOf(normaliseHeader(keyHeader));
+    if (at < 0) throw new CannotRunError(`the sheet has no "${keyHeader}" column (the buyer number)`);
+    const keys = new Map<string, number>();
+    const hash = createHash('md5');
+    for await (const chunk of reader.rows) {
+      for (const { rowNumber, cells } of chunk) {
+        const key = (cells[at] ?? '').trim();
+        if (key === '' || UNUSABLE_KEY.test(key) || key.includes('\u0000') || !key.isWellFormed()) continue;
+        if (!keys.has(key)) {
+          keys.set(key, rowNumber);
+          hash.update(`${key}\u0000${rowNumber}\n`);
+        }
+      }
+    }
+    return { keys, keysHash: hash.digest('hex') };
+  } finally {
+    await reader.close();
+  }
+}
+
+export interface MissingReport {
+  spreadsheetCount: number;
+  databaseCount: number;
+  missing: string[];
+  extra: string[];
+  /** buyer number -> sheet row, for the missing ones */
+  missingRows: Map<string, number>;
+}
+
+/** Reads the diff views (after the snapshot is current). */
+export async function queryMissing(db: Queryable): Promise<MissingReport> {
+  const { rows: counts } = await db.query<{ sheet: number; db: number }>(
+    `select (select count(*) from buyer_sync_private.sheet_buyers)::int as sheet,
+            (select count(*) from public.buyers)::int as db`,
+  );
+  const { rows: missing } = await db.query<{ buyer_number: string; row_number: number }>(
+    `select buyer_number, row_number from buyer_sync.missing_buyers order by row_number`,
+  );
+  const { rows: extra } = await db.query<{ buyer_number: string }>(
+    `select buyer_number from buyer_sync.extra_buyers order by buyer_number`,
+  );
+  return {
+    spreadsheetCount: counts[0]?.sheet ?? 0,
+    databaseCount: counts[0]?.db ?? 0,
+    missing: missing.map((r) => r.buyer_number),
+    extra: extra.map((r) => r.buyer_number),
+    missingRows: new Map(missing.map((r) => [r.buyer_number, r.row_number])),
+  };
+}
+
+/** Reads the sheet now, makes it the snapshot, and reports both differences. */
+export async function compareSheetAndDatabase(pool: pg.Pool, source: SheetSource, mapping: Mapping): Promise<MissingReport> {
+  const { keys, keysHash } = await readSheetKeys(source, mapping);
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    await replaceSheetSnapshot(client, { source: source.description, keys, keysHash, runId: null });
+    const report = await queryMissing(client);
+    await client.query('commit');
+    return report;
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+export function missingReportJson(r: MissingReport) {
+  return {
+    spreadsheet_count: r.spreadsheetCount,
+    database_count: r.databaseCount,
+    missing: r.missing,
+    extra: r.extra,
+  };
+}

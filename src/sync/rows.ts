@@ -1,0 +1,218 @@
+/**
+ * The row rules of contract.md, as pure functions: a sheet row in, either a
+ * blank, a typed row ready to write (with its content hash), or an error that
+ * names the row, the column and the rule, and never the cell's value.
+ */
+import { createHash } from 'node:crypto';
+import type { ColumnType, HeaderResolution, ResolvedColumn } from '../mapping/mapping.ts';
+import type { ErrorType } from './error-types.ts';
+
+/** A typed value as sent to PostgreSQL: text, ISO date (YYYY-MM-DD) or a bigint's decimal digits. */
+export type Value = string | null;
+
+export interface ValidRow {
+  rowNumber: number;
+  key: string;
+  /** One value per resolved column, in resolution order. */
+  values: Value[];
+  /** Content hash over the values; equal to buyer_sync's SQL hash of the same buyers row. */
+  hash: string;
+}
+
+export interface RowProblem {
+  rowNumber: number;
+  /** The row's buyer number when it has a usable one. */
+  buyerNumber: string | null;
+  errorType: ErrorType;
+  /** The mapped column of the first problem, if any. */
+  column: string | null;
+  message: string;
+}
+
+export type RowOutcome =
+  | { kind: 'blank'; rowNumber: number }
+  | { kind: 'valid'; row: ValidRow }
+  | { kind: 'invalid'; problem: RowProblem };
+
+const FORMULA_ERROR = /^#(?:REF!|N\/A|VALUE!|DIV\/0!|NAME\?|NUM!|NULL!|ERROR!|SPILL!|CALC!|GETTING_DATA)$/;
+const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
+const SLASH_DATE = /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/;
+const SERIAL = /^\d{1,7}(?:\.\d+)?$/;
+const AMOUNT = /^(-)?[¥￥$]?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)\s*円?$/;
+const BIGINT_MIN = -(2n ** 63n);
+const BIGINT_MAX = 2n ** 63n - 1n;
+const DAY_MS = 86_400_000;
+const EPOCH_2000 = Date.UTC(2000, 0, 1);
+/** Sheets' serial day number of 2000-01-01 (day 0 is 1899-12-30). */
+const SERIAL_2000 = 36_526;
+const MAX_SERIAL = 2_958_465; // 9999-12-31
+
+export interface ParsedDate {
+  /** YYYY-MM-DD, what PostgreSQL receives. */
+  iso: string;
+  /** Days since 2000-01-01, what the content hash uses (as SQL's `date - date` does). */
+  days: number;
+}
+
+function isoFromDays(days: number): string {
+  const d = new Date(EPOCH_2000 + days * DAY_MS);
+  const y = String(d.getUTCFullYear()).padStart(4, '0');
+  return `${y}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
+}
+
+/** `YYYY-MM-DD`, `YYYY/MM/DD` (one- or two-digit month and day), or a Sheets serial day number. */
+export function parseDate(text: string): ParsedDate | null {
+  const m = ISO_DATE.exec(text) ?? SLASH_DATE.exec(text);
+  if (m) {
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    const d = Number(m[3]);
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31) return null;
+    const t = new Date(0);
+    t.setUTCFullYear(y, mo - 1, d);
+    if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return null;
+    const days = Math.round((t.getTime() - EPOCH_2000) / DAY_MS);
+    return { iso: isoFromDays(days), days };
+  }
+  if (SERIAL.test(text)) {
+    const serial = Math.floor(Number(text));
+    if (serial > MAX_SERIAL) return null;
+    const days = serial - SERIAL_2000;
+    return { iso: isoFromDays(days), days };
+  }
+  return null;
+}
+
+/** An integer amount with optional thousands separators and ¥, $ or a trailing 円. */
+export function parseAmount(text: string): { value: string } | { error: 'format' | 'range' } {
+  const m = AMOUNT.exec(text);
+  if (!m || (m[1] && m[2])) return { error: 'format' };
+  const n = BigInt((m[1] ?? m[2] ?? '') + m[3]!.replaceAll(',', ''));
+  if (n < BIGINT_MIN || n > BIGINT_MAX) return { error: 'range' };
+  return { value: n.toString() };
+}
+
+/** Serialization the content hash covers: `n` for null, else `v<bytes>:<text>`, per column. */
+function hashPart(type: ColumnType, value: Value, dateDays: number | null): string {
+  if (value === null) return 'n';
+  const text = type === 'date' ? String(dateDays) : value;
+  return `v${Buffer.byteLength(text, 'utf8')}:${text}`;
+}
+
+export function contentHash(parts: string[]): string {
+  return createHash('md5').update(parts.join(''), 'utf8').digest('hex');
+}
+
+/** The SQL expression computing the same hash from a buyers row (alias `b`). */
+export function sqlContentHash(columns: Pick<ResolvedColumn, 'column' | 'type'>[], alias = 'b'): string {
+  const parts = columns.map(({ column, type }) => {
+    const ref = `${alias}."${column}"`;
+    const text = type === 'date' ? `(${ref} - date '2000-01-01')::text` : type === 'bigint' ? `${ref}::text` : ref;
+    return `coalesce('v' || octet_length(${text})::text || ':' || ${text}, 'n')`;
+  });
+  return `md5(${parts.join(' || ')})`;
+}
+
+function describeColumn(c: ResolvedColumn): string {
+  return `column "${c.header}" (${c.column})`;
+}
+
+/**
+ * Applies the row rules to one sheet row. Cells beyond the row's end (the
+ * Sheets API omits trailing empty cells) are empty.
+ */
+export function parseRow(rowNumber: number, cells: readonly string[], header: HeaderResolution): RowOutcome {
+  const { columns } = header;
+  const values: Value[] = new Array(columns.length);
+  const hashParts: string[] = new Array(columns.length);
+  const problems: { column: ResolvedColumn; rule: string; type: ErrorType }[] = [];
+  let empty = true;
+  let key: string | null = null;
+  let keyUsable = true;
+
+  for (let i = 0; i < columns.length; i++) {
+    const c = columns[i]!;
+    const raw = cells[c.index];
+    const text = raw === undefined ? '' : raw.trim();
+    if (text === '') {
+      values[i] = null;
+      hashParts[i] = 'n';
+      continue;
+    }
+    empty = false;
+    if (FORMULA_ERROR.test(text)) {
+      problems.push({ column: c, rule: `holds the formula error ${text}`, type: 'data_type' });
+      if (c.index === header.keyIndex) keyUsable = false;
+      continue;
+    }
+    if (text.includes('\u0000')) {
+      problems.push({ column: c, rule: 'contains a NUL character, which PostgreSQL text cannot store', type: 'data_type' });
+      if (c.index === header.keyIndex) keyUsable = false;
+      continue;
+    }
+    if (!text.isWellFormed()) {
+      problems.push({ column: c, rule: 'contains malformed Unicode (a lone surrogate)', type: 'data_type' });
+      if (c.index === header.keyIndex) keyUsable = false;
+      continue;
+    }
+    switch (c.type) {
+      case 'text':
+        values[i] = text;
+        hashParts[i] = hashPart('text', text, null);
+        if (c.index === header.keyIndex) key = text;
+        break;
+      case 'date': {
+        const d = parseDate(text);
+        if (d === null) {
+          problems.push({
+            column: c,
+            rule: `is not a date (expected YYYY-MM-DD, YYYY/MM/DD or a Sheets serial day number; the cell has ${[...text].length} characters)`,
+            type: 'data_type',
+          });
+        } else {
+          values[i] = d.iso;
+          hashParts[i] = hashPart('date', d.iso, d.days);
+        }
+        break;
+      }
+      case 'bigint': {
+        const a = parseAmount(text);
+        if ('error' in a) {
+          problems.push({
+            column: c,
+            rule:
+              a.error === 'range'
+                ? 'is out of range for bigint'
+                : `is not an integer amount (expected digits, optional thousands separators, ¥ or $ before or 円 after; the cell has ${[...text].length} characters)`,
+            type: 'data_type',
+          });
+        } else {
+          values[i] = a.value;
+          hashParts[i] = hashPart('bigint', a.value, null);
+        }
+        break;
+      }
+    }
+  }
+
+  if (empty) return { kind: 'blank', rowNumber };
+  const buyerNumber = keyUsable ? key : null;
+  if (key === null && keyUsable) {
+    const keyColumn = columns.find((c) => c.index === header.keyIndex)!;
+    problems.unshift({ column: keyColumn, rule: 'is empty: the row has data but no buyer number', type: 'constraint_violation' });
+  }
+  if (problems.length > 0) {
+    const first = problems[0]!;
+    return {
+      kind: 'invalid',
+      problem: {
+        rowNumber,
+        buyerNumber,
+        errorType: first.type,
+        column: first.column.column,
+        message: `row ${rowNumber}: ${problems.map((p) => `${describeColumn(p.column)} ${p.rule}`).join('; ')}`,
+      },
+    };
+  }
+  return { kind: 'valid', row: { rowNumber, key: key!, values, hash: contentHash(hashParts) } };
+}

@@ -1,0 +1,506 @@
+/**
+ * EnhancedBuyerSyncService (design §2): one sync run from a sheet source into
+ * buyers, accounting for every row.
+ *
+ * - The schema check runs first and refuses the run (exit 3, nothing written)
+ *   while any synced column is not text: the incident must not repeat.
+ * - The header is resolved before anything is written.
+ * - The run is one transaction, holding an advisory lock so runs never overlap:
+ *   a sheet that cannot be read to the end, or a connection lost mid-run,
+ *   leaves the database exactly as it was (the run record says why).
+ * - Rows are processed in batches of `batchSize` sheet rows. A batch whose rows
+ *   are all unchanged (same content hash as the database row) costs no round
+ *   trip; any other batch is one statement (plus its savepoint).
+ * - A row the database rejects does not block its batch: the batch is retried
+ *   row by row (the one immediate in-run retry), and only the rejected rows fail.
+ */
+import { createHash } from 'node:crypto';
+import type pg from 'pg';
+import { CannotRunError } from '../errors.ts';
+import { resolveHeader, type HeaderResolution, type Mapping } from '../mapping/mapping.ts';
+import { describeField, SchemaValidator } from '../schema/validator.ts';
+import type { SheetRow, SheetSource } from '../sheet/source.ts';
+import {
+  categorizeError,
+  emptyErrorCounts,
+  errorCode,
+  isConnectionLevel,
+  isRetryable,
+  type ErrorType,
+} from './error-types.ts';
+import { parseRow, type RowProblem, type ValidRow } from './rows.ts';
+import {
+  batchStatement,
+  finishRun,
+  insertErrors,
+  lengthLimits,
+  loadContentHashes,
+  openRetryBuyers,
+  replaceSheetSnapshot,
+  retryQueueSize,
+  startRun,
+  tableColumns,
+  type BatchStatement,
+  type BatchWrite,
+  type ErrorEntry,
+  type RunCounts,
+} from './sql.ts';
+
+export const DEFAULT_BATCH_SIZE = 100;
+/** Any constant: the lock that keeps two sync runs from overlapping. */
+const SYNC_LOCK = 7_340_001;
+
+export interface SyncProgress {
+  rowsRead: number;
+  batches: number;
+  elapsedMs: number;
+}
+
+export interface SyncOptions {
+  source: SheetSource;
+  mapping: Mapping;
+  batchSize?: number;
+  /** Sync only these buyer numbers (`sync --only`). */
+  only?: string[] | null;
+  onProgress?: (p: SyncProgress) => void;
+  /** Called once per batch with the number of sheet rows in it (Property 21). */
+  onBatch?: (size: number) => void;
+  /** Warnings for the operator (unknown headers, --only numbers not on the sheet). */
+  warn?: (line: string) => void;
+}
+
+export interface SyncResult {
+  runId: string;
+  source: string;
+  totalRows: number;
+  blankRows: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  errorsByType: Record<ErrorType, number>;
+  retryQueueSize: number;
+  durationMs: number;
+  rowsPerSecond: number;
+  batches: number;
+  warnings: string[];
+  /** With --only: listed buyer numbers not found on the sheet. */
+  notOnSheet: string[];
+}
+
+/** The `sync --json` shape of contract.md. */
+export function syncResultJson(r: SyncResult) {
+  return {
+    run_id: r.runId,
+    source: r.source,
+    total_rows: r.totalRows,
+    blank_rows: r.blankRows,
+    inserted: r.inserted,
+    updated: r.updated,
+    unchanged: r.unchanged,
+    failed: r.failed,
+    errors_by_type: r.errorsByType,
+    retry_queue_size: r.retryQueueSize,
+    duration_ms: r.durationMs,
+    rows_per_second: r.rowsPerSecond,
+  };
+}
+
+/** Thrown for a run that started and then could not finish; the run record holds the details. */
+export class SyncAbortedError extends CannotRunError {
+  readonly runId: string;
+  readonly errorType: ErrorType;
+  constructor(message: string, runId: string, errorType: ErrorType, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SyncAbortedError';
+    this.runId = runId;
+    this.errorType = errorType;
+  }
+}
+
+/** A database error described without the values PostgreSQL may quote in its message or detail. */
+export function safeDatabaseError(err: unknown, limits: Map<string, number>, row?: { columns: string[]; values: (string | null)[] }): string {
+  const e = err as { code?: string; constraint?: string; column?: string; table?: string; dataType?: string };
+  const code = e.code ?? 'no SQLSTATE';
+  switch (categorizeError(err)) {
+    case 'field_length': {
+      const over = row
+        ? row.columns.flatMap((c, i) => {
+            const limit = limits.get(c);
+            const len = row.values[i] === null || row.values[i] === undefined ? 0 : [...row.values[i]!].length;
+            return limit !== undefined && len > limit ? [`column ${c} is ${len} characters, longer than its limit of ${limit}`] : [];
+          })
+        : [];
+      return `the database rejected the row (22001 value too long)${over.length ? `: ${over.join('; ')}` : ''}`;
+    }
+    case 'constraint_violation':
+      return `the database rejected the row (${code}${e.constraint ? `, constraint ${e.constraint}` : ''}${e.column ? `, column ${e.column}` : ''})`;
+    case 'data_type':
+      return `the database could not store a value (${code}${e.column ? `, column ${e.column}` : ''}${e.dataType ? `, type ${e.dataType}` : ''})`;
+    default:
+      return `the database failed on the row (${code})`;
+  }
+}
+
+/** A stack trace with its first line (which repeats the message, possibly quoting values) replaced. */
+function safeStack(err: unknown, message: string): string | null {
+  const stack = err instanceof Error ? err.stack : undefined;
+  if (!stack) return null;
+  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l));
+  return [`${(err as Error).name}: ${message}`, ...frames].join('\n');
+}
+
+function problemEntry(p: RowProblem): ErrorEntry {
+  return {
+    rowNumber: p.rowNumber,
+    buyerNumber: p.buyerNumber,
+    errorType: p.errorType,
+    column: p.column,
+    message: p.message,
+    retryable: isRetryable(p.errorType),
+    stack: null,
+  };
+}
+
+export class EnhancedBuyerSyncService {
+  private readonly pool: pg.Pool;
+  constructor(pool: pg.Pool) {
+    this.pool = pool;
+  }
+
+  /** The schema check, refusing with the table and column named. */
+  async assertSchema(): Promise<void> {
+    const result = await new SchemaValidator(this.pool).validateBuyersSchema();
+    if (!result.valid) {
+      throw new CannotRunError(
+        `sync refused, nothing written: ${result.nonTextFields.map(describeField).join('; ')}. ` +
+          'Run `buyer-sync check-schema --fix` and then `buyer-sync migrate`.',
+      );
+    }
+  }
+
+  async syncAllWithErrorHandling(options: SyncOptions): Promise<SyncResult> {
+    return this.run({ ...options, only: null });
+  }
+
+  /** Syncs only the given buyer numbers from the sheet (`sync --only`, the missing-buyer recovery). */
+  async syncMissingBuyers(buyerNumbers: string[], options: Omit<SyncOptions, 'only'>): Promise<SyncResult> {
+    return this.run({ ...options, only: buyerNumbers });
+  }
+
+  private async run(options: SyncOptions): Promise<SyncResult> {
+    const started = performance.now();
+    const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CannotRunError(`batch size must be a positive integer, got ${batchSize}`);
+    const { mapping, source } = options;
+    const warn = options.warn ?? (() => undefined);
+    const warnings: string[] = [];
+    const addWarning = (w: string) => {
+      warnings.push(w);
+      warn(w);
+    };
+    const only = options.only ? [...new Set(options.only.map((b) => b.trim()).filter((b) => b !== ''))] : null;
+    const onlySet = only ? new Set(only) : null;
+
+    await this.assertSchema();
+    const existingColumns = await tableColumns(this.pool, mapping.table);
+    if (existingColumns === null) throw new CannotRunError(`table public.${mapping.table} does not exist; run \`buyer-sync migrate\``);
+    const unknownColumns = mapping.columns.filter((c) => !existingColumns.has(c.column));
+    if (unknownColumns.length > 0) {
+      throw new CannotRunError(
+        `the column mapping names ${unknownColumns.map((c) => `${mapping.table}.${c.column} (header "${c.header}")`).join(', ')}, ` +
+          `which the table does not have; add a migration or fix the mapping`,
+      );
+    }
+
+    const reader = await source.open();
+    let header: HeaderResolution;
+    try {
+      header = resolveHeader(mapping, reader.header);
+    } catch (err) {
+      await reader.close();
+      throw err;
+    }
+    if (header.unknownHeaders.length > 0) {
+      addWarning(`the sheet has columns the mapping does not know (ignored): ${header.unknownHeaders.map((h) => `"${h}"`).join(', ')}`);
+    }
+    if (header.absentOptional.length > 0) {
+      addWarning(`optional columns absent from the sheet (left untouched): ${header.absentOptional.map((h) => `"${h}"`).join(', ')}`);
+    }
+
+    const statement = batchStatement(mapping, header.columns);
+    const limits = await lengthLimits(this.pool, mapping.table);
+    const counts: RunCounts = {
+      totalRows: 0,
+      blankRows: 0,
+      inserted: 0,
+      updated: 0,
+      unchanged: 0,
+      failed: 0,
+      batches: 0,
+      errorsByType: emptyErrorCounts(),
+      retryQueueSize: null,
+      durationMs: 0,
+      rowsPerSecond: 0,
+    };
+    const elapsed = () => performance.now() - started;
+
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      await reader.close().catch(() => undefined);
+      throw err;
+    }
+    let clientBroken: Error | boolean | undefined = undefined;
+    let runId: string | null = null;
+    try {
+      await client.query('begin');
+      const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [SYNC_LOCK]);
+      if (!lock[0]?.ok) {
+        throw new CannotRunError('another sync run is in progress; try again when it has finished');
+      }
+      const run = await startRun(this.pool, { mode: only ? 'only' : 'full', source: source.description, batchSize });
+      runId = run.id;
+
+      /*
+       * One map serves both change detection and duplicate detection: it starts
+       * as `buyer number -> content hash` from the database, and when a sheet row
+       * claims a buyer number the entry becomes that row's number.
+       */
+      const claims = new Map<string, string | number>();
+      await loadContentHashes(client, mapping, header.columns, claims, only);
+      const openRetries = await openRetryBuyers(client);
+      const sheetKeys = new Map<string, number>(); // the snapshot for the missing-buyer diff
+      const keysHash = createHash('md5');
+      const queued = new Set<string>();
+
+      /** Applies the row rules to one batch and decides what the database must do. Synchronous. */
+      const prepare = (rows: SheetRow[]) => {
+        counts.batches++;
+        options.onBatch?.(rows.length);
+        const write: BatchWrite = { rows: [], errors: [], retries: [], resolved: [] };
+        const validRows: ValidRow[] = [];
+        const fail = (entry: ErrorEntry) => {
+          counts.failed++;
+          counts.errorsByType[entry.errorType]++;
+          write.errors.push(entry);
+          if (entry.retryable && entry.buyerNumber !== null && !queued.has(entry.buyerNumber)) {
+            queued.add(entry.buyerNumber);
+            write.retries.push({
+              buyerNumber: entry.buyerNumber,
+              rowNumber: entry.rowNumber ?? 0,
+              info: {
+                error_type: entry.errorType,
+                error_message: entry.message,
+                column_name: entry.column,
+                run_id: run.id,
+                source: source.description,
+              },
+            });
+          }
+        };
+        for (const { rowNumber, cells } of rows) {
+          const outcome = parseRow(rowNumber, cells, header);
+          if (onlySet) {
+            const k = outcome.kind === 'valid' ? outcome.row.key : outcome.kind === 'invalid' ? outcome.problem.buyerNumber : null;
+            if (k === null || !onlySet.has(k)) continue;
+          }
+          counts.totalRows++;
+          if (outcome.kind === 'blank') {
+            counts.blankRows++;
+            continue;
+          }
+          const key = outcome.kind === 'valid' ? outcome.row.key : outcome.problem.buyerNumber;
+          if (key !== null && !sheetKeys.has(key)) {
+            sheetKeys.set(key, rowNumber);
+            keysHash.update(`${key}\u0000${rowNumber}\n`);
+          }
+          if (outcome.kind === 'invalid') {
+            fail(problemEntry(outcome.problem));
+            continue;
+          }
+          const row = outcome.row;
+          const claim = claims.get(row.key);
+          if (typeof claim === 'number') {
+            fail({
+              rowNumber,
+              buyerNumber: row.key,
+              errorType: 'constraint_violation',
+              column: mapping.key,
+              message: `row ${rowNumber}: buyer number ${row.key} is also on row ${claim}, which is the one synced; remove or renumber this duplicate`,
+              retryable: false,
+              stack: null,
+            });
+            continue;
+          }
+          claims.set(row.key, rowNumber);
+          if (openRetries.has(row.key)) write.resolved.push(row.key);
+          if (claim === row.hash) {
+            counts.unchanged++;
+          } else {
+            validRows.push(row);
+            write.rows.push({ key: row.key, values: row.values });
+          }
+        }
+        return { write, validRows, fail };
+      };
+
+      const submit = async (plan: ReturnType<typeof prepare>) => {
+        const { write } = plan;
+        if (write.rows.length === 0 && write.errors.length === 0 && write.resolved.length === 0) return;
+        await this.writeBatch(client, statement, run.id, plan.write, plan.validRows, header, limits, plan.fail, counts);
+      };
+
+      // While the database writes batch k, batch k+1 is read, parsed and hashed.
+      let inFlight: Promise<void> = Promise.resolve();
+      let rowsRead = 0;
+      let batch: SheetRow[] = [];
+      const dispatch = async (rows: SheetRow[]) => {
+        const plan = prepare(rows);
+        await inFlight;
+        inFlight = submit(plan);
+        // Keep a failure from surfacing as unhandled before it is awaited.
+        inFlight.catch(() => undefined);
+        options.onProgress?.({ rowsRead, batches: counts.batches, elapsedMs: elapsed() });
+      };
+      try {
+        for await (const chunk of reader.rows) {
+          for (const r of chunk) {
+            rowsRead++;
+            batch.push(r);
+            if (batch.length === batchSize) {
+              const rows = batch;
+              batch = [];
+              await dispatch(rows);
+            }
+          }
+        }
+        if (batch.length > 0) await dispatch(batch);
+      } finally {
+        // Never leave a write running while the run unwinds.
+        await inFlight.catch(() => undefined);
+      }
+      await inFlight;
+
+      if (only) {
+        const notOnSheet = only.filter((b) => !sheetKeys.has(b));
+        if (notOnSheet.length > 0) addWarning(`not on the sheet: ${notOnSheet.join(', ')}`);
+      } else {
+        await replaceSheetSnapshot(client, { source: source.description, keys: sheetKeys, keysHash: keysHash.digest('hex'), runId: run.id });
+      }
+      counts.retryQueueSize = await retryQueueSize(client);
+      counts.durationMs = Math.round(elapsed());
+      counts.rowsPerSecond = Math.round((counts.totalRows / Math.max(counts.durationMs, 1)) * 100_000) / 100;
+      await finishRun(client, run.id, counts, null);
+      await client.query('commit');
+      return {
+        runId: run.id,
+        source: source.description,
+        totalRows: counts.totalRows,
+        blankRows: counts.blankRows,
+        inserted: counts.inserted,
+        updated: counts.updated,
+        unchanged: counts.unchanged,
+        failed: counts.failed,
+        errorsByType: counts.errorsByType,
+        retryQueueSize: counts.retryQueueSize,
+        durationMs: counts.durationMs,
+        rowsPerSecond: counts.rowsPerSecond,
+        batches: counts.batches,
+        warnings,
+        notOnSheet: only ? only.filter((b) => !sheetKeys.has(b)) : [],
+      };
+    } catch (err) {
+      if (isConnectionLevel(err)) clientBroken = err instanceof Error ? err : true;
+      else {
+        await client.query('rollback').catch((e: unknown) => {
+          clientBroken = e instanceof Error ? e : true;
+        });
+      }
+      await reader.close().catch(() => undefined);
+      if (runId === null) throw err;
+      throw await this.abort(runId, err, counts, elapsed());
+    } finally {
+      client.release(clientBroken);
+    }
+  }
+
+  /** One batch: its statement under a savepoint; on a row-level rejection, row by row. */
+  private async writeBatch(
+    client: pg.PoolClient,
+    statement: BatchStatement,
+    runId: string,
+    write: BatchWrite,
+    validRows: ValidRow[],
+    header: HeaderResolution,
+    limits: Map<string, number>,
+    fail: (e: ErrorEntry) => void,
+    counts: RunCounts,
+  ): Promise<void> {
+    await client.query('savepoint batch');
+    try {
+      const { rows } = await client.query<{ inserted: number; updated: number }>(statement.text, statement.params(runId, write));
+      counts.inserted += rows[0]?.inserted ?? 0;
+      counts.updated += rows[0]?.updated ?? 0;
+      return;
+    } catch (err) {
+      if (isConnectionLevel(err)) throw err;
+      await client.query('rollback to savepoint batch');
+    }
+    // The immediate in-run retry: each changed row alone, so one bad row fails alone.
+    const columns = header.columns.map((c) => c.column);
+    for (let i = 0; i < write.rows.length; i++) {
+      const one: BatchWrite = { rows: [write.rows[i]!], errors: [], retries: [], resolved: [] };
+      await client.query('savepoint batch');
+      try {
+        const { rows } = await client.query<{ inserted: number; updated: number }>(statement.text, statement.params(runId, one));
+        counts.inserted += rows[0]?.inserted ?? 0;
+        counts.updated += rows[0]?.updated ?? 0;
+      } catch (err) {
+        if (isConnectionLevel(err)) throw err;
+        await client.query('rollback to savepoint batch');
+        const row = validRows[i]!;
+        const type = categorizeError(err);
+        const message = `row ${row.rowNumber}: ${safeDatabaseError(err, limits, { columns, values: row.values })}`;
+        fail({
+          rowNumber: row.rowNumber,
+          buyerNumber: row.key,
+          errorType: type,
+          column: (err as { column?: string }).column ?? null,
+          message,
+          retryable: isRetryable(type),
+          stack: type === 'unknown' ? safeStack(err, message) : null,
+        });
+        write.resolved = write.resolved.filter((k) => k !== row.key);
+      }
+    }
+    // The batch's failures (rule failures and rejected rows) and retry bookkeeping, in one statement.
+    const rest: BatchWrite = { rows: [], errors: write.errors, retries: write.retries, resolved: write.resolved };
+    await client.query(statement.text, statement.params(runId, rest));
+  }
+
+  /** Records a run that could not finish (nothing it did was committed) and builds the operator's message. */
+  private async abort(runId: string, err: unknown, counts: RunCounts, durationMs: number): Promise<Error> {
+    const errorType = err instanceof CannotRunError ? 'unknown' : categorizeError(err);
+    const cause =
+      err instanceof CannotRunError
+        ? err.message
+        : errorType === 'transient'
+          ? `the database connection was lost (${errorCode(err) ?? 'connection closed'})`
+          : `${errorCode(err) ? `database error ${errorCode(err)}` : (err as Error)?.message ?? String(err)}`;
+    const message = `sync run ${runId} stopped after ${counts.totalRows} rows and wrote nothing: ${cause}`;
+    try {
+      await finishRun(this.pool, runId, { ...counts, durationMs, rowsPerSecond: 0 }, { errorType, message });
+      await insertErrors(this.pool, runId, [
+        { rowNumber: null, buyerNumber: null, errorType, column: null, message, retryable: isRetryable(errorType), stack: errorType === 'unknown' ? safeStack(err, message) : null },
+      ]);
+    } catch {
+      // The database may be unreachable: the message still reaches the operator.
+    }
+    if (err instanceof CannotRunError && !(err instanceof SyncAbortedError)) {
+      return new SyncAbortedError(message, runId, errorType, { cause: err });
+    }
+    return new SyncAbortedError(`${message}; run the sync again`, runId, errorType, { cause: err });
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * The SQL the sync sends, one small typed function per statement. Statements
+ * that depend on the column mapping are built once per run from it, with
+ * every identifier escaped.
+ */
+import type pg from 'pg';
+import { escapeIdentifier as id } from 'pg';
+import type { Mapping, ResolvedColumn } from '../mapping/mapping.ts';
+import type { ErrorType } from './error-types.ts';
+import { sqlContentHash, type Value } from './rows.ts';
+
+export type Queryable = pg.Pool | pg.ClientBase;
+
+const PG_ARRAY_TYPE = { text: 'text[]', date: 'date[]', bigint: 'bigint[]' } as const;
+
+export interface ErrorEntry {
+  rowNumber: number | null;
+  buyerNumber: string | null;
+  errorType: ErrorType;
+  column: string | null;
+  message: string;
+  retryable: boolean;
+  stack: string | null;
+}
+
+export interface RetryEntry {
+  buyerNumber: string;
+  rowNumber: number;
+  info: Record<string, unknown>;
+}
+
+export interface BatchWrite {
+  rows: { key: string; values: Value[] }[];
+  errors: ErrorEntry[];
+  retries: RetryEntry[];
+  /** Buyers that synced fine this run and had an open retry-queue entry. */
+  resolved: string[];
+}
+
+export interface BatchStatement {
+  text: string;
+  params(runId: string, batch: BatchWrite): unknown[];
+}
+
+/**
+ * One round trip per batch: upsert the changed rows, record which columns
+ * changed, log the batch's failed rows, queue the retryable ones and close the
+ * retry entries of buyers that now synced. Unchanged rows never get here.
+ */
+export function batchStatement(mapping: Mapping, columns: ResolvedColumn[]): BatchStatement {
+  const table = `public.${id(mapping.table)}`;
+  const key = id(mapping.key);
+  const names = columns.map((c) => id(c.column));
+  const nonKey = columns.filter((c) => c.column !== mapping.key);
+  let p = 1;
+  const next = () => `$${++p}`;
+  const unnestArgs = columns.map((c) => `${next()}::${PG_ARRAY_TYPE[c.type]}`);
+  const errArgs = ['int[]', 'text[]', 'text[]', 'text[]', 'text[]', 'boolean[]', 'text[]'].map((t) => `${next()}::${t}`);
+  const retryArgs = ['text[]', 'int[]', 'jsonb[]'].map((t) => `${next()}::${t}`);
+  const resolvedArg = `${next()}::text[]`;
+  const changedColumns = nonKey
+    .map((c) => `case when i.${id(c.column)} is distinct from p.${id(c.column)} then ${pgLiteral(c.column)} end`)
+    .join(',\n               ');
+  const allColumns = `array[${columns.map((c) => pgLiteral(c.column)).join(', ')}]::text[]`;
+
+  const text = `
+with incoming as (
+  select * from unnest(${unnestArgs.join(', ')}) as i(${names.join(', ')})
+),
+previous as (
+  select ${names.map((n) => `b.${n}`).join(', ')}
+    from ${table} b
+   where b.${key} in (select i.${key} from incoming i)
+),
+written as (
+  insert into ${table} as b (${names.join(', ')}, synced_at, db_updated_at)
+  select ${names.map((n) => `i.${n}`).join(', ')}, statement_timestamp(), statement_timestamp()
+    from incoming i
+  on conflict (${key}) do update
+     set ${[...nonKey.map((c) => `${id(c.column)} = excluded.${id(c.column)}`), 'synced_at = excluded.synced_at', 'db_updated_at = excluded.db_updated_at'].join(',\n         ')}
+  returning 1
+),
+changes as (
+  insert into public.sync_buyer_changes (run_id, buyer_number, action, changed_columns, changed_at)
+  select $1::uuid, i.${key},
+         case when p.${key} is null then 'insert' else 'update' end,
+         case when p.${key} is null then ${allColumns}
+              else ${nonKey.length > 0 ? `array_remove(array[${changedColumns}], null)` : `'{}'::text[]`} end,
+         statement_timestamp()
+    from incoming i
+    left join previous p on p.${key} = i.${key}
+  returning action
+),
+errors as (
+  insert into public.sync_error_log
+    (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, stack_trace, created_at)
+  select $1::uuid, e.*, statement_timestamp()
+    from unnest(${errArgs.join(', ')}) as e
+  returning 1
+),
+retries as (
+  insert into public.retry_queue (buyer_number, row_number, error_info, attempt_count, next_retry_at)
+  select r.buyer_number, r.row_number, r.info, 1, statement_timestamp() + interval '1 minute'
+    from unnest(${retryArgs.join(', ')}) as r(buyer_number, row_number, info)
+  on conflict (buyer_number) where status in ('pending', 'processing')
+  do update set error_info = excluded.error_info, row_number = excluded.row_number, updated_at = statement_timestamp()
+  returning 1
+),
+resolved as (
+  update public.retry_queue q
+     set status = 'succeeded', updated_at = statement_timestamp()
+   where q.status = 'pending' and q.buyer_number = any(${resolvedArg})
+  returning 1
+)
+select (count(*) filter (where action = 'insert'))::int as inserted,
+       (count(*) filter (where action = 'update'))::int as updated
+  from changes`;
+
+  return {
+    text,
+    params(runId, batch) {
+      const params: unknown[] = [runId];
+      for (let c = 0; c < columns.length; c++) params.push(batch.rows.map((r) => r.values[c] ?? null));
+      const e = batch.errors;
+      params.push(
+        e.map((x) => x.rowNumber),
+        e.map((x) => x.buyerNumber),
+        e.map((x) => x.errorType),
+        e.map((x) => x.column),
+        e.map((x) => x.message),
+        e.map((x) => x.retryable),
+        e.map((x) => x.stack),
+      );
+      params.push(
+        batch.retries.map((r) => r.buyerNumber),
+        batch.retries.map((r) => r.rowNumber),
+        batch.retries.map((r) => JSON.stringify(r.info)),
+      );
+      params.push(batch.resolved);
+      return params;
+    },
+  };
+}
+
+function pgLiteral(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+/** Columns of the mapped table, to refuse a mapping that names a column the table lacks. */
+export async function tableColumns(db: Queryable, table: string): Promise<Set<string> | null> {
+  const { rows } = await db.query<{ column_name: string }>(
+    `select a.attname as column_name
+       from pg_catalog.pg_attribute a
+      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
+    [`public.${id(table)}`],
+  );
+  return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name));
+}
+
+/**
+ * Streams `buyer number -> content hash` for the whole table (or the given
+ * buyer numbers) through a cursor, so a million buyers never sit in one result.
+ * Must run inside a transaction.
+ */
+export async function loadContentHashes(
+  client: pg.ClientBase,
+  mapping: Mapping,
+  columns: ResolvedColumn[],
+  into: Map<string, string | number>,
+  only: string[] | null,
+): Promise<void> {
+  const table = `public.${id(mapping.table)}`;
+  const select = `select b.${id(mapping.key)}, ${sqlContentHash(columns)} from ${table} b`;
+  if (only !== null) {
+    const { rows } = await client.query<[string, string]>({
+      text: `${select} where b.${id(mapping.key)} = any($1::text[])`,
+      values: [only],
+      rowMode: 'array',
+    });
+    for (const [k, h] of rows) into.set(k, h);
+    return;
+  }
+  await client.query(`declare buyer_hashes no scroll cursor for ${select}`);
+  for (;;) {
+    const { rows } = await client.query<[string, string]>({ text: 'fetch 50000 from buyer_hashes', rowMode: 'array' });
+    for (const [k, h] of rows) into.set(k, h);
+    if (rows.length < 50000) break;
+  }
+  await client.query('close buyer_hashes');
+}
+
+export async function openRetryBuyers(db: Queryable): Promise<Set<string>> {
+  const { rows } = await db.query<{ buyer_number: string }>(
+    `select buyer_number from public.retry_queue where status in ('pending', 'processing')`,
+  );
+  return new Set(rows.map((r) => r.buyer_number));
+}
+
+export async function retryQueueSize(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select count(*)::int as n from public.retry_queue where status in ('pending', 'processing')`,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Text limits of the mapped table's columns (what a 22001 was about), from the schema check view. */
+export async function lengthLimits(db: Queryable, table: string): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ column_name: string; character_maximum_length: number | null }>(
+    `select column_name, character_maximum_length
+       from buyer_sync.non_text_columns
+      where table_schema = 'public' and table_name = $1 and character_maximum_length is not null`,
+    [table],
+  );
+  return new Map(rows.map((r) => [r.column_name, r.character_maximum_length!]));
+}
+
+export interface RunRecordStart {
+  mode: 'full' | 'only' | 'retry';
+  source: string;
+  batchSize: number;
+}
+
+export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string; startedAt: Date }> {
+  const { rows } = await db.query<{ id: string; started_at: Date }>(
+    `insert into public.sync_runs (mode, source, batch_size) values ($1, $2, $3) returning id, started_at`,
+    [run.mode, run.source, run.batchSize],
+  );
+  return { id: rows[0]!.id, startedAt: rows[0]!.started_at };
+}
+
+export interface RunCounts {
+  totalRows: number;
+  blankRows: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  batches: number;
+  errorsByType: Record<ErrorType, number>;
+  retryQueueSize: number | null;
+  durationMs: number;
+  rowsPerSecond: number;
+}
+
+export async function finishRun(
+  db: Queryable,
+  runId: string,
+  counts: RunCounts,
+  failure: { errorType: ErrorType; message: string } | null,
+): Promise<void> {
+  await db.query(
+    `update public.sync_runs
+        set finished_at = clock_timestamp(), status = $2,
+            total_rows = $3, blank_rows = $4, inserted = $5, updated = $6, unchanged = $7, failed = $8,
+            batches = $9, errors_by_type = $10, retry_queue_size = $11, duration_ms = $12, rows_per_second = $13,
+            error_type = $14, error_message = $15
+      where id = $1`,
+    [
+      runId,
+      failure ? 'failed' : 'succeeded',
+      counts.totalRows,
+      counts.blankRows,
+      counts.inserted,
+      counts.updated,
+      counts.unchanged,
+      counts.failed,
+      counts.batches,
+      JSON.stringify(counts.errorsByType),
+      counts.retryQueueSize,
+      Math.round(counts.durationMs),
+      Math.round(counts.rowsPerSecond * 100) / 100,
+      failure?.errorType ?? null,
+      failure?.message ?? null,
+    ],
+  );
+}
+
+/**
+ * Replaces the sheet snapshot (buyer numbers of the latest full read) unless
+ * the (buyer number, row) list is the same as last time.
+ */
+export async function replaceSheetSnapshot(
+  client: pg.ClientBase,
+  snapshot: { source: string; keys: Map<string, number>; keysHash: string; runId: string | null },
+): Promise<void> {
+  const { rows } = await client.query<{ keys_hash: string }>(
+    `select keys_hash from buyer_sync_private.sheet_snapshot`,
+  );
+  if (rows[0]?.keys_hash !== snapshot.keysHash) {
+    await client.query('truncate buyer_sync_private.sheet_buyers');
+    const chunk = 50_000;
+    let numbers: string[] = [];
+    let rowNumbers: number[] = [];
+    const flush = async () => {
+      if (numbers.length === 0) return;
+      await client.query(
+        `insert into buyer_sync_private.sheet_buyers (buyer_number, row_number)
+         select * from unnest($1::text[], $2::int[])`,
+        [numbers, rowNumbers],
+      );
+      numbers = [];
+      rowNumbers = [];
+    };
+    for (const [k, r] of snapshot.keys) {
+      numbers.push(k);
+      rowNumbers.push(r);
+      if (numbers.length >= chunk) await flush();
+    }
+    await flush();
+  }
+  await client.query(
+    `insert into buyer_sync_private.sheet_snapshot (singleton, source, read_at, row_count, keys_hash, run_id)
+     values (true, $1, statement_timestamp(), $2, $3, $4)
+     on conflict (singleton) do update
+        set source = excluded.source, read_at = excluded.read_at, row_count = excluded.row_count,
+            keys_hash = excluded.keys_hash, run_id = excluded.run_id`,
+    [snapshot.source, snapshot.keys.size, snapshot.keysHash, snapshot.runId],
+  );
+}
+
+export async function insertErrors(db: Queryable, runId: string | null, errors: ErrorEntry[]): Promise<void> {
+  if (errors.length === 0) return;
+  await db.query(
+    `insert into public.sync_error_log
+       (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, stack_trace)
+     select $1::uuid, e.* from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[]) as e`,
+    [
+      runId,
+      errors.map((e) => e.rowNumber),
+      errors.map((e) => e.buyerNumber),
+      errors.map((e) => e.errorType),
+      errors.map((e) => e.column),
+      errors.map((e) => e.message),
+      errors.map((e) => e.retryable),
+      errors.map((e) => e.stack),
+    ],
+  );
+}
