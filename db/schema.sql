@@ -69,23 +69,6 @@ SET default_tablespace = '';
 SET default_table_access_method = heap;
 
 --
--- Name: sheet_buyers; Type: TABLE; Schema: buyer_sync_private; Owner: -
---
-
-CREATE TABLE buyer_sync_private.sheet_buyers (
-    buyer_number text NOT NULL,
-    row_number integer NOT NULL
-);
-
-
---
--- Name: TABLE sheet_buyers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
---
-
-COMMENT ON TABLE buyer_sync_private.sheet_buyers IS 'Buyer numbers of the latest full read of the sheet (first row of each).';
-
-
---
 -- Name: buyers; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -144,6 +127,119 @@ COMMENT ON COLUMN public.buyers.synced_at IS 'When a sync last wrote this row''s
 --
 
 COMMENT ON COLUMN public.buyers.db_updated_at IS 'When this row last changed in the database.';
+
+
+--
+-- Name: sync_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_runs (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    status text DEFAULT 'running'::text NOT NULL,
+    mode text NOT NULL,
+    source text NOT NULL,
+    batch_size integer NOT NULL,
+    total_rows integer DEFAULT 0 NOT NULL,
+    blank_rows integer DEFAULT 0 NOT NULL,
+    inserted integer DEFAULT 0 NOT NULL,
+    updated integer DEFAULT 0 NOT NULL,
+    unchanged integer DEFAULT 0 NOT NULL,
+    failed integer DEFAULT 0 NOT NULL,
+    batches integer DEFAULT 0 NOT NULL,
+    errors_by_type jsonb DEFAULT '{}'::jsonb NOT NULL,
+    retry_queue_size integer,
+    duration_ms integer,
+    rows_per_second numeric(12,2),
+    error_type text,
+    error_message text,
+    CONSTRAINT sync_runs_batch_size_check CHECK ((batch_size > 0)),
+    CONSTRAINT sync_runs_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
+    CONSTRAINT sync_runs_mode_check CHECK ((mode = ANY (ARRAY['full'::text, 'only'::text, 'retry'::text]))),
+    CONSTRAINT sync_runs_rows_accounted CHECK (((status <> 'succeeded'::text) OR (((((inserted + updated) + unchanged) + failed) + blank_rows) = total_rows))),
+    CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+
+--
+-- Name: TABLE sync_runs; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_runs IS 'One row per sync run: where it read from, what it did with every row, how long it took.';
+
+
+--
+-- Name: COLUMN sync_runs.mode; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.mode IS 'full: the whole sheet; only: the buyer numbers given with --only; retry: due retry-queue entries.';
+
+
+--
+-- Name: COLUMN sync_runs.total_rows; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.total_rows IS 'Data rows read (header excluded, blank rows included) = inserted + updated + unchanged + failed + blank_rows.';
+
+
+--
+-- Name: COLUMN sync_runs.failed; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.failed IS 'Rows that failed (not error entries).';
+
+
+--
+-- Name: COLUMN sync_runs.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.error_message IS 'Why a failed run stopped (the run wrote nothing). Never a cell value.';
+
+
+--
+-- Name: buyer_provenance; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.buyer_provenance AS
+ SELECT b.buyer_number,
+    ( SELECT r.id
+           FROM public.sync_runs r
+          WHERE (r.started_at <= b.created_at)
+          ORDER BY r.started_at DESC
+         LIMIT 1) AS inserted_by_run,
+    ( SELECT r.id
+           FROM public.sync_runs r
+          WHERE (r.started_at <= b.synced_at)
+          ORDER BY r.started_at DESC
+         LIMIT 1) AS last_written_by_run,
+    b.created_at,
+    b.synced_at
+   FROM public.buyers b;
+
+
+--
+-- Name: VIEW buyer_provenance; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.buyer_provenance IS 'For each buyer, the sync run that inserted it and the one that last wrote it.';
+
+
+--
+-- Name: sheet_buyers; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.sheet_buyers (
+    buyer_number text NOT NULL,
+    row_number integer NOT NULL
+);
+
+
+--
+-- Name: TABLE sheet_buyers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.sheet_buyers IS 'Buyer numbers of the latest full read of the sheet (first row of each).';
 
 
 --
@@ -421,7 +517,7 @@ CREATE TABLE public.sync_buyer_changes (
 -- Name: TABLE sync_buyer_changes; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON TABLE public.sync_buyer_changes IS 'One row per buyer a sync run inserted or updated, naming the changed columns (never their values).';
+COMMENT ON TABLE public.sync_buyer_changes IS 'One row per buyer a sync run updated, naming the changed columns (never their values).';
 
 
 --
@@ -522,74 +618,6 @@ CREATE TABLE public.sync_health_metrics (
 --
 
 COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
-
-
---
--- Name: sync_runs; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.sync_runs (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    started_at timestamp with time zone DEFAULT now() NOT NULL,
-    finished_at timestamp with time zone,
-    status text DEFAULT 'running'::text NOT NULL,
-    mode text NOT NULL,
-    source text NOT NULL,
-    batch_size integer NOT NULL,
-    total_rows integer DEFAULT 0 NOT NULL,
-    blank_rows integer DEFAULT 0 NOT NULL,
-    inserted integer DEFAULT 0 NOT NULL,
-    updated integer DEFAULT 0 NOT NULL,
-    unchanged integer DEFAULT 0 NOT NULL,
-    failed integer DEFAULT 0 NOT NULL,
-    batches integer DEFAULT 0 NOT NULL,
-    errors_by_type jsonb DEFAULT '{}'::jsonb NOT NULL,
-    retry_queue_size integer,
-    duration_ms integer,
-    rows_per_second numeric(12,2),
-    error_type text,
-    error_message text,
-    CONSTRAINT sync_runs_batch_size_check CHECK ((batch_size > 0)),
-    CONSTRAINT sync_runs_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
-    CONSTRAINT sync_runs_mode_check CHECK ((mode = ANY (ARRAY['full'::text, 'only'::text, 'retry'::text]))),
-    CONSTRAINT sync_runs_rows_accounted CHECK (((status <> 'succeeded'::text) OR (((((inserted + updated) + unchanged) + failed) + blank_rows) = total_rows))),
-    CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
-);
-
-
---
--- Name: TABLE sync_runs; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.sync_runs IS 'One row per sync run: where it read from, what it did with every row, how long it took.';
-
-
---
--- Name: COLUMN sync_runs.mode; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_runs.mode IS 'full: the whole sheet; only: the buyer numbers given with --only; retry: due retry-queue entries.';
-
-
---
--- Name: COLUMN sync_runs.total_rows; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_runs.total_rows IS 'Data rows read (header excluded, blank rows included) = inserted + updated + unchanged + failed + blank_rows.';
-
-
---
--- Name: COLUMN sync_runs.failed; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_runs.failed IS 'Rows that failed (not error entries).';
-
-
---
--- Name: COLUMN sync_runs.error_message; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_runs.error_message IS 'Why a failed run stopped (the run wrote nothing). Never a cell value.';
 
 
 --

@@ -4,13 +4,20 @@
  * 0 ok, 1 problems found, 2 usage error, 3 could not run.
  */
 import { Command, CommanderError } from 'commander';
-import { checkSchemaCommand } from './commands/check-schema.ts';
-import { errorsCommand, type ErrorsCommandOptions } from './commands/errors.ts';
-import { migrateCommand } from './commands/migrate.ts';
-import { missingCommand, type MissingCommandOptions } from './commands/missing.ts';
-import { startCommand } from './commands/start.ts';
-import { syncCommand, type SyncCommandOptions } from './commands/sync.ts';
+import type { ErrorsCommandOptions } from './commands/errors.ts';
+import type { MissingCommandOptions } from './commands/missing.ts';
+import type { SyncCommandOptions } from './commands/sync.ts';
 import { ExitCode, UserFacingError } from './errors.ts';
+
+// Commands are loaded when run, so `--help` and small commands start fast.
+const commands = {
+  checkSchema: () => import('./commands/check-schema.ts'),
+  errors: () => import('./commands/errors.ts'),
+  migrate: () => import('./commands/migrate.ts'),
+  missing: () => import('./commands/missing.ts'),
+  start: () => import('./commands/start.ts'),
+  sync: () => import('./commands/sync.ts'),
+};
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('buyer-sync')
@@ -22,14 +29,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   program
     .command('migrate')
     .description('apply the database migrations in db/migrations (idempotent); installs the graphile-worker schema too')
-    .action(async () => setExitCode(await migrateCommand()));
+    .action(async () => setExitCode(await (await commands.migrate()).migrateCommand()));
 
   program
     .command('check-schema')
     .description('check that every text-like column of the synced tables is text (exit 1 when not)')
     .option('--fix', 'write a dbmate migration under db/migrations that converts the offending columns', false)
     .option('--json', 'print the result as one JSON object', false)
-    .action(async (opts: { fix: boolean; json: boolean }) => setExitCode(await checkSchemaCommand(opts)));
+    .action(async (opts: { fix: boolean; json: boolean }) => setExitCode(await (await commands.checkSchema()).checkSchemaCommand(opts)));
 
   const sourceHelp = 'the buyers sheet: a .csv export (overrides SHEET_SOURCE; default: the sample sheet)';
 
@@ -40,14 +47,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--only <numbers>', 'sync only these buyer numbers, comma-separated (B1,B2,...)')
     .option('--batch-size <n>', 'sheet rows per batch (default SYNC_BATCH_SIZE or 100)')
     .option('--json', 'print the result as one JSON object', false)
-    .action(async (opts: SyncCommandOptions) => setExitCode(await syncCommand(opts)));
+    .action(async (opts: SyncCommandOptions) => setExitCode(await (await commands.sync()).syncCommand(opts)));
 
   program
     .command('missing')
     .description('buyer numbers on the sheet but not in the database, and the other way round (exit 1 when any are missing)')
     .option('--source <sheet>', sourceHelp)
     .option('--json', 'print the result as one JSON object', false)
-    .action(async (opts: MissingCommandOptions) => setExitCode(await missingCommand(opts)));
+    .action(async (opts: MissingCommandOptions) => setExitCode(await (await commands.missing()).missingCommand(opts)));
 
   program
     .command('errors')
@@ -59,12 +66,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--run <id>', 'only errors of this sync run')
     .option('--limit <n>', 'at most this many (default 1000)')
     .option('--json', 'print the result as one JSON object', false)
-    .action(async (opts: ErrorsCommandOptions) => setExitCode(await errorsCommand(opts)));
+    .action(async (opts: ErrorsCommandOptions) => setExitCode(await (await commands.errors()).errorsCommand(opts)));
 
   program
     .command('start', { hidden: true })
     .description('what `npm start` runs: migrate, sync the sheet, report missing buyers')
-    .action(async () => setExitCode(await startCommand()));
+    .action(async () => setExitCode(await (await commands.start()).startCommand()));
 
   program.addHelpText(
     'after',

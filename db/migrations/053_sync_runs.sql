@@ -52,9 +52,11 @@ comment on column public.sync_error_log.column_name is E'The column whose value 
 create index sync_error_log_run_id_idx on public.sync_error_log (run_id);
 
 /*
- * Which run inserted or updated which buyer, and which columns changed.
- * Only changed buyers get a row (never one per unchanged buyer per run), and
- * only column names: the values stay in buyers.
+ * Which run updated which buyer, and which columns changed. Only changed
+ * buyers get a row (never one per unchanged buyer per run), and only column
+ * names: the values stay in buyers. Inserts need no row: runs never overlap,
+ * so the run whose time range holds a buyer's created_at inserted it
+ * (buyer_sync.buyer_provenance).
  */
 create table public.sync_buyer_changes (
   run_id          uuid not null references public.sync_runs (id) on delete cascade,
@@ -65,7 +67,7 @@ create table public.sync_buyer_changes (
   primary key (run_id, buyer_number)
 );
 comment on table public.sync_buyer_changes is
-  E'One row per buyer a sync run inserted or updated, naming the changed columns (never their values).';
+  E'One row per buyer a sync run updated, naming the changed columns (never their values).';
 create index sync_buyer_changes_buyer_number_idx on public.sync_buyer_changes (buyer_number, changed_at);
 
 /*
@@ -120,6 +122,23 @@ create view buyer_sync.sheet_snapshot as
 comment on view buyer_sync.sheet_snapshot is
   E'The latest full read of the sheet that missing_buyers and extra_buyers compare against.';
 
+/*
+ * Which run inserted each buyer and which run last wrote it. Sync runs hold an
+ * advisory lock and never overlap, so the run is the one that started last
+ * before the timestamp.
+ */
+create view buyer_sync.buyer_provenance as
+  select b.buyer_number,
+         (select r.id from public.sync_runs r where r.started_at <= b.created_at
+           order by r.started_at desc limit 1) as inserted_by_run,
+         (select r.id from public.sync_runs r where r.started_at <= b.synced_at
+           order by r.started_at desc limit 1) as last_written_by_run,
+         b.created_at,
+         b.synced_at
+    from public.buyers b;
+comment on view buyer_sync.buyer_provenance is
+  E'For each buyer, the sync run that inserted it and the one that last wrote it.';
+
 /* Error counts by type over a time range (design: SyncErrorLogger.getErrorStats). */
 create function buyer_sync.error_stats(since timestamptz default '-infinity', until timestamptz default 'infinity')
 returns table (error_type text, error_count bigint, retryable_count bigint, buyer_count bigint)
@@ -137,6 +156,7 @@ comment on function buyer_sync.error_stats(timestamptz, timestamptz) is
 -- migrate:down
 
 drop function buyer_sync.error_stats(timestamptz, timestamptz);
+drop view buyer_sync.buyer_provenance;
 drop view buyer_sync.sheet_snapshot;
 drop view buyer_sync.extra_buyers;
 drop view buyer_sync.missing_buyers;

@@ -71,6 +71,16 @@ export function categorizeError(err: unknown): ErrorType {
   return 'unknown';
 }
 
+/**
+ * Errors in the statement itself (syntax, a missing table or column, a
+ * prepared statement gone): no row is to blame, so the run stops instead of
+ * failing every row one by one.
+ */
+export function isStatementLevel(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && (code.startsWith('42') || code.startsWith('26') || code.startsWith('0A') || code.startsWith('XX'));
+}
+
 /** Errors that end the whole run rather than one row: the connection is gone or the server is going away. */
 export function isConnectionLevel(err: unknown): boolean {
   const code = errorCode(err);

@@ -3,7 +3,7 @@
  * blank, a typed row ready to write (with its content hash), or an error that
  * names the row, the column and the rule, and never the cell's value.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ColumnType, HeaderResolution, ResolvedColumn } from '../mapping/mapping.ts';
 import type { ErrorType } from './error-types.ts';
 
@@ -100,7 +100,7 @@ function hashPart(type: ColumnType, value: Value, dateDays: number | null): stri
 }
 
 export function contentHash(parts: string[]): string {
-  return createHash('md5').update(parts.join(''), 'utf8').digest('hex');
+  return hash('md5', parts.join(''), 'hex');
 }
 
 /** The SQL expression computing the same hash from a buyers row (alias `b`). */

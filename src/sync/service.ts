@@ -10,22 +10,28 @@
  *   leaves the database exactly as it was (the run record says why).
  * - Rows are processed in batches of `batchSize` sheet rows. A batch whose rows
  *   are all unchanged (same content hash as the database row) costs no round
- *   trip; any other batch is one statement (plus its savepoint).
- * - A row the database rejects does not block its batch: the batch is retried
- *   row by row (the one immediate in-run retry), and only the rejected rows fail.
+ *   trip; any other batch is one statement.
+ * - A row the database refuses although our rules accepted it (a constraint or
+ *   trigger added by hand) does not block its batch: the run is rolled back and
+ *   repeated with every batch under a savepoint, where a refused batch is
+ *   retried row by row (the one immediate in-run retry) and only the refused
+ *   rows fail. Savepoints are kept out of the normal path on purpose: a long
+ *   transaction with hundreds of subtransactions slows every other session
+ *   (subxid overflow).
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
 import { resolveHeader, type HeaderResolution, type Mapping } from '../mapping/mapping.ts';
 import { describeField, SchemaValidator } from '../schema/validator.ts';
-import type { SheetRow, SheetSource } from '../sheet/source.ts';
+import type { SheetReader, SheetRow, SheetSource } from '../sheet/source.ts';
 import {
   categorizeError,
   emptyErrorCounts,
   errorCode,
   isConnectionLevel,
   isRetryable,
+  isStatementLevel,
   type ErrorType,
 } from './error-types.ts';
 import { parseRow, type RowProblem, type ValidRow } from './rows.ts';
@@ -142,6 +148,31 @@ export function safeDatabaseError(err: unknown, limits: Map<string, number>, row
   }
 }
 
+/** Internal: the database refused a row in a run that does not isolate batches. */
+class RowRejected extends Error {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super('the database refused a row');
+    this.cause = cause;
+  }
+}
+
+function emptyCounts(): RunCounts {
+  return {
+    totalRows: 0,
+    blankRows: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    failed: 0,
+    batches: 0,
+    errorsByType: emptyErrorCounts(),
+    retryQueueSize: null,
+    durationMs: 0,
+    rowsPerSecond: 0,
+  };
+}
+
 /** A stack trace with its first line (which repeats the message, possibly quoting values) replaced. */
 function safeStack(err: unknown, message: string): string | null {
   const stack = err instanceof Error ? err.stack : undefined;
@@ -193,14 +224,13 @@ export class EnhancedBuyerSyncService {
     const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new CannotRunError(`batch size must be a positive integer, got ${batchSize}`);
     const { mapping, source } = options;
-    const warn = options.warn ?? (() => undefined);
     const warnings: string[] = [];
-    const addWarning = (w: string) => {
+    const warn = (w: string) => {
+      if (warnings.includes(w)) return;
       warnings.push(w);
-      warn(w);
+      options.warn?.(w);
     };
     const only = options.only ? [...new Set(options.only.map((b) => b.trim()).filter((b) => b !== ''))] : null;
-    const onlySet = only ? new Set(only) : null;
 
     await this.assertSchema();
     const existingColumns = await tableColumns(this.pool, mapping.table);
@@ -212,222 +242,248 @@ export class EnhancedBuyerSyncService {
           `which the table does not have; add a migration or fix the mapping`,
       );
     }
-
-    const reader = await source.open();
-    let header: HeaderResolution;
-    try {
-      header = resolveHeader(mapping, reader.header);
-    } catch (err) {
-      await reader.close();
-      throw err;
-    }
-    if (header.unknownHeaders.length > 0) {
-      addWarning(`the sheet has columns the mapping does not know (ignored): ${header.unknownHeaders.map((h) => `"${h}"`).join(', ')}`);
-    }
-    if (header.absentOptional.length > 0) {
-      addWarning(`optional columns absent from the sheet (left untouched): ${header.absentOptional.map((h) => `"${h}"`).join(', ')}`);
-    }
-
-    const statement = batchStatement(mapping, header.columns);
     const limits = await lengthLimits(this.pool, mapping.table);
-    const counts: RunCounts = {
-      totalRows: 0,
-      blankRows: 0,
-      inserted: 0,
-      updated: 0,
-      unchanged: 0,
-      failed: 0,
-      batches: 0,
-      errorsByType: emptyErrorCounts(),
-      retryQueueSize: null,
-      durationMs: 0,
-      rowsPerSecond: 0,
-    };
-    const elapsed = () => performance.now() - started;
 
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      await reader.close().catch(() => undefined);
-      throw err;
-    }
-    let clientBroken: Error | boolean | undefined = undefined;
+    const client = await this.pool.connect();
+    let broken: Error | boolean | undefined = undefined;
     let runId: string | null = null;
+    let counts = emptyCounts();
     try {
-      await client.query('begin');
-      const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [SYNC_LOCK]);
-      if (!lock[0]?.ok) {
-        throw new CannotRunError('another sync run is in progress; try again when it has finished');
-      }
-      const run = await startRun(this.pool, { mode: only ? 'only' : 'full', source: source.description, batchSize });
-      runId = run.id;
-
-      /*
-       * One map serves both change detection and duplicate detection: it starts
-       * as `buyer number -> content hash` from the database, and when a sheet row
-       * claims a buyer number the entry becomes that row's number.
-       */
-      const claims = new Map<string, string | number>();
-      await loadContentHashes(client, mapping, header.columns, claims, only);
-      const openRetries = await openRetryBuyers(client);
-      const sheetKeys = new Map<string, number>(); // the snapshot for the missing-buyer diff
-      const keysHash = createHash('md5');
-      const queued = new Set<string>();
-
-      /** Applies the row rules to one batch and decides what the database must do. Synchronous. */
-      const prepare = (rows: SheetRow[]) => {
-        counts.batches++;
-        options.onBatch?.(rows.length);
-        const write: BatchWrite = { rows: [], errors: [], retries: [], resolved: [] };
-        const validRows: ValidRow[] = [];
-        const fail = (entry: ErrorEntry) => {
-          counts.failed++;
-          counts.errorsByType[entry.errorType]++;
-          write.errors.push(entry);
-          if (entry.retryable && entry.buyerNumber !== null && !queued.has(entry.buyerNumber)) {
-            queued.add(entry.buyerNumber);
-            write.retries.push({
-              buyerNumber: entry.buyerNumber,
-              rowNumber: entry.rowNumber ?? 0,
-              info: {
-                error_type: entry.errorType,
-                error_message: entry.message,
-                column_name: entry.column,
-                run_id: run.id,
-                source: source.description,
-              },
-            });
+      for (let isolate = false; ; isolate = true) {
+        counts = emptyCounts();
+        const reader = await source.open();
+        try {
+          await client.query('begin');
+          const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [SYNC_LOCK]);
+          if (!lock[0]?.ok) throw new CannotRunError('another sync run is in progress; try again when it has finished');
+          // The header is checked before the run is recorded: a refused sheet is not a run.
+          const header = resolveHeader(mapping, reader.header);
+          if (runId === null) {
+            runId = (await startRun(this.pool, { mode: only ? 'only' : 'full', source: source.description, batchSize })).id;
           }
-        };
-        for (const { rowNumber, cells } of rows) {
-          const outcome = parseRow(rowNumber, cells, header);
-          if (onlySet) {
-            const k = outcome.kind === 'valid' ? outcome.row.key : outcome.kind === 'invalid' ? outcome.problem.buyerNumber : null;
-            if (k === null || !onlySet.has(k)) continue;
-          }
-          counts.totalRows++;
-          if (outcome.kind === 'blank') {
-            counts.blankRows++;
-            continue;
-          }
-          const key = outcome.kind === 'valid' ? outcome.row.key : outcome.problem.buyerNumber;
-          if (key !== null && !sheetKeys.has(key)) {
-            sheetKeys.set(key, rowNumber);
-            keysHash.update(`${key}\u0000${rowNumber}\n`);
-          }
-          if (outcome.kind === 'invalid') {
-            fail(problemEntry(outcome.problem));
-            continue;
-          }
-          const row = outcome.row;
-          const claim = claims.get(row.key);
-          if (typeof claim === 'number') {
-            fail({
-              rowNumber,
-              buyerNumber: row.key,
-              errorType: 'constraint_violation',
-              column: mapping.key,
-              message: `row ${rowNumber}: buyer number ${row.key} is also on row ${claim}, which is the one synced; remove or renumber this duplicate`,
-              retryable: false,
-              stack: null,
-            });
-            continue;
-          }
-          claims.set(row.key, rowNumber);
-          if (openRetries.has(row.key)) write.resolved.push(row.key);
-          if (claim === row.hash) {
-            counts.unchanged++;
+          const result = await this.attempt({ client, reader, header, runId, counts, only, batchSize, isolate, limits, options, warn, started });
+          await client.query('commit');
+          return { ...result, warnings };
+        } catch (err) {
+          await reader.close().catch(() => undefined);
+          if (isConnectionLevel(err)) {
+            broken = err instanceof Error ? err : true;
           } else {
-            validRows.push(row);
-            write.rows.push({ key: row.key, values: row.values });
+            await client.query('rollback').catch((e: unknown) => {
+              broken = e instanceof Error ? e : true;
+            });
           }
-        }
-        return { write, validRows, fail };
-      };
-
-      const submit = async (plan: ReturnType<typeof prepare>) => {
-        const { write } = plan;
-        if (write.rows.length === 0 && write.errors.length === 0 && write.resolved.length === 0) return;
-        await this.writeBatch(client, statement, run.id, plan.write, plan.validRows, header, limits, plan.fail, counts);
-      };
-
-      // While the database writes batch k, batch k+1 is read, parsed and hashed.
-      let inFlight: Promise<void> = Promise.resolve();
-      let rowsRead = 0;
-      let batch: SheetRow[] = [];
-      const dispatch = async (rows: SheetRow[]) => {
-        const plan = prepare(rows);
-        await inFlight;
-        inFlight = submit(plan);
-        // Keep a failure from surfacing as unhandled before it is awaited.
-        inFlight.catch(() => undefined);
-        options.onProgress?.({ rowsRead, batches: counts.batches, elapsedMs: elapsed() });
-      };
-      try {
-        for await (const chunk of reader.rows) {
-          for (const r of chunk) {
-            rowsRead++;
-            batch.push(r);
-            if (batch.length === batchSize) {
-              const rows = batch;
-              batch = [];
-              await dispatch(rows);
-            }
+          if (err instanceof RowRejected && !isolate && broken === undefined) {
+            // Rare: the database refused a row our rules accepted (a constraint, a trigger).
+            // Everything was rolled back; go again, this time isolating each batch so that
+            // only the refused rows fail.
+            options.warn?.(`the database refused a row (${errorCode(err.cause) ?? 'error'}); repeating the run with each batch isolated`);
+            continue;
           }
+          if (runId === null) throw err instanceof RowRejected ? err.cause : err;
+          throw await this.abort(runId, err instanceof RowRejected ? err.cause : err, counts, performance.now() - started);
         }
-        if (batch.length > 0) await dispatch(batch);
-      } finally {
-        // Never leave a write running while the run unwinds.
-        await inFlight.catch(() => undefined);
       }
-      await inFlight;
-
-      if (only) {
-        const notOnSheet = only.filter((b) => !sheetKeys.has(b));
-        if (notOnSheet.length > 0) addWarning(`not on the sheet: ${notOnSheet.join(', ')}`);
-      } else {
-        await replaceSheetSnapshot(client, { source: source.description, keys: sheetKeys, keysHash: keysHash.digest('hex'), runId: run.id });
-      }
-      counts.retryQueueSize = await retryQueueSize(client);
-      counts.durationMs = Math.round(elapsed());
-      counts.rowsPerSecond = Math.round((counts.totalRows / Math.max(counts.durationMs, 1)) * 100_000) / 100;
-      await finishRun(client, run.id, counts, null);
-      await client.query('commit');
-      return {
-        runId: run.id,
-        source: source.description,
-        totalRows: counts.totalRows,
-        blankRows: counts.blankRows,
-        inserted: counts.inserted,
-        updated: counts.updated,
-        unchanged: counts.unchanged,
-        failed: counts.failed,
-        errorsByType: counts.errorsByType,
-        retryQueueSize: counts.retryQueueSize,
-        durationMs: counts.durationMs,
-        rowsPerSecond: counts.rowsPerSecond,
-        batches: counts.batches,
-        warnings,
-        notOnSheet: only ? only.filter((b) => !sheetKeys.has(b)) : [],
-      };
-    } catch (err) {
-      if (isConnectionLevel(err)) clientBroken = err instanceof Error ? err : true;
-      else {
-        await client.query('rollback').catch((e: unknown) => {
-          clientBroken = e instanceof Error ? e : true;
-        });
-      }
-      await reader.close().catch(() => undefined);
-      if (runId === null) throw err;
-      throw await this.abort(runId, err, counts, elapsed());
     } finally {
-      client.release(clientBroken);
+      client.release(broken);
     }
   }
 
-  /** One batch: its statement under a savepoint; on a row-level rejection, row by row. */
-  private async writeBatch(
+  /** One pass over the sheet inside the run's transaction. */
+  private async attempt(a: {
+    client: pg.PoolClient;
+    reader: SheetReader;
+    header: HeaderResolution;
+    runId: string;
+    counts: RunCounts;
+    only: string[] | null;
+    batchSize: number;
+    isolate: boolean;
+    limits: Map<string, number>;
+    options: SyncOptions;
+    warn: (w: string) => void;
+    started: number;
+  }): Promise<Omit<SyncResult, 'warnings'>> {
+    const { client, reader, header, runId, counts, only, batchSize, options, warn } = a;
+    const { mapping, source } = options;
+    const onlySet = only ? new Set(only) : null;
+    const elapsed = () => performance.now() - a.started;
+    if (header.unknownHeaders.length > 0) {
+      warn(`the sheet has columns the mapping does not know (ignored): ${header.unknownHeaders.map((h) => `"${h}"`).join(', ')}`);
+    }
+    if (header.absentOptional.length > 0) {
+      warn(`optional columns absent from the sheet (left untouched): ${header.absentOptional.map((h) => `"${h}"`).join(', ')}`);
+    }
+    const statement = batchStatement(mapping, header.columns);
+    if (a.isolate) await client.query('savepoint batch');
+
+    /*
+     * One map serves both change detection and duplicate detection: it starts
+     * as `buyer number -> content hash` from the database, and when a sheet row
+     * claims a buyer number the entry becomes that row's number.
+     */
+    const claims = new Map<string, string | number>();
+    await loadContentHashes(client, mapping, header.columns, claims, only);
+    const openRetries = await openRetryBuyers(client);
+    const sheetKeys = new Map<string, number>(); // the snapshot for the missing-buyer diff
+    const keysHash = createHash('md5');
+    const queued = new Set<string>();
+
+    /** Applies the row rules to one batch and decides what the database must do. Synchronous. */
+    const prepare = (rows: SheetRow[]) => {
+      counts.batches++;
+      options.onBatch?.(rows.length);
+      const write: BatchWrite = { inserts: [], updates: [], errors: [], retries: [], resolved: [] };
+      const validRows: ValidRow[] = [];
+      let keysText = '';
+      const fail = (entry: ErrorEntry) => {
+        counts.failed++;
+        counts.errorsByType[entry.errorType]++;
+        write.errors.push(entry);
+        if (entry.retryable && entry.buyerNumber !== null && !queued.has(entry.buyerNumber)) {
+          queued.add(entry.buyerNumber);
+          write.retries.push({
+            buyerNumber: entry.buyerNumber,
+            rowNumber: entry.rowNumber ?? 0,
+            info: {
+              error_type: entry.errorType,
+              error_message: entry.message,
+              column_name: entry.column,
+              run_id: runId,
+              source: source.description,
+            },
+          });
+        }
+      };
+      for (const { rowNumber, cells } of rows) {
+        const outcome = parseRow(rowNumber, cells, header);
+        if (onlySet) {
+          const k = outcome.kind === 'valid' ? outcome.row.key : outcome.kind === 'invalid' ? outcome.problem.buyerNumber : null;
+          if (k === null || !onlySet.has(k)) continue;
+        }
+        counts.totalRows++;
+        if (outcome.kind === 'blank') {
+          counts.blankRows++;
+          continue;
+        }
+        const key = outcome.kind === 'valid' ? outcome.row.key : outcome.problem.buyerNumber;
+        if (key !== null && !sheetKeys.has(key)) {
+          sheetKeys.set(key, rowNumber);
+          keysText += `${key}\u0000${rowNumber}\n`;
+        }
+        if (outcome.kind === 'invalid') {
+          fail(problemEntry(outcome.problem));
+          continue;
+        }
+        const row = outcome.row;
+        const claim = claims.get(row.key);
+        if (typeof claim === 'number') {
+          fail({
+            rowNumber,
+            buyerNumber: row.key,
+            errorType: 'constraint_violation',
+            column: mapping.key,
+            message: `row ${rowNumber}: buyer number ${row.key} is also on row ${claim}, which is the one synced; remove or renumber this duplicate`,
+            retryable: false,
+            stack: null,
+          });
+          continue;
+        }
+        claims.set(row.key, rowNumber);
+        if (openRetries.has(row.key)) write.resolved.push(row.key);
+        if (claim === row.hash) {
+          counts.unchanged++;
+        } else {
+          validRows.push(row);
+          (claim === undefined ? write.inserts : write.updates).push({ key: row.key, values: row.values });
+        }
+      }
+      keysHash.update(keysText);
+      return { write, validRows, fail };
+    };
+
+    const submit = async (plan: ReturnType<typeof prepare>): Promise<void> => {
+      const { write } = plan;
+      if (write.inserts.length + write.updates.length + write.errors.length + write.resolved.length === 0) return;
+      if (a.isolate) {
+        await this.writeIsolated(client, statement, runId, write, plan.validRows, header, a.limits, plan.fail, counts);
+        return;
+      }
+      try {
+        const { rows } = await client.query<{ inserted: number; updated: number }>(statement(runId, write));
+        counts.inserted += rows[0]?.inserted ?? 0;
+        counts.updated += rows[0]?.updated ?? 0;
+      } catch (err) {
+        if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
+        throw new RowRejected(err);
+      }
+    };
+
+    // While the database writes batch k, batch k+1 is read, parsed and hashed:
+    // the statement goes out at once, and nothing waits for it until the next one is ready.
+    let inFlight: Promise<void> = Promise.resolve();
+    let rowsRead = 0;
+    let batch: SheetRow[] = [];
+    const dispatch = async (rows: SheetRow[]) => {
+      const plan = prepare(rows);
+      await inFlight;
+      inFlight = submit(plan);
+      inFlight.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
+      options.onProgress?.({ rowsRead, batches: counts.batches, elapsedMs: elapsed() });
+    };
+    try {
+      for await (const chunk of reader.rows) {
+        for (const r of chunk) {
+          rowsRead++;
+          batch.push(r);
+          if (batch.length === batchSize) {
+            const rows = batch;
+            batch = [];
+            await dispatch(rows);
+          }
+        }
+      }
+      if (batch.length > 0) await dispatch(batch);
+    } finally {
+      // Never leave a write running while the run unwinds.
+      await inFlight.catch(() => undefined);
+    }
+    await inFlight;
+
+    if (only) {
+      const notOnSheet = only.filter((b) => !sheetKeys.has(b));
+      if (notOnSheet.length > 0) warn(`not on the sheet: ${notOnSheet.join(', ')}`);
+    } else {
+      await replaceSheetSnapshot(client, { source: source.description, keys: sheetKeys, keysHash: keysHash.digest('hex'), runId });
+    }
+    counts.retryQueueSize = await retryQueueSize(client);
+    counts.durationMs = Math.round(elapsed());
+    counts.rowsPerSecond = Math.round((counts.totalRows / Math.max(counts.durationMs, 1)) * 100_000) / 100;
+    await finishRun(client, runId, counts, null);
+    return {
+      runId,
+      source: source.description,
+      totalRows: counts.totalRows,
+      blankRows: counts.blankRows,
+      inserted: counts.inserted,
+      updated: counts.updated,
+      unchanged: counts.unchanged,
+      failed: counts.failed,
+      errorsByType: counts.errorsByType,
+      retryQueueSize: counts.retryQueueSize,
+      durationMs: counts.durationMs,
+      rowsPerSecond: counts.rowsPerSecond,
+      batches: counts.batches,
+      notOnSheet: only ? only.filter((b) => !sheetKeys.has(b)) : [],
+    };
+  }
+
+  /**
+   * A batch in an isolating run: its statement under a savepoint; if the
+   * database refuses it, each changed row alone (the one immediate in-run
+   * retry), so that only the refused rows fail.
+   */
+  private async writeIsolated(
     client: pg.PoolClient,
     statement: BatchStatement,
     runId: string,
@@ -438,29 +494,35 @@ export class EnhancedBuyerSyncService {
     fail: (e: ErrorEntry) => void,
     counts: RunCounts,
   ): Promise<void> {
-    await client.query('savepoint batch');
+    // One savepoint at a time: release the previous one (its work is kept) and set a new one.
+    await client.query('release savepoint batch; savepoint batch');
     try {
-      const { rows } = await client.query<{ inserted: number; updated: number }>(statement.text, statement.params(runId, write));
+      const { rows } = await client.query<{ inserted: number; updated: number }>(statement(runId, write));
       counts.inserted += rows[0]?.inserted ?? 0;
       counts.updated += rows[0]?.updated ?? 0;
       return;
     } catch (err) {
-      if (isConnectionLevel(err)) throw err;
+      if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
       await client.query('rollback to savepoint batch');
     }
-    // The immediate in-run retry: each changed row alone, so one bad row fails alone.
     const columns = header.columns.map((c) => c.column);
-    for (let i = 0; i < write.rows.length; i++) {
-      const one: BatchWrite = { rows: [write.rows[i]!], errors: [], retries: [], resolved: [] };
-      await client.query('savepoint batch');
+    const byKey = new Map(validRows.map((r) => [r.key, r]));
+    const single = [
+      ...write.inserts.map((r) => ({ r, one: { inserts: [r], updates: [] } })),
+      ...write.updates.map((r) => ({ r, one: { inserts: [], updates: [r] } })),
+    ];
+    for (const { r, one } of single) {
+      await client.query('release savepoint batch; savepoint batch');
       try {
-        const { rows } = await client.query<{ inserted: number; updated: number }>(statement.text, statement.params(runId, one));
+        const { rows } = await client.query<{ inserted: number; updated: number }>(
+          statement(runId, { ...one, errors: [], retries: [], resolved: [] }),
+        );
         counts.inserted += rows[0]?.inserted ?? 0;
         counts.updated += rows[0]?.updated ?? 0;
       } catch (err) {
-        if (isConnectionLevel(err)) throw err;
+        if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
         await client.query('rollback to savepoint batch');
-        const row = validRows[i]!;
+        const row = byKey.get(r.key)!;
         const type = categorizeError(err);
         const message = `row ${row.rowNumber}: ${safeDatabaseError(err, limits, { columns, values: row.values })}`;
         fail({
@@ -475,9 +537,9 @@ export class EnhancedBuyerSyncService {
         write.resolved = write.resolved.filter((k) => k !== row.key);
       }
     }
-    // The batch's failures (rule failures and rejected rows) and retry bookkeeping, in one statement.
-    const rest: BatchWrite = { rows: [], errors: write.errors, retries: write.retries, resolved: write.resolved };
-    await client.query(statement.text, statement.params(runId, rest));
+    // The batch's failures (rule failures and refused rows) and retry bookkeeping, in one statement.
+    const rest: BatchWrite = { inserts: [], updates: [], errors: write.errors, retries: write.retries, resolved: write.resolved };
+    if (rest.errors.length + rest.resolved.length > 0) await client.query(statement(runId, rest));
   }
 
   /** Records a run that could not finish (nothing it did was committed) and builds the operator's message. */

@@ -3,6 +3,7 @@
  * that depend on the column mapping are built once per run from it, with
  * every identifier escaped.
  */
+import { hash } from 'node:crypto';
 import type pg from 'pg';
 import { escapeIdentifier as id } from 'pg';
 import type { Mapping, ResolvedColumn } from '../mapping/mapping.ts';
@@ -30,99 +31,144 @@ export interface RetryEntry {
 }
 
 export interface BatchWrite {
-  rows: { key: string; values: Value[] }[];
+  /** New buyers (not in the database when the run started). */
+  inserts: { key: string; values: Value[] }[];
+  /** Existing buyers whose content changed. */
+  updates: { key: string; values: Value[] }[];
   errors: ErrorEntry[];
   retries: RetryEntry[];
   /** Buyers that synced fine this run and had an open retry-queue entry. */
   resolved: string[];
 }
 
-export interface BatchStatement {
+export interface PreparedQuery {
+  name: string;
   text: string;
-  params(runId: string, batch: BatchWrite): unknown[];
+  values: unknown[];
 }
 
+/** Builds the one statement of a batch from the parts it needs. */
+export type BatchStatement = (runId: string, batch: BatchWrite) => PreparedQuery;
+
 /**
- * One round trip per batch: upsert the changed rows, record which columns
- * changed, log the batch's failed rows, queue the retryable ones and close the
- * retry entries of buyers that now synced. Unchanged rows never get here.
+ * One round trip per batch: insert the new buyers, update the changed ones
+ * (recording which columns changed), log the batch's failed rows, queue the
+ * retryable ones and close the retry entries of buyers that now synced.
+ * Unchanged rows never get here.
+ *
+ * The statement is composed of just the parts a batch needs (a first full load
+ * is inserts only) and each shape is prepared once per connection, so the
+ * server parses and plans it once. Every shape is written so that its generic
+ * plan stays right however big buyers grows: rows are only ever looked up by
+ * key through the unique index (no joins a planner could turn into a scan).
+ *
+ * Inserts get no history row: the inserting run is the one whose time range
+ * holds the buyer's created_at (runs never overlap), which the view
+ * buyer_sync.buyer_provenance resolves. A first full load writes one row per buyer.
  */
 export function batchStatement(mapping: Mapping, columns: ResolvedColumn[]): BatchStatement {
   const table = `public.${id(mapping.table)}`;
   const key = id(mapping.key);
   const names = columns.map((c) => id(c.column));
   const nonKey = columns.filter((c) => c.column !== mapping.key);
-  let p = 1;
-  const next = () => `$${++p}`;
-  const unnestArgs = columns.map((c) => `${next()}::${PG_ARRAY_TYPE[c.type]}`);
-  const errArgs = ['int[]', 'text[]', 'text[]', 'text[]', 'text[]', 'boolean[]', 'text[]'].map((t) => `${next()}::${t}`);
-  const retryArgs = ['text[]', 'int[]', 'jsonb[]'].map((t) => `${next()}::${t}`);
-  const resolvedArg = `${next()}::text[]`;
-  const changedColumns = nonKey
-    .map((c) => `case when i.${id(c.column)} is distinct from p.${id(c.column)} then ${pgLiteral(c.column)} end`)
-    .join(',\n               ');
-  const allColumns = `array[${columns.map((c) => pgLiteral(c.column)).join(', ')}]::text[]`;
+  const setList = [...nonKey.map((c) => `${id(c.column)} = excluded.${id(c.column)}`), 'synced_at = excluded.synced_at', 'db_updated_at = excluded.db_updated_at'].join(',\n         ');
+  const changedColumns = nonKey.length > 0
+    ? `array_remove(array[${nonKey.map((c) => `case when u.${id(c.column)} is distinct from p.${id(c.column)} then ${pgLiteral(c.column)} end`).join(',\n               ')}], null)`
+    : `'{}'::text[]`;
+  const cache = new Map<string, string>();
 
-  const text = `
-with incoming as (
-  select * from unnest(${unnestArgs.join(', ')}) as i(${names.join(', ')})
-),
-previous as (
-  select ${names.map((n) => `b.${n}`).join(', ')}
-    from ${table} b
-   where b.${key} in (select i.${key} from incoming i)
-),
-written as (
-  insert into ${table} as b (${names.join(', ')}, synced_at, db_updated_at)
-  select ${names.map((n) => `i.${n}`).join(', ')}, statement_timestamp(), statement_timestamp()
-    from incoming i
+  const build = (shape: { inserts: boolean; updates: boolean; errors: boolean; retries: boolean; resolved: boolean }) => {
+    let p = 1;
+    const arg = (type: string) => `$${++p}::${type}`;
+    const rowsFrom = () => `unnest(${columns.map((c) => arg(PG_ARRAY_TYPE[c.type])).join(', ')}) as x(${names.join(', ')})`;
+    const ctes: string[] = [];
+    const counts: string[] = [];
+    const upsert = (cte: string, from: string) => `${cte} as (
+  insert into ${table} as b (${names.join(', ')}, created_at, synced_at, db_updated_at)
+  select ${names.map((n) => `x.${n}`).join(', ')}, statement_timestamp(), statement_timestamp(), statement_timestamp()
+    from ${from}
   on conflict (${key}) do update
-     set ${[...nonKey.map((c) => `${id(c.column)} = excluded.${id(c.column)}`), 'synced_at = excluded.synced_at', 'db_updated_at = excluded.db_updated_at'].join(',\n         ')}
-  returning 1
-),
-changes as (
+     set ${setList}
+  returning (xmax = 0) as inserted
+)`;
+    if (shape.inserts) {
+      ctes.push(upsert('inserted_rows', rowsFrom()));
+      counts.push('select inserted from inserted_rows');
+    }
+    if (shape.updates) {
+      ctes.push(`incoming as (select * from ${rowsFrom()})`);
+      // All parts of one statement see the table as it was before the statement: p holds the old values.
+      ctes.push(`changes as (
   insert into public.sync_buyer_changes (run_id, buyer_number, action, changed_columns, changed_at)
-  select $1::uuid, i.${key},
-         case when p.${key} is null then 'insert' else 'update' end,
-         case when p.${key} is null then ${allColumns}
-              else ${nonKey.length > 0 ? `array_remove(array[${changedColumns}], null)` : `'{}'::text[]`} end,
-         statement_timestamp()
-    from incoming i
-    left join previous p on p.${key} = i.${key}
-  returning action
-),
-errors as (
+  select $1::uuid, u.${key}, 'update', ${changedColumns}, statement_timestamp()
+    from incoming u
+    -- A lateral index probe per row: a plan that stays right however big buyers grows.
+    cross join lateral (select * from ${table} b where b.${key} = u.${key}) p
+  returning 1
+)`);
+      ctes.push(upsert('updated_rows', 'incoming x'));
+      counts.push('select inserted from updated_rows');
+    }
+    if (shape.errors) {
+      const e = ['int[]', 'text[]', 'text[]', 'text[]', 'text[]', 'boolean[]', 'text[]'].map(arg);
+      ctes.push(`errors as (
   insert into public.sync_error_log
     (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, stack_trace, created_at)
   select $1::uuid, e.*, statement_timestamp()
-    from unnest(${errArgs.join(', ')}) as e
+    from unnest(${e.join(', ')}) as e
   returning 1
-),
-retries as (
+)`);
+    }
+    if (shape.retries) {
+      const r = ['text[]', 'int[]', 'jsonb[]'].map(arg);
+      ctes.push(`retries as (
   insert into public.retry_queue (buyer_number, row_number, error_info, attempt_count, next_retry_at)
   select r.buyer_number, r.row_number, r.info, 1, statement_timestamp() + interval '1 minute'
-    from unnest(${retryArgs.join(', ')}) as r(buyer_number, row_number, info)
+    from unnest(${r.join(', ')}) as r(buyer_number, row_number, info)
   on conflict (buyer_number) where status in ('pending', 'processing')
   do update set error_info = excluded.error_info, row_number = excluded.row_number, updated_at = statement_timestamp()
   returning 1
-),
-resolved as (
+)`);
+    }
+    if (shape.resolved) {
+      ctes.push(`resolved as (
   update public.retry_queue q
      set status = 'succeeded', updated_at = statement_timestamp()
-   where q.status = 'pending' and q.buyer_number = any(${resolvedArg})
+   where q.status = 'pending' and q.buyer_number = any(${arg('text[]')})
   returning 1
-)
-select (count(*) filter (where action = 'insert'))::int as inserted,
-       (count(*) filter (where action = 'update'))::int as updated
-  from changes`;
+)`);
+    }
+    const written = counts.length > 0 ? `(${counts.join(' union all ')})` : `(select null::boolean as inserted where false)`;
+    return `with ${ctes.length > 0 ? ctes.join(',\n') : 'nothing as (select 1)'}
+select (count(*) filter (where w.inserted))::int as inserted,
+       (count(*) filter (where not w.inserted))::int as updated
+  from ${written} w
+ where $1::uuid is not null -- every shape takes the run id as $1`;
+  };
 
-  return {
-    text,
-    params(runId, batch) {
-      const params: unknown[] = [runId];
-      for (let c = 0; c < columns.length; c++) params.push(batch.rows.map((r) => r.values[c] ?? null));
+  return (runId, batch) => {
+    const shape = {
+      inserts: batch.inserts.length > 0,
+      updates: batch.updates.length > 0,
+      errors: batch.errors.length > 0,
+      retries: batch.retries.length > 0,
+      resolved: batch.resolved.length > 0,
+    };
+    const shapeKey = Object.values(shape).map((b) => (b ? '1' : '0')).join('');
+    let text = cache.get(shapeKey);
+    if (text === undefined) {
+      text = build(shape);
+      cache.set(shapeKey, text);
+    }
+    const values: unknown[] = [runId];
+    const columnsOf = (rows: { values: Value[] }[]) => {
+      for (let c = 0; c < columns.length; c++) values.push(rows.map((r) => r.values[c] ?? null));
+    };
+    if (shape.inserts) columnsOf(batch.inserts);
+    if (shape.updates) columnsOf(batch.updates);
+    if (shape.errors) {
       const e = batch.errors;
-      params.push(
+      values.push(
         e.map((x) => x.rowNumber),
         e.map((x) => x.buyerNumber),
         e.map((x) => x.errorType),
@@ -131,14 +177,16 @@ select (count(*) filter (where action = 'insert'))::int as inserted,
         e.map((x) => x.retryable),
         e.map((x) => x.stack),
       );
-      params.push(
+    }
+    if (shape.retries) {
+      values.push(
         batch.retries.map((r) => r.buyerNumber),
         batch.retries.map((r) => r.rowNumber),
         batch.retries.map((r) => JSON.stringify(r.info)),
       );
-      params.push(batch.resolved);
-      return params;
-    },
+    }
+    if (shape.resolved) values.push(batch.resolved);
+    return { name: `buyer_sync_batch_${hash('md5', text, 'hex').slice(0, 16)}`, text, values };
   };
 }
 

@@ -1,0 +1,169 @@
+/**
+ * `sync`, `missing`, `errors` and `npm start` as users run them: real child
+ * processes, the contract's JSON shapes and exit codes.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HEADER } from '../src/sample/generate.ts';
+import { SAMPLE_SHEET } from '../src/sheet/open.ts';
+import { createTestDatabase, resetSyncState, runCli, type TestDatabase } from './helpers.ts';
+
+let db: TestDatabase;
+const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-cli-'));
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+  rmSync(dir, { recursive: true, force: true });
+});
+beforeEach(() => resetSyncState(db.pool));
+
+const env = () => ({ DATABASE_URL: db.url, SHEET_SOURCE: undefined });
+let n = 0;
+function csv(rows: string[][]): string {
+  const f = path.join(dir, `sheet-${n++}.csv`);
+  writeFileSync(f, rows.map((r) => r.map((c) => (/[",\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(',')).join('\n'));
+  return f;
+}
+const row = (key: string, over: Record<number, string> = {}) => HEADER.map((_, i) => (i === 0 ? key : (over[i] ?? '')));
+const count = async (table: string) => Number((await db.pool.query(`select count(*) from ${table}`)).rows[0].count);
+
+const SYNC_KEYS = ['run_id', 'source', 'total_rows', 'blank_rows', 'inserted', 'updated', 'unchanged', 'failed', 'errors_by_type', 'retry_queue_size', 'duration_ms', 'rows_per_second'];
+
+describe('sync', () => {
+  it('--json prints the contract shape; exit 0 when every row synced', async () => {
+    const file = csv([HEADER, row('001', { 1: 'a' }), row('002', { 9: '¥1,000' }), ['', '']]);
+    const r = await runCli(['sync', '--source', file, '--json'], env());
+    expect(r.code).toBe(0);
+    const body = JSON.parse(r.stdout);
+    expect(Object.keys(body).sort()).toEqual([...SYNC_KEYS].sort());
+    expect(body).toMatchObject({ source: file, total_rows: 3, blank_rows: 1, inserted: 2, updated: 0, unchanged: 0, failed: 0, retry_queue_size: 0 });
+    expect(body.errors_by_type).toEqual({ field_length: 0, data_type: 0, constraint_violation: 0, transient: 0, unknown: 0 });
+    expect(body.run_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('exit 1 when rows failed, with a human summary that points at the errors', async () => {
+    const file = csv([HEADER, row('001', { 5: 'someday' }), row('', { 1: 'no number' }), row('003')]);
+    const r = await runCli(['sync', '--source', file], env());
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('3 read: 1 inserted, 0 updated, 0 unchanged, 2 failed, 0 blank');
+    expect(r.stdout).toContain('data_type 1, constraint_violation 1');
+    expect(r.stdout).toMatch(/npx buyer-sync errors --run [0-9a-f-]{36}/);
+  });
+
+  it('SHEET_SOURCE is the default source; --only syncs just the listed buyers and warns about unknown ones', async () => {
+    const file = csv([HEADER, row('001'), row('002'), row('003')]);
+    const r = await runCli(['sync', '--only', '002, 009', '--json'], { ...env(), SHEET_SOURCE: file });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ total_rows: 1, inserted: 1 });
+    expect(r.stderr).toContain('warning: not on the sheet: 009');
+    expect((await db.pool.query(`select buyer_number from buyers`)).rows).toEqual([{ buyer_number: '002' }]);
+  });
+
+  it.each([
+    ['a missing required header', () => csv([HEADER.filter((h) => h !== 'Phone'), ['1']]), /the sheet has no "Phone" column/],
+    ['a duplicated header', () => csv([[...HEADER, 'NAME'], ['1']]), /header "Name" appears 2 times/],
+    ['a missing file', () => path.join(dir, 'absent.csv'), /cannot read the sheet export .*absent\.csv: no such file/],
+  ])('%s: exit 3, one line naming it, nothing written', async (_, make, message) => {
+    const r = await runCli(['sync', '--source', make(), '--json'], env());
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(await count('buyers')).toBe(0);
+    expect(await count('sync_runs')).toBe(0);
+  });
+
+  it('an unknown header is a warning (schema drift made visible), not a failure', async () => {
+    const r = await runCli(['sync', '--source', csv([[...HEADER, 'Referrer'], row('1')])], env());
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: the sheet has columns the mapping does not know (ignored): "Referrer"');
+  });
+
+  it('refuses while the schema check fails: exit 3 naming table and column', async () => {
+    await db.pool.query(`alter table buyers alter column notes type varchar(50)`);
+    try {
+      const r = await runCli(['sync', '--source', csv([HEADER, row('1')])], env());
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('sync refused, nothing written: buyers.notes is character varying(50)');
+      expect(await count('buyers')).toBe(0);
+    } finally {
+      await db.pool.query(`alter table buyers alter column notes type text`);
+    }
+  });
+
+  it.each([[['sync', '--batch-size', '0']], [['sync', '--only', ' , ']], [['errors', '--type', 'bogus']], [['errors', '--since', 'yesterday']]])(
+    'usage error %j: exit 2',
+    async (args) => {
+      const r = await runCli(args, env());
+      expect(r.code).toBe(2);
+    },
+  );
+});
+
+describe('missing', () => {
+  it('--json: the set differences in both directions; exit 1 while buyers are missing', async () => {
+    await db.pool.query(`insert into buyers (buyer_number) values ('001'), ('old')`);
+    const file = csv([HEADER, row('001'), row('002'), row('002'), row('003', { 5: 'bad' })]);
+    const r = await runCli(['missing', '--source', file, '--json'], env());
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({ spreadsheet_count: 3, database_count: 2, missing: ['002', '003'], extra: ['old'] });
+    const human = await runCli(['missing', '--source', file], env());
+    expect(human.stdout).toContain('Missing: 2 on the sheet but not in the database');
+    expect(human.stdout).toContain('002 (sheet row 3)');
+    expect(human.stdout).toContain('Extra: 1 in the database but no longer on the sheet (kept, never deleted)');
+  });
+
+  it('exit 0 when nothing is missing', async () => {
+    await db.pool.query(`insert into buyers (buyer_number) values ('001')`);
+    const r = await runCli(['missing', '--source', csv([HEADER, row('001')]), '--json'], env());
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ spreadsheet_count: 1, database_count: 1, missing: [], extra: [] });
+  });
+});
+
+describe('errors', () => {
+  it('--json lists entries in the contract shape, filtered by --type and --buyer', async () => {
+    await runCli(['sync', '--source', csv([HEADER, row('001', { 5: 'x' }), row('', { 1: 'y' }), row('003', { 9: '#REF!' })])], env());
+    const all = JSON.parse((await runCli(['errors', '--json'], env())).stdout);
+    expect(all.errors).toHaveLength(3);
+    for (const e of all.errors) expect(Object.keys(e).sort()).toEqual(['buyer_number', 'created_at', 'error_message', 'error_type', 'retryable', 'row_number']);
+    const typed = JSON.parse((await runCli(['errors', '--type', 'constraint_violation', '--json'], env())).stdout);
+    expect(typed.errors).toEqual([expect.objectContaining({ buyer_number: null, row_number: 3, error_type: 'constraint_violation', retryable: false })]);
+    const buyer = JSON.parse((await runCli(['errors', '--buyer', '003', '--json'], env())).stdout);
+    expect(buyer.errors).toEqual([expect.objectContaining({ row_number: 4, error_type: 'data_type', retryable: true })]);
+    const future = JSON.parse((await runCli(['errors', '--since', '2999-01-01', '--json'], env())).stdout);
+    expect(future.errors).toEqual([]);
+    const past = JSON.parse((await runCli(['errors', '--until', '2000-01-01T00:00:00Z', '--json'], env())).stdout);
+    expect(past.errors).toEqual([]);
+  });
+});
+
+describe('the sample sheet and npm start', () => {
+  it('is realistic: ~4,000 buyers, hundreds of values over 50 characters, Japanese text, broken rows', () => {
+    const text = readFileSync(SAMPLE_SHEET, 'utf8');
+    const lines = text.split('\r\n');
+    expect(lines.length).toBeGreaterThan(4000);
+    const long = lines.filter((l) => l.split(',').some((c) => [...c.replace(/^"|"$/g, '')].length > 50));
+    expect(long.length).toBeGreaterThan(300);
+    expect(text).toMatch(/東京都/);
+    expect(text).toContain('#REF!');
+  });
+
+  it('`start` migrates, syncs the sample sheet and reports what is missing', async () => {
+    const r = await runCli(['start'], env());
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Sync run [0-9a-f-]{36}/);
+    expect(r.stdout).toMatch(/4,1\d\d read: 4,1\d\d inserted/);
+    expect(r.stdout).toMatch(/Sheet: 4,137 buyers\. Database: 4,1\d\d buyers\./);
+    expect(r.stdout).toMatch(/Missing: \d+ on the sheet but not in the database/);
+    // The incident's buyers, the ones with values over 50 characters, are all in.
+    const { rows } = await db.pool.query(
+      `select count(*)::int as n from buyers where greatest(length(name), length(email), length(address), length(notes)) > 50`,
+    );
+    expect(rows[0].n).toBeGreaterThan(300);
+  });
+});
