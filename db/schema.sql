@@ -90,7 +90,8 @@ CREATE TABLE public.buyers (
     notes text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     synced_at timestamp with time zone,
-    db_updated_at timestamp with time zone DEFAULT now() NOT NULL
+    db_updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    content_hash text GENERATED ALWAYS AS (md5((((((((((((((COALESCE(((('v'::text || (octet_length(buyer_number))::text) || ':'::text) || buyer_number), 'n'::text) || COALESCE(((('v'::text || (octet_length(name))::text) || ':'::text) || name), 'n'::text)) || COALESCE(((('v'::text || (octet_length(phone))::text) || ':'::text) || phone), 'n'::text)) || COALESCE(((('v'::text || (octet_length(email))::text) || ':'::text) || email), 'n'::text)) || COALESCE(((('v'::text || (octet_length(address))::text) || ':'::text) || address), 'n'::text)) || COALESCE(((('v'::text || (octet_length(((inquiry_date - '2000-01-01'::date))::text))::text) || ':'::text) || ((inquiry_date - '2000-01-01'::date))::text), 'n'::text)) || COALESCE(((('v'::text || (octet_length(inquiry_source))::text) || ':'::text) || inquiry_source), 'n'::text)) || COALESCE(((('v'::text || (octet_length(desired_area))::text) || ':'::text) || desired_area), 'n'::text)) || COALESCE(((('v'::text || (octet_length(property_type))::text) || ':'::text) || property_type), 'n'::text)) || COALESCE(((('v'::text || (octet_length((budget)::text))::text) || ':'::text) || (budget)::text), 'n'::text)) || COALESCE(((('v'::text || (octet_length(status))::text) || ':'::text) || status), 'n'::text)) || COALESCE(((('v'::text || (octet_length(assignee))::text) || ':'::text) || assignee), 'n'::text)) || COALESCE(((('v'::text || (octet_length(((next_follow_up - '2000-01-01'::date))::text))::text) || ':'::text) || ((next_follow_up - '2000-01-01'::date))::text), 'n'::text)) || COALESCE(((('v'::text || (octet_length(notes))::text) || ':'::text) || notes), 'n'::text)))) STORED
 );
 
 
@@ -127,6 +128,13 @@ COMMENT ON COLUMN public.buyers.synced_at IS 'When a sync last wrote this row''s
 --
 
 COMMENT ON COLUMN public.buyers.db_updated_at IS 'When this row last changed in the database.';
+
+
+--
+-- Name: COLUMN buyers.content_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.buyers.content_hash IS 'md5 over the mapped columns (see buyer_sync_private.content_hash_columns); how a sync tells changed rows from unchanged ones.';
 
 
 --
@@ -434,6 +442,25 @@ COMMENT ON VIEW buyer_sync.sheet_snapshot IS 'The latest full read of the sheet 
 
 
 --
+-- Name: content_hash_columns; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.content_hash_columns (
+    "position" integer NOT NULL,
+    column_name text NOT NULL,
+    column_type text NOT NULL,
+    CONSTRAINT content_hash_columns_column_type_check CHECK ((column_type = ANY (ARRAY['text'::text, 'date'::text, 'bigint'::text])))
+);
+
+
+--
+-- Name: TABLE content_hash_columns; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.content_hash_columns IS 'The columns buyers.content_hash covers, in order, with the type the hash encodes them as.';
+
+
+--
 -- Name: retry_queue; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -618,6 +645,22 @@ CREATE TABLE public.sync_health_metrics (
 --
 
 COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
+
+
+--
+-- Name: content_hash_columns content_hash_columns_column_name_key; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.content_hash_columns
+    ADD CONSTRAINT content_hash_columns_column_name_key UNIQUE (column_name);
+
+
+--
+-- Name: content_hash_columns content_hash_columns_pkey; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.content_hash_columns
+    ADD CONSTRAINT content_hash_columns_pkey PRIMARY KEY ("position");
 
 
 --
@@ -861,4 +904,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('050'),
     ('051'),
     ('052'),
-    ('053');
+    ('053'),
+    ('054');

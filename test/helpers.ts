@@ -114,3 +114,25 @@ export async function readBuyers(pool: pg.Pool): Promise<Map<string, (string | n
   );
   return new Map(rows.map((r) => [r.v[0]!, r.v]));
 }
+
+/**
+ * A database holding only the given migrations' up sections (no template):
+ * for states the full history cannot be rolled back to, such as the legacy
+ * buyers table with the schema check installed next to it.
+ */
+export async function createDatabaseWith(migrationFiles: string[]): Promise<TestDatabase> {
+  const name = `buyer_sync_test_${process.ppid}_${randomBytes(4).toString('hex')}`;
+  await adminQuery(`create database "${name}"`);
+  const url = databaseUrl(name);
+  const pool = createPool(url, 5);
+  for (const f of migrationFiles) await pool.query(migrationSections(f).up);
+  return {
+    name,
+    url,
+    pool,
+    async drop() {
+      await pool.end();
+      await adminQuery(`drop database if exists "${name}" with (force)`);
+    },
+  };
+}

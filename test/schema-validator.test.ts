@@ -12,20 +12,29 @@ import {
   migrationVersion,
   type FieldInfo,
 } from '../src/schema/validator.ts';
-import { createTestDatabase, migrationSections, type TestDatabase } from './helpers.ts';
+import { createDatabaseWith, createTestDatabase, migrationSections, type TestDatabase } from './helpers.ts';
 
+/** The fully migrated schema. */
 let db: TestDatabase;
+/** The legacy buyers table (migration 001) with the schema check (052) installed beside it. */
+let legacy: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
-  await db.pool.query(`create domain test_short_text as varchar(20)`);
-  await db.pool.query(`create domain test_code as char(4)`);
-  await db.pool.query(`create domain test_nested as test_short_text`);
+  legacy = await createDatabaseWith(['001_legacy_buyers.sql', '051_sync_bookkeeping_tables.sql', '052_schema_check.sql']);
+  for (const d of [db, legacy]) {
+    await d.pool.query(`create domain test_short_text as varchar(20)`);
+    await d.pool.query(`create domain test_code as char(4)`);
+    await d.pool.query(`create domain test_nested as test_short_text`);
+  }
 });
-afterAll(() => db?.drop());
+afterAll(async () => {
+  await db?.drop();
+  await legacy?.drop();
+});
 
 /** Runs fn in a transaction that is always rolled back. */
-async function inRollback<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.pool.connect();
+async function inRollback<T>(fn: (client: pg.PoolClient) => Promise<T>, on: TestDatabase = db): Promise<T> {
+  const client = await on.pool.connect();
   try {
     await client.query('begin');
     return await fn(client);
@@ -68,9 +77,8 @@ describe('after all migrations', () => {
 describe('Migration 050', () => {
   const m050 = migrationSections('050_buyers_text_columns.sql');
 
-  it('down restores the legacy VARCHAR(50) columns, which the validator flags one by one', async () => {
+  it('the legacy VARCHAR(50) columns are flagged one by one; 050 up clears them and its down restores them', async () => {
     await inRollback(async (client) => {
-      await client.query(m050.down);
       const result = await new SchemaValidator(client).validateBuyersSchema();
       expect(result.valid).toBe(false);
       expect(result.nonTextFields.map((f) => f.columnName).sort()).toEqual([...LEGACY_VARCHAR_COLUMNS].sort());
@@ -80,12 +88,15 @@ describe('Migration 050', () => {
       expect(result.errors).toContain(
         'buyers.notes is character varying(50): values longer than 50 characters would be rejected; it must be text',
       );
-    });
+      await client.query(m050.up);
+      expect((await new SchemaValidator(client).validateBuyersSchema()).valid).toBe(true);
+      await client.query(m050.down);
+      expect((await new SchemaValidator(client).getNonTextFields()).map((f) => f.columnName).sort()).toEqual([...LEGACY_VARCHAR_COLUMNS].sort());
+    }, legacy);
   });
 
   it('reproduces the incident on the legacy schema and fixes it on the new one', async () => {
     await inRollback(async (client) => {
-      await client.query(m050.down);
       await client.query('savepoint legacy');
       const long = 'x'.repeat(51);
       await expect(
@@ -95,14 +106,15 @@ describe('Migration 050', () => {
       await client.query(m050.up);
       await client.query(`insert into buyers (buyer_number, address) values ('B1', $1)`, [long.repeat(100)]);
       expect((await new SchemaValidator(client).validateBuyersSchema()).valid).toBe(true);
-    });
+    }, legacy);
   });
 
   it('down refuses (22001) once longer values exist, instead of truncating them', async () => {
     await inRollback(async (client) => {
+      await client.query(m050.up);
       await client.query(`insert into buyers (buyer_number, notes) values ('B2', $1)`, ['n'.repeat(80)]);
       await expect(client.query(m050.down)).rejects.toMatchObject({ code: '22001' });
-    });
+    }, legacy);
   });
 });
 
@@ -139,7 +151,6 @@ describe('Property 1: schema validation completeness', () => {
     await fc.assert(
       fc.asyncProperty(schemaChange, fc.boolean(), async (changes, legacyFirst) => {
         await inRollback(async (client) => {
-          if (legacyFirst) await client.query(migrationSections('050_buyers_text_columns.sql').down);
           for (const c of changes) {
             await client.query(`alter table public.${c.table} add column "${c.column}" ${c.type.sql}`);
           }
@@ -167,7 +178,7 @@ describe('Property 1: schema validation completeness', () => {
           expect(await validator.getNonTextFields()).toEqual([]);
           await client.query(down);
           expect(await declaredTypes(client)).toEqual(before);
-        });
+        }, legacyFirst ? legacy : db);
       }),
       { numRuns: 100 },
     );

@@ -84,14 +84,14 @@ describe('sync', () => {
   });
 
   it('refuses while the schema check fails: exit 3 naming table and column', async () => {
-    await db.pool.query(`alter table buyers alter column notes type varchar(50)`);
+    await db.pool.query(`alter table buyers add column referrer varchar(50)`);
     try {
       const r = await runCli(['sync', '--source', csv([HEADER, row('1')])], env());
       expect(r.code).toBe(3);
-      expect(r.stderr).toContain('sync refused, nothing written: buyers.notes is character varying(50)');
+      expect(r.stderr).toContain('sync refused, nothing written: buyers.referrer is character varying(50)');
       expect(await count('buyers')).toBe(0);
     } finally {
-      await db.pool.query(`alter table buyers alter column notes type text`);
+      await db.pool.query(`alter table buyers drop column referrer`);
     }
   });
 

@@ -79,7 +79,7 @@ export async function compareSheetAndDatabase(pool: pg.Pool, source: SheetSource
   const client = await pool.connect();
   try {
     await client.query('begin');
-    await replaceSheetSnapshot(client, { source: source.description, keys, keysHash, runId: null });
+    await replaceSheetSnapshot(client, { source: source.description, keys, count: keys.size, keysHash, runId: null });
     const report = await queryMissing(client);
     await client.query('commit');
     return report;

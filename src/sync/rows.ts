@@ -41,8 +41,6 @@ const SERIAL = /^\d{1,7}(?:\.\d+)?$/;
 const AMOUNT = /^(-)?[¥￥$]?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)\s*円?$/;
 const BIGINT_MIN = -(2n ** 63n);
 const BIGINT_MAX = 2n ** 63n - 1n;
-const DAY_MS = 86_400_000;
-const EPOCH_2000 = Date.UTC(2000, 0, 1);
 /** Sheets' serial day number of 2000-01-01 (day 0 is 1899-12-30). */
 const SERIAL_2000 = 36_526;
 const MAX_SERIAL = 2_958_465; // 9999-12-31
@@ -54,11 +52,37 @@ export interface ParsedDate {
   days: number;
 }
 
-function isoFromDays(days: number): string {
-  const d = new Date(EPOCH_2000 + days * DAY_MS);
-  const y = String(d.getUTCFullYear()).padStart(4, '0');
-  return `${y}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-${String(d.getUTCDate()).padStart(2, '0')}`;
+/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
 }
+
+const EPOCH_2000_DAYS = 10_957; // 2000-01-01 in days since 1970-01-01
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+function isoFromDays(days: number): string {
+  // civil_from_days, on days since 1970-01-01
+  const z = days + EPOCH_2000_DAYS + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  return `${String(y).padStart(4, '0')}-${pad2(m)}-${pad2(d)}`;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** `YYYY-MM-DD`, `YYYY/MM/DD` (one- or two-digit month and day), or a Sheets serial day number. */
 export function parseDate(text: string): ParsedDate | null {
@@ -67,12 +91,10 @@ export function parseDate(text: string): ParsedDate | null {
     const y = Number(m[1]);
     const mo = Number(m[2]);
     const d = Number(m[3]);
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > 31) return null;
-    const t = new Date(0);
-    t.setUTCFullYear(y, mo - 1, d);
-    if (t.getUTCFullYear() !== y || t.getUTCMonth() !== mo - 1 || t.getUTCDate() !== d) return null;
-    const days = Math.round((t.getTime() - EPOCH_2000) / DAY_MS);
-    return { iso: isoFromDays(days), days };
+    if (y < 1 || mo < 1 || mo > 12 || d < 1) return null;
+    const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+    if (d > (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1]!)) return null;
+    return { iso: `${m[1]}-${pad2(mo)}-${pad2(d)}`, days: daysFromCivil(y, mo, d) - EPOCH_2000_DAYS };
   }
   if (SERIAL.test(text)) {
     const serial = Math.floor(Number(text));

@@ -157,6 +157,16 @@ class RowRejected extends Error {
   }
 }
 
+/** The sheet's buyer numbers with the row each first appears on, from the run's map. */
+function* sheetBuyers(
+  seen: Map<string, string | number>,
+  firstRows: Map<string, number>,
+  unclaimed: Map<string, number>,
+): Generator<[string, number]> {
+  for (const [key, v] of seen) if (typeof v === 'number') yield [key, firstRows.get(key) ?? v];
+  yield* unclaimed;
+}
+
 function emptyCounts(): RunCounts {
   return {
     totalRows: 0,
@@ -318,14 +328,19 @@ export class EnhancedBuyerSyncService {
     if (a.isolate) await client.query('savepoint batch');
 
     /*
-     * One map serves both change detection and duplicate detection: it starts
-     * as `buyer number -> content hash` from the database, and when a sheet row
-     * claims a buyer number the entry becomes that row's number.
+     * One map does change detection, duplicate detection and most of the
+     * sheet's key list: it starts as `buyer number -> content hash` from the
+     * database, and a buyer number a valid row claims maps to that row from
+     * then on (the row synced; later valid rows with it are duplicates).
+     * Buyer numbers seen only on failed rows so far wait in `unclaimed`.
      */
-    const claims = new Map<string, string | number>();
-    await loadContentHashes(client, mapping, header.columns, claims, only);
+    const seen = new Map<string, string | number>();
+    await loadContentHashes(client, mapping, header.columns, seen, only);
     const openRetries = await openRetryBuyers(client);
-    const sheetKeys = new Map<string, number>(); // the snapshot for the missing-buyer diff
+    let sheetKeyCount = 0;
+    const unclaimed = new Map<string, number>(); // buyer number -> first (failed) row
+    // Rare: a buyer number whose first row failed and a later row synced keeps its first row here.
+    const firstRows = new Map<string, number>();
     const keysHash = createHash('md5');
     const queued = new Set<string>();
 
@@ -366,17 +381,18 @@ export class EnhancedBuyerSyncService {
           counts.blankRows++;
           continue;
         }
-        const key = outcome.kind === 'valid' ? outcome.row.key : outcome.problem.buyerNumber;
-        if (key !== null && !sheetKeys.has(key)) {
-          sheetKeys.set(key, rowNumber);
-          keysText += `${key}\u0000${rowNumber}\n`;
-        }
         if (outcome.kind === 'invalid') {
+          const key = outcome.problem.buyerNumber;
+          if (key !== null && typeof seen.get(key) !== 'number' && !unclaimed.has(key)) {
+            unclaimed.set(key, rowNumber);
+            sheetKeyCount++;
+            keysText += `${key}\u0000${rowNumber}\n`;
+          }
           fail(problemEntry(outcome.problem));
           continue;
         }
         const row = outcome.row;
-        const claim = claims.get(row.key);
+        const claim = seen.get(row.key);
         if (typeof claim === 'number') {
           fail({
             rowNumber,
@@ -389,7 +405,15 @@ export class EnhancedBuyerSyncService {
           });
           continue;
         }
-        claims.set(row.key, rowNumber);
+        seen.set(row.key, rowNumber);
+        const failedFirst = unclaimed.get(row.key);
+        if (failedFirst !== undefined) {
+          unclaimed.delete(row.key);
+          firstRows.set(row.key, failedFirst);
+        } else {
+          sheetKeyCount++;
+          keysText += `${row.key}\u0000${rowNumber}\n`;
+        }
         if (openRetries.has(row.key)) write.resolved.push(row.key);
         if (claim === row.hash) {
           counts.unchanged++;
@@ -399,18 +423,21 @@ export class EnhancedBuyerSyncService {
         }
       }
       keysHash.update(keysText);
-      return { write, validRows, fail };
+      const empty = write.inserts.length + write.updates.length + write.errors.length + write.resolved.length === 0;
+      // Built now, while the previous batch is still being written.
+      const query = empty || a.isolate ? null : statement(runId, write);
+      return { write, validRows, fail, query };
     };
 
     const submit = async (plan: ReturnType<typeof prepare>): Promise<void> => {
       const { write } = plan;
       if (write.inserts.length + write.updates.length + write.errors.length + write.resolved.length === 0) return;
-      if (a.isolate) {
+      if (a.isolate || plan.query === null) {
         await this.writeIsolated(client, statement, runId, write, plan.validRows, header, a.limits, plan.fail, counts);
         return;
       }
       try {
-        const { rows } = await client.query<{ inserted: number; updated: number }>(statement(runId, write));
+        const { rows } = await client.query<{ inserted: number; updated: number }>(plan.query);
         counts.inserted += rows[0]?.inserted ?? 0;
         counts.updated += rows[0]?.updated ?? 0;
       } catch (err) {
@@ -450,11 +477,17 @@ export class EnhancedBuyerSyncService {
     }
     await inFlight;
 
-    if (only) {
-      const notOnSheet = only.filter((b) => !sheetKeys.has(b));
-      if (notOnSheet.length > 0) warn(`not on the sheet: ${notOnSheet.join(', ')}`);
-    } else {
-      await replaceSheetSnapshot(client, { source: source.description, keys: sheetKeys, keysHash: keysHash.digest('hex'), runId });
+    const onSheet = (b: string) => typeof seen.get(b) === 'number' || unclaimed.has(b);
+    const notOnSheet = only ? only.filter((b) => !onSheet(b)) : [];
+    if (notOnSheet.length > 0) warn(`not on the sheet: ${notOnSheet.join(', ')}`);
+    if (!only) {
+      await replaceSheetSnapshot(client, {
+        source: source.description,
+        keys: sheetBuyers(seen, firstRows, unclaimed),
+        count: sheetKeyCount,
+        keysHash: keysHash.digest('hex'),
+        runId,
+      });
     }
     counts.retryQueueSize = await retryQueueSize(client);
     counts.durationMs = Math.round(elapsed());
@@ -474,7 +507,7 @@ export class EnhancedBuyerSyncService {
       durationMs: counts.durationMs,
       rowsPerSecond: counts.rowsPerSecond,
       batches: counts.batches,
-      notOnSheet: only ? only.filter((b) => !sheetKeys.has(b)) : [],
+      notOnSheet,
     };
   }
 

@@ -162,32 +162,51 @@ select (count(*) filter (where w.inserted))::int as inserted,
     }
     const values: unknown[] = [runId];
     const columnsOf = (rows: { values: Value[] }[]) => {
-      for (let c = 0; c < columns.length; c++) values.push(rows.map((r) => r.values[c] ?? null));
+      for (let c = 0; c < columns.length; c++) values.push(pgArray(rows.map((r) => r.values[c] ?? null)));
     };
     if (shape.inserts) columnsOf(batch.inserts);
     if (shape.updates) columnsOf(batch.updates);
     if (shape.errors) {
       const e = batch.errors;
       values.push(
-        e.map((x) => x.rowNumber),
-        e.map((x) => x.buyerNumber),
-        e.map((x) => x.errorType),
-        e.map((x) => x.column),
-        e.map((x) => x.message),
-        e.map((x) => x.retryable),
-        e.map((x) => x.stack),
+        pgArray(e.map((x) => x.rowNumber)),
+        pgArray(e.map((x) => x.buyerNumber)),
+        pgArray(e.map((x) => x.errorType)),
+        pgArray(e.map((x) => x.column)),
+        pgArray(e.map((x) => x.message)),
+        pgArray(e.map((x) => x.retryable)),
+        pgArray(e.map((x) => x.stack)),
       );
     }
     if (shape.retries) {
       values.push(
-        batch.retries.map((r) => r.buyerNumber),
-        batch.retries.map((r) => r.rowNumber),
-        batch.retries.map((r) => JSON.stringify(r.info)),
+        pgArray(batch.retries.map((r) => r.buyerNumber)),
+        pgArray(batch.retries.map((r) => r.rowNumber)),
+        pgArray(batch.retries.map((r) => JSON.stringify(r.info))),
       );
     }
-    if (shape.resolved) values.push(batch.resolved);
+    if (shape.resolved) values.push(pgArray(batch.resolved));
     return { name: `buyer_sync_batch_${hash('md5', text, 'hex').slice(0, 16)}`, text, values };
   };
+}
+
+const NEEDS_ESCAPE = /["\\]/;
+
+/**
+ * A PostgreSQL array literal, built here rather than by node-postgres so that
+ * a batch's parameters are ready (and their cost paid) while the previous
+ * batch is still being written. Every element is quoted; NULL is unquoted.
+ */
+export function pgArray(values: readonly (string | number | boolean | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) out += ',';
+    const v = values[i];
+    if (v === null || v === undefined) out += 'NULL';
+    else if (typeof v === 'string') out += NEEDS_ESCAPE.test(v) ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`;
+    else out += String(v);
+  }
+  return `${out}}`;
 }
 
 function pgLiteral(s: string): string {
@@ -218,7 +237,8 @@ export async function loadContentHashes(
   only: string[] | null,
 ): Promise<void> {
   const table = `public.${id(mapping.table)}`;
-  const select = `select b.${id(mapping.key)}, ${sqlContentHash(columns)} from ${table} b`;
+  const stored = await storedHashMatches(client, mapping, columns);
+  const select = `select b.${id(mapping.key)}, ${stored ? 'b.content_hash' : sqlContentHash(columns)} from ${table} b`;
   if (only !== null) {
     const { rows } = await client.query<[string, string]>({
       text: `${select} where b.${id(mapping.key)} = any($1::text[])`,
@@ -235,6 +255,19 @@ export async function loadContentHashes(
     if (rows.length < 50000) break;
   }
   await client.query('close buyer_hashes');
+}
+
+/**
+ * Whether buyers.content_hash (migration 054) covers exactly the mapped
+ * columns, in order and as the same types; then it is read instead of hashing
+ * every row on the fly.
+ */
+export async function storedHashMatches(db: Queryable, mapping: Mapping, columns: Pick<ResolvedColumn, 'column' | 'type'>[]): Promise<boolean> {
+  if (mapping.table !== 'buyers') return false;
+  const { rows } = await db.query<{ column_name: string; column_type: string }>(
+    `select column_name, column_type from buyer_sync_private.content_hash_columns order by position`,
+  );
+  return rows.length === columns.length && rows.every((r, i) => r.column_name === columns[i]!.column && r.column_type === columns[i]!.type);
 }
 
 export async function openRetryBuyers(db: Queryable): Promise<Set<string>> {
@@ -329,7 +362,7 @@ export async function finishRun(
  */
 export async function replaceSheetSnapshot(
   client: pg.ClientBase,
-  snapshot: { source: string; keys: Map<string, number>; keysHash: string; runId: string | null },
+  snapshot: { source: string; keys: Iterable<[string, number]>; count: number; keysHash: string; runId: string | null },
 ): Promise<void> {
   const { rows } = await client.query<{ keys_hash: string }>(
     `select keys_hash from buyer_sync_private.sheet_snapshot`,
@@ -362,7 +395,7 @@ export async function replaceSheetSnapshot(
      on conflict (singleton) do update
         set source = excluded.source, read_at = excluded.read_at, row_count = excluded.row_count,
             keys_hash = excluded.keys_hash, run_id = excluded.run_id`,
-    [snapshot.source, snapshot.keys.size, snapshot.keysHash, snapshot.runId],
+    [snapshot.source, snapshot.count, snapshot.keysHash, snapshot.runId],
   );
 }
 
