@@ -102,3 +102,14 @@ describe('multi-byte text across read boundaries', () => {
     rows.forEach((r, i) => expect(r.cells[1]).toBe(value.slice(i % 7)));
   });
 });
+
+describe('malformed exports', () => {
+  it('an unterminated quote makes the sheet unreadable (exit 3), naming the record, instead of swallowing the rest of the file', async () => {
+    const reader = await new CsvSheetSource(file('a,b\n1,"open\n2,x\n3,y\n')).open();
+    const err = await (async () => {
+      for await (const _ of reader.rows) void _;
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CannotRunError);
+    expect((err as Error).message).toMatch(/is not valid CSV: .*quote.* in record \d+/i);
+  });
+});

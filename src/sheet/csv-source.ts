@@ -1,14 +1,15 @@
 /**
  * CSV exports of the sheet: UTF-8 with or without a BOM, RFC 4180 quoting
- * (commas, quotes and newlines inside cells), ragged rows. Parsed by
- * papaparse a megabyte at a time: the file is never held in memory, and the
- * parser is paused while the sync is behind (backpressure).
+ * (commas, quotes and newlines inside cells), CRLF or LF, ragged rows.
  *
- * Two papaparse pitfalls are avoided on purpose: its Node duplex stream
- * re-splits the rest of a chunk every time the consumer applies backpressure
- * (quadratic), and it decodes each Buffer chunk on its own (splitting
- * multi-byte characters). So the file is decoded by Node and fed through
- * papaparse's chunk callback.
+ * Streamed: Node reads and decodes the file 64 KB at a time (the consumer's
+ * pace is the pace of reading), and papaparse's core parser turns each piece
+ * into records, carrying an unfinished last record over to the next piece.
+ * Papaparse's own stream wrappers are avoided on purpose: the duplex one
+ * re-splits the rest of a piece whenever the consumer applies backpressure
+ * (quadratic), the readable one keeps queueing pieces while paused (the whole
+ * file ends up in memory), and both decode Buffer pieces on their own,
+ * splitting multi-byte characters at piece boundaries.
  */
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -17,8 +18,19 @@ import Papa from 'papaparse';
 import { CannotRunError } from '../errors.ts';
 import type { SheetReader, SheetRow, SheetSource } from './source.ts';
 
-/** Parsed chunks held ahead of the consumer before the parser pauses. */
-const READ_AHEAD = 2;
+const PIECE_BYTES = 1 << 16;
+
+/** The line ending of the file: the first one outside quotes. */
+function lineEnding(text: string): '\r\n' | '\n' | '\r' {
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') quoted = !quoted;
+    else if (!quoted && c === '\n') return '\n';
+    else if (!quoted && c === '\r') return text[i + 1] === '\n' ? '\r\n' : '\r';
+  }
+  return '\n';
+}
 
 export class CsvSheetSource implements SheetSource {
   readonly file: string;
@@ -39,64 +51,36 @@ export class CsvSheetSource implements SheetSource {
         { cause: err },
       );
     }
-    const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
-    const queue: string[][][] = [];
-    let finished = false;
-    let failure: Error | null = null;
-    let paused: Papa.Parser | null = null;
-    let wake: (() => void) | null = null;
-    const notify = () => {
-      wake?.();
-      wake = null;
-    };
-    let recordsSeen = 0;
+    const input = createReadStream(file, { encoding: 'utf8', highWaterMark: PIECE_BYTES });
+    const pieces = input[Symbol.asyncIterator]() as AsyncIterator<string>;
+    let parser: Papa.Parser | null = null;
+    let carry = '';
+    let records = 0;
 
-    Papa.parse<string[]>(input as unknown as File, {
-      delimiter: ',',
-      quoteChar: '"',
-      skipEmptyLines: false,
-      chunk(results, parser) {
-        const broken = results.errors.find((e) => e.type === 'Quotes');
-        if (broken) {
-          failure = new CannotRunError(
-            `the sheet export ${file} is not valid CSV: ${broken.message.toLowerCase()} in record ${recordsSeen + (broken.row ?? 0) + 1}`,
-          );
-          parser.abort();
-        }
-        recordsSeen += results.data.length;
-        queue.push(results.data);
-        if (queue.length >= READ_AHEAD) {
-          parser.pause();
-          paused = parser;
-        }
-        notify();
-      },
-      complete() {
-        finished = true;
-        notify();
-      },
-      error(err: Error) {
-        failure = new CannotRunError(`reading the sheet export ${file} failed: ${err.message}`, { cause: err });
-        notify();
-      },
-    });
-
-    async function nextRecords(): Promise<string[][] | null> {
+    /** The next batch of complete records, or null at the end of the file. */
+    const nextRecords = async (): Promise<string[][] | null> => {
       for (;;) {
-        if (failure) throw failure;
-        const records = queue.shift();
-        if (records) {
-          if (paused && queue.length < READ_AHEAD) {
-            const p = paused;
-            paused = null;
-            p.resume();
-          }
-          return records;
+        let piece: IteratorResult<string>;
+        try {
+          piece = await pieces.next();
+        } catch (err) {
+          throw new CannotRunError(`reading the sheet export ${file} failed: ${(err as Error).message}`, { cause: err });
         }
-        if (finished) return null;
-        await new Promise<void>((resolve) => (wake = resolve));
+        if (piece.done && carry === '') return null;
+        const text = carry + (piece.done ? '' : piece.value);
+        parser ??= new Papa.Parser({ delimiter: ',', quoteChar: '"', newline: lineEnding(text) });
+        const result = parser.parse(text, 0, !piece.done) as Papa.ParseResult<string[]>;
+        const broken = result.errors.find((e) => e.type === 'Quotes');
+        if (broken) {
+          throw new CannotRunError(
+            `the sheet export ${file} is not valid CSV: ${broken.message.toLowerCase()} in record ${records + (broken.row ?? 0) + 1}`,
+          );
+        }
+        carry = piece.done ? '' : text.slice(result.meta.cursor);
+        records += result.data.length;
+        if (result.data.length > 0 || piece.done) return result.data;
       }
-    }
+    };
 
     // The header is the first record.
     let first: string[][] | null = [];
@@ -106,10 +90,10 @@ export class CsvSheetSource implements SheetSource {
 
     async function* rows(): AsyncGenerator<SheetRow[]> {
       let rowNumber = 1;
-      let records: string[][] | null = first;
-      while (records !== null) {
-        if (records.length > 0) yield records.map((cells) => ({ rowNumber: ++rowNumber, cells }));
-        records = await nextRecords();
+      let batch: string[][] | null = first;
+      while (batch !== null) {
+        if (batch.length > 0) yield batch.map((cells) => ({ rowNumber: ++rowNumber, cells }));
+        batch = await nextRecords();
       }
     }
 
@@ -117,9 +101,7 @@ export class CsvSheetSource implements SheetSource {
       header,
       rows: rows(),
       close: async () => {
-        finished = true;
         input.destroy();
-        notify();
       },
     };
   }

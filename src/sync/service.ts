@@ -34,9 +34,11 @@ import {
   isStatementLevel,
   type ErrorType,
 } from './error-types.ts';
+import { KeyIndex } from './key-index.ts';
 import { parseRow, type RowProblem, type ValidRow } from './rows.ts';
 import {
   batchStatement,
+  buyerCount,
   finishRun,
   insertErrors,
   lengthLimits,
@@ -155,16 +157,6 @@ class RowRejected extends Error {
     super('the database refused a row');
     this.cause = cause;
   }
-}
-
-/** The sheet's buyer numbers with the row each first appears on, from the run's map. */
-function* sheetBuyers(
-  seen: Map<string, string | number>,
-  firstRows: Map<string, number>,
-  unclaimed: Map<string, number>,
-): Generator<[string, number]> {
-  for (const [key, v] of seen) if (typeof v === 'number') yield [key, firstRows.get(key) ?? v];
-  yield* unclaimed;
 }
 
 function emptyCounts(): RunCounts {
@@ -328,19 +320,16 @@ export class EnhancedBuyerSyncService {
     if (a.isolate) await client.query('savepoint batch');
 
     /*
-     * One map does change detection, duplicate detection and most of the
-     * sheet's key list: it starts as `buyer number -> content hash` from the
-     * database, and a buyer number a valid row claims maps to that row from
-     * then on (the row synced; later valid rows with it are duplicates).
-     * Buyer numbers seen only on failed rows so far wait in `unclaimed`.
+     * The run's memory of buyer numbers: the database's content hashes, which
+     * sheet row claimed which number (later valid rows with it are duplicates),
+     * and, for the missing-buyer snapshot, every number in order of first
+     * appearance with that row.
      */
-    const seen = new Map<string, string | number>();
-    await loadContentHashes(client, mapping, header.columns, seen, only);
+    const index = new KeyIndex(only ? only.length : await buyerCount(client, mapping));
+    await loadContentHashes(client, mapping, header.columns, (key, hash) => index.setStored(key, hash), only);
     const openRetries = await openRetryBuyers(client);
-    let sheetKeyCount = 0;
-    const unclaimed = new Map<string, number>(); // buyer number -> first (failed) row
-    // Rare: a buyer number whose first row failed and a later row synced keeps its first row here.
-    const firstRows = new Map<string, number>();
+    const sheetKeys: string[] = [];
+    const sheetRows: number[] = [];
     const keysHash = createHash('md5');
     const queued = new Set<string>();
 
@@ -383,43 +372,39 @@ export class EnhancedBuyerSyncService {
         }
         if (outcome.kind === 'invalid') {
           const key = outcome.problem.buyerNumber;
-          if (key !== null && typeof seen.get(key) !== 'number' && !unclaimed.has(key)) {
-            unclaimed.set(key, rowNumber);
-            sheetKeyCount++;
+          if (key !== null && index.see(key)) {
+            sheetKeys.push(key);
+            sheetRows.push(rowNumber);
             keysText += `${key}\u0000${rowNumber}\n`;
           }
           fail(problemEntry(outcome.problem));
           continue;
         }
         const row = outcome.row;
-        const claim = seen.get(row.key);
-        if (typeof claim === 'number') {
+        const claim = index.claim(row.key, row.hash, rowNumber);
+        if ('duplicateOf' in claim) {
           fail({
             rowNumber,
             buyerNumber: row.key,
             errorType: 'constraint_violation',
             column: mapping.key,
-            message: `row ${rowNumber}: buyer number ${row.key} is also on row ${claim}, which is the one synced; remove or renumber this duplicate`,
+            message: `row ${rowNumber}: buyer number ${row.key} is also on row ${claim.duplicateOf}, which is the one synced; remove or renumber this duplicate`,
             retryable: false,
             stack: null,
           });
           continue;
         }
-        seen.set(row.key, rowNumber);
-        const failedFirst = unclaimed.get(row.key);
-        if (failedFirst !== undefined) {
-          unclaimed.delete(row.key);
-          firstRows.set(row.key, failedFirst);
-        } else {
-          sheetKeyCount++;
+        if (claim.firstSeen) {
+          sheetKeys.push(row.key);
+          sheetRows.push(rowNumber);
           keysText += `${row.key}\u0000${rowNumber}\n`;
         }
         if (openRetries.has(row.key)) write.resolved.push(row.key);
-        if (claim === row.hash) {
+        if (claim.unchanged) {
           counts.unchanged++;
         } else {
           validRows.push(row);
-          (claim === undefined ? write.inserts : write.updates).push({ key: row.key, values: row.values });
+          (claim.stored ? write.updates : write.inserts).push({ key: row.key, values: row.values });
         }
       }
       keysHash.update(keysText);
@@ -477,14 +462,13 @@ export class EnhancedBuyerSyncService {
     }
     await inFlight;
 
-    const onSheet = (b: string) => typeof seen.get(b) === 'number' || unclaimed.has(b);
-    const notOnSheet = only ? only.filter((b) => !onSheet(b)) : [];
+    const notOnSheet = only ? only.filter((b) => !index.onSheet(b)) : [];
     if (notOnSheet.length > 0) warn(`not on the sheet: ${notOnSheet.join(', ')}`);
     if (!only) {
       await replaceSheetSnapshot(client, {
         source: source.description,
-        keys: sheetBuyers(seen, firstRows, unclaimed),
-        count: sheetKeyCount,
+        keys: sheetKeys.map((k, i) => [k, sheetRows[i]!] as [string, number]),
+        count: sheetKeys.length,
         keysHash: keysHash.digest('hex'),
         runId,
       });

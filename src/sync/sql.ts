@@ -233,7 +233,7 @@ export async function loadContentHashes(
   client: pg.ClientBase,
   mapping: Mapping,
   columns: ResolvedColumn[],
-  into: Map<string, string | number>,
+  into: (key: string, md5hex: string) => void,
   only: string[] | null,
 ): Promise<void> {
   const table = `public.${id(mapping.table)}`;
@@ -245,14 +245,14 @@ export async function loadContentHashes(
       values: [only],
       rowMode: 'array',
     });
-    for (const [k, h] of rows) into.set(k, h);
+    for (const [k, h] of rows) into(k, h);
     return;
   }
   await client.query(`declare buyer_hashes no scroll cursor for ${select}`);
   for (;;) {
-    const { rows } = await client.query<[string, string]>({ text: 'fetch 50000 from buyer_hashes', rowMode: 'array' });
-    for (const [k, h] of rows) into.set(k, h);
-    if (rows.length < 50000) break;
+    const { rows } = await client.query<[string, string]>({ text: 'fetch 20000 from buyer_hashes', rowMode: 'array' });
+    for (const [k, h] of rows) into(k, h);
+    if (rows.length < 20000) break;
   }
   await client.query('close buyer_hashes');
 }
@@ -268,6 +268,15 @@ export async function storedHashMatches(db: Queryable, mapping: Mapping, columns
     `select column_name, column_type from buyer_sync_private.content_hash_columns order by position`,
   );
   return rows.length === columns.length && rows.every((r, i) => r.column_name === columns[i]!.column && r.column_type === columns[i]!.type);
+}
+
+/** The planner's estimate of the table's size: enough to size the run's index, without counting. */
+export async function buyerCount(db: Queryable, mapping: Mapping): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select greatest(reltuples, 0)::bigint::int as n from pg_catalog.pg_class where oid = to_regclass($1)`,
+    [`public.${id(mapping.table)}`],
+  );
+  return rows[0]?.n ?? 0;
 }
 
 export async function openRetryBuyers(db: Queryable): Promise<Set<string>> {
