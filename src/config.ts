@@ -32,6 +32,10 @@ export interface Config {
   mappingFile: string;
   /** Sheet rows per batch (SYNC_BATCH_SIZE). */
   batchSize: number;
+  /** GOOGLE_SHEETS_ROOT_URL, or null: Google's. */
+  sheetsRootUrl: string | null;
+  /** GOOGLE_SHEETS_BACKOFF_MS, or null: the default (1 s, doubling). */
+  sheetsBackoffMs: number | null;
 }
 
 let envFileLoaded = false;
@@ -81,5 +85,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sheetTab: nonEmpty(env.SHEET_TAB),
     mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? path.join(projectRoot, 'db', 'sheet-mapping.json'),
     batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, 100),
+    sheetsRootUrl: nonEmpty(env.GOOGLE_SHEETS_ROOT_URL),
+    sheetsBackoffMs: nonEmpty(env.GOOGLE_SHEETS_BACKOFF_MS) === null ? null : positiveInt('GOOGLE_SHEETS_BACKOFF_MS', env.GOOGLE_SHEETS_BACKOFF_MS, 1000),
   };
 }

@@ -18,6 +18,17 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** The sheet source a command reads: --source, else SHEET_SOURCE, else the sample sheet. */
+export async function sourceFor(config: Config, override: string | undefined) {
+  const { openSource } = await import('../sheet/open.ts');
+  return openSource(override ?? config.sheetSource, {
+    tab: config.sheetTab,
+    rootUrl: config.sheetsRootUrl,
+    backoffBaseMs: config.sheetsBackoffMs,
+    log: (l) => diag(l),
+  });
+}
+
 export function getConfig(): Config {
   loadEnvFile();
   return readConfig();

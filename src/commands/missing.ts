@@ -2,9 +2,8 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { ExitCode } from '../errors.ts';
 import { loadMapping } from '../mapping/mapping.ts';
-import { openSource } from '../sheet/open.ts';
 import { compareSheetAndDatabase, missingReportJson, type MissingReport } from '../sync/missing.ts';
-import { getConfig, printJson, withDatabase } from './common.ts';
+import { getConfig, printJson, sourceFor, withDatabase } from './common.ts';
 import { fmt } from './progress.ts';
 
 export interface MissingCommandOptions {
@@ -34,7 +33,7 @@ export function printMissingReport(r: MissingReport): void {
 
 export async function runMissing(db: Database, config: Config, opts: MissingCommandOptions): Promise<number> {
   const mapping = loadMapping(config.mappingFile);
-  const source = openSource(opts.source ?? config.sheetSource);
+  const source = await sourceFor(config, opts.source);
   const report = await compareSheetAndDatabase(db.pool, source, mapping);
   if (opts.json) printJson(missingReportJson(report));
   else printMissingReport(report);

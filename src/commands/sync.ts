@@ -2,10 +2,9 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { loadMapping } from '../mapping/mapping.ts';
-import { openSource } from '../sheet/open.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
 import { EnhancedBuyerSyncService, syncResultJson, type SyncResult } from '../sync/service.ts';
-import { diag, getConfig, printJson, withDatabase } from './common.ts';
+import { diag, getConfig, printJson, sourceFor, withDatabase } from './common.ts';
 import { fmt, Progress } from './progress.ts';
 
 export interface SyncCommandOptions {
@@ -49,7 +48,7 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
   const only = parseOnly(opts.only);
   const batchSize = parseBatchSize(opts.batchSize, config.batchSize);
   const mapping = loadMapping(config.mappingFile);
-  const source = openSource(opts.source ?? config.sheetSource);
+  const source = await sourceFor(config, opts.source);
   const progress = new Progress();
   const service = new EnhancedBuyerSyncService(db.pool);
   const options = {

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { projectRoot } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import { CsvSheetSource } from './csv-source.ts';
+import { parseSheetAddress } from './google/address.ts';
+import { GoogleSheetSource } from './google/source.ts';
 import type { SheetSource } from './source.ts';
 
 export const SAMPLE_SHEET = path.join(projectRoot, 'data', 'sample-buyers.csv');
@@ -14,10 +16,25 @@ export function isGoogleSheetsAddress(spec: string): boolean {
   return /^gsheets:/i.test(spec) || /^https?:\/\/docs\.google\.com\/spreadsheets\//i.test(spec);
 }
 
-export function openSource(spec: string | null): SheetSource {
+export interface SourceOptions {
+  /** SHEET_TAB */
+  tab?: string | null;
+  /** GOOGLE_SHEETS_ROOT_URL */
+  rootUrl?: string | null;
+  /** GOOGLE_SHEETS_BACKOFF_MS: the first retry delay (tests make it small). */
+  backoffBaseMs?: number | null;
+  log?: (line: string) => void;
+}
+
+export function openSource(spec: string | null, options: SourceOptions = {}): SheetSource {
   if (spec === null) return new CsvSheetSource(SAMPLE_SHEET);
   if (isGoogleSheetsAddress(spec)) {
-    throw new UsageError(`Google Sheets sources are not supported by this build yet: ${spec}`);
+    return new GoogleSheetSource(parseSheetAddress(spec), {
+      tab: options.tab ?? null,
+      rootUrl: options.rootUrl ?? null,
+      ...(options.backoffBaseMs ? { backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffBaseMs * 32, attempts: 8 } } : {}),
+      ...(options.log ? { log: options.log } : {}),
+    });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
     throw new UsageError(

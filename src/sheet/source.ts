@@ -18,8 +18,14 @@ export interface SheetReader {
   close(): Promise<void>;
 }
 
+/** What a source may want to know to read values faithfully. */
+export interface OpenHint {
+  /** The type the column mapping gives each header cell (null: unmapped). */
+  columnTypes?: (header: string[]) => ('text' | 'date' | 'bigint' | null)[];
+}
+
 export interface SheetSource {
-  /** What the run records as its source; never contains credentials. */
+  /** What the run records as its source (re-openable); never contains credentials. */
   readonly description: string;
-  open(): Promise<SheetReader>;
+  open(hint?: OpenHint): Promise<SheetReader>;
 }

@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
-import { resolveHeader, type HeaderResolution, type Mapping } from '../mapping/mapping.ts';
+import { normaliseHeader, resolveHeader, type HeaderResolution, type Mapping } from '../mapping/mapping.ts';
 import { describeField, SchemaValidator } from '../schema/validator.ts';
 import type { SheetReader, SheetRow, SheetSource } from '../sheet/source.ts';
 import {
@@ -150,6 +150,12 @@ export function safeDatabaseError(err: unknown, limits: Map<string, number>, row
   }
 }
 
+/** The mapping's type for each header cell, so a source can render values faithfully. */
+function columnTypes(mapping: Mapping, header: string[]): ('text' | 'date' | 'bigint' | null)[] {
+  const byHeader = new Map(mapping.columns.map((c) => [normaliseHeader(c.header), c.type]));
+  return header.map((h) => byHeader.get(normaliseHeader(h)) ?? null);
+}
+
 /** Internal: the database refused a row in a run that does not isolate batches. */
 class RowRejected extends Error {
   override readonly cause: unknown;
@@ -253,7 +259,7 @@ export class EnhancedBuyerSyncService {
     try {
       for (let isolate = false; ; isolate = true) {
         counts = emptyCounts();
-        const reader = await source.open();
+        const reader = await source.open({ columnTypes: (h) => columnTypes(mapping, h) });
         try {
           await client.query('begin');
           const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [SYNC_LOCK]);

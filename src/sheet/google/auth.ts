@@ -1,0 +1,51 @@
+/**
+ * Credentials for the Sheets API, from the environment:
+ * - GOOGLE_APPLICATION_CREDENTIALS: a service account's key file (the JSON
+ *   Google's console downloads). Requests carry a self-signed JWT, so no token
+ *   exchange is needed; the sheet must be shared with the account's e-mail.
+ * - GOOGLE_API_KEY: an API key, for sheets shared by link ("anyone with the link").
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { JWT } from 'google-auth-library';
+import { CannotRunError } from '../../errors.ts';
+
+export type SheetsCredentials =
+  | { kind: 'service_account'; email: string; client: JWT; identity: string }
+  | { kind: 'api_key'; key: string; identity: string };
+
+export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): SheetsCredentials {
+  const keyFile = env.GOOGLE_APPLICATION_CREDENTIALS?.trim();
+  const apiKey = env.GOOGLE_API_KEY?.trim();
+  if (keyFile) {
+    let json: { type?: string; client_email?: string; private_key?: string; private_key_id?: string };
+    try {
+      json = JSON.parse(readFileSync(keyFile, 'utf8'));
+    } catch (err) {
+      throw new CannotRunError(
+        `GOOGLE_APPLICATION_CREDENTIALS=${keyFile} is not a readable service-account key file: ${(err as Error).message.split('\n')[0]}`,
+        { cause: err },
+      );
+    }
+    if (json.type !== 'service_account' || !json.client_email || !json.private_key) {
+      throw new CannotRunError(
+        `GOOGLE_APPLICATION_CREDENTIALS=${keyFile} is not a service-account key (expected "type": "service_account" with client_email and private_key); create one in the Google Cloud console under IAM > Service accounts > Keys`,
+      );
+    }
+    const client = new JWT({ email: json.client_email, key: json.private_key, keyId: json.private_key_id ?? undefined });
+    return { kind: 'service_account', email: json.client_email, client, identity: json.client_email };
+  }
+  if (apiKey) {
+    return { kind: 'api_key', key: apiKey, identity: `api-key:${createHash('sha256').update(apiKey).digest('hex').slice(0, 12)}` };
+  }
+  throw new CannotRunError(
+    'reading a Google Sheet needs credentials: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file (and share the sheet with its e-mail), or GOOGLE_API_KEY for a sheet shared by link',
+  );
+}
+
+/** What to do when Google refuses these credentials for this sheet. */
+export function accessAdvice(creds: SheetsCredentials): string {
+  return creds.kind === 'service_account'
+    ? `share the sheet (Viewer is enough) with the service account ${creds.email}`
+    : 'share the sheet with "Anyone with the link" (Viewer), or check that the API key may call the Google Sheets API';
+}
