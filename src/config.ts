@@ -36,6 +36,8 @@ export interface Config {
   sheetsRootUrl: string | null;
   /** GOOGLE_SHEETS_BACKOFF_MS, or null: the default (1 s, doubling). */
   sheetsBackoffMs: number | null;
+  /** GOOGLE_SHEETS_READS_PER_MINUTE: read requests per minute per credential (Google's quota: 60). */
+  sheetsReadsPerMinute: number;
 }
 
 let envFileLoaded = false;
@@ -86,6 +88,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? path.join(projectRoot, 'db', 'sheet-mapping.json'),
     batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, 100),
     sheetsRootUrl: nonEmpty(env.GOOGLE_SHEETS_ROOT_URL),
+    sheetsReadsPerMinute: positiveInt('GOOGLE_SHEETS_READS_PER_MINUTE', env.GOOGLE_SHEETS_READS_PER_MINUTE, 60),
     sheetsBackoffMs: nonEmpty(env.GOOGLE_SHEETS_BACKOFF_MS) === null ? null : positiveInt('GOOGLE_SHEETS_BACKOFF_MS', env.GOOGLE_SHEETS_BACKOFF_MS, 1000),
   };
 }

@@ -25,6 +25,7 @@ export async function sourceFor(config: Config, override: string | undefined) {
     tab: config.sheetTab,
     rootUrl: config.sheetsRootUrl,
     backoffBaseMs: config.sheetsBackoffMs,
+    perMinute: config.sheetsReadsPerMinute,
     log: (l) => diag(l),
   });
 }

@@ -23,6 +23,8 @@ export interface SourceOptions {
   rootUrl?: string | null;
   /** GOOGLE_SHEETS_BACKOFF_MS: the first retry delay (tests make it small). */
   backoffBaseMs?: number | null;
+  /** GOOGLE_SHEETS_READS_PER_MINUTE */
+  perMinute?: number;
   log?: (line: string) => void;
 }
 
@@ -33,6 +35,7 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
       tab: options.tab ?? null,
       rootUrl: options.rootUrl ?? null,
       ...(options.backoffBaseMs ? { backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffBaseMs * 32, attempts: 8 } } : {}),
+      ...(options.perMinute ? { perMinute: options.perMinute } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
   }

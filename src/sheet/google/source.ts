@@ -273,7 +273,8 @@ export class GoogleSheetSource implements SheetSource {
           text += '[]\n'.repeat(pendingBlank);
           this.stats.rows += pendingBlank + 1;
           pendingBlank = 0;
-          text += `${JSON.stringify(cells)}\n`;
+          // readline also ends lines at U+2028/U+2029, which JSON leaves unescaped.
+          text += `${JSON.stringify(cells).replace(/[\u2028\u2029]/g, (ch) => (ch === '\u2028' ? '\\u2028' : '\\u2029'))}\n`;
         }
         await write(text);
         const weight = Math.max(1, this.stats.bytes - before);
