@@ -38,7 +38,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--json', 'print the result as one JSON object', false)
     .action(async (opts: { fix: boolean; json: boolean }) => setExitCode(await (await commands.checkSchema()).checkSchemaCommand(opts)));
 
-  const sourceHelp = 'the buyers sheet: a .csv export (overrides SHEET_SOURCE; default: the sample sheet)';
+  const sourceHelp =
+    'the buyers sheet: a Google Sheets URL, gsheets:<id>, or a .csv export (overrides SHEET_SOURCE; default: the sample sheet)';
 
   program
     .command('sync')
@@ -78,7 +79,9 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     `
 Environment (see .env.example):
   DATABASE_URL   PostgreSQL connection string; unset: an embedded server (data in .data/)
-  SHEET_SOURCE   the buyers sheet (.csv path); unset: the sample sheet
+  SHEET_SOURCE   the buyers sheet (Google Sheets URL, gsheets:<id>, .csv path); unset: the sample sheet
+  SHEET_TAB      the tab of a Google spreadsheet; unset: the URL's gid, else the first tab
+  GOOGLE_APPLICATION_CREDENTIALS / GOOGLE_API_KEY   Google auth (service-account key file / API key)
 
 Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run.`,
   );
