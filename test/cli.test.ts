@@ -54,6 +54,15 @@ describe('migrate', () => {
   });
 });
 
+describe('graphile-worker', () => {
+  it('its schema is installed by migrate, so SQL can enqueue jobs', async () => {
+    await db.pool.query(`select graphile_worker.add_job('buyers__sync', '{}'::json, job_key := 'probe')`);
+    const { rows } = await db.pool.query(`select task_identifier, key from graphile_worker.jobs`);
+    expect(rows).toEqual([{ task_identifier: 'buyers__sync', key: 'probe' }]);
+    await db.pool.query(`select graphile_worker.remove_job('probe')`);
+  });
+});
+
 describe('check-schema', () => {
   it('passes with exit 0 and the contract JSON', async () => {
     const r = await runCli(['check-schema', '--json'], env());

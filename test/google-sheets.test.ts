@@ -198,6 +198,25 @@ describe('refusals say what to do', () => {
     expect(r).toMatchObject({ inserted: 1 });
   });
 
+  it('credentials Google does not accept (an unknown or deleted key) are 401, named, not retried', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const stranger = path.join(dir, 'stranger.json');
+    writeFileSync(stranger, JSON.stringify({ type: 'service_account', client_email: 'old@example-project.iam.gserviceaccount.com', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }));
+    const id = publish([[text('B1')]]);
+    const err = await source(id, { credentials: () => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: stranger }) }).open().catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `Google rejected the credentials (401 UNAUTHENTICATED) reading spreadsheet ${id}: check the key file of old@example-project.iam.gserviceaccount.com (it may have been deleted or disabled)`,
+    );
+    expect(fake.count()).toBe(1);
+  });
+
+  it('a key file that is not a service-account key says so', () => {
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ type: 'authorized_user' }));
+    expect(() => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: bad })).toThrow(/is not a service-account key/);
+    expect(() => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: path.join(dir, 'none.json') })).toThrow(/is not a readable service-account key file/);
+  });
+
   it('an API key for a sheet not shared by link says to share it', async () => {
     const id = publish([[text('B1')]], { apiKeys: ['other-key'] });
     const err = await source(id).open().catch((e: unknown) => e);
@@ -305,6 +324,14 @@ describe('the command line', () => {
     for (const k of ['total_rows', 'blank_rows', 'inserted', 'updated', 'unchanged', 'failed', 'errors_by_type']) expect(viaApi[k]).toEqual(viaCsv[k]);
     expect(viaApi.source).toBe(`gsheets:${id}#gid=0`);
     expect(r.stderr).toMatch(/Google Sheets: 429 while reading/);
+  });
+
+  it('`missing --source gsheets:<id>` diffs the live sheet against the database', async () => {
+    const id = publish([[text('B1')], [text('B2')], [null, text('no number')]]);
+    await db.pool.query(`insert into buyers (buyer_number) values ('B1'), ('OLD')`);
+    const r = await runCli(['missing', '--source', `gsheets:${id}`, '--json'], { DATABASE_URL: db.url, GOOGLE_SHEETS_ROOT_URL: fake.url, GOOGLE_API_KEY: 'test-key', GOOGLE_APPLICATION_CREDENTIALS: undefined });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({ spreadsheet_count: 2, database_count: 2, missing: ['B2'], extra: ['OLD'] });
   });
 
   it('an unshared sheet: exit 3, what to do, nothing written', async () => {
