@@ -48,6 +48,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
     }
   }
+  return handle(name);
+}
+
+function handle(name: string): TestDatabase {
   const url = databaseUrl(name);
   const pool = createPool(url, 5);
   return {
@@ -123,16 +127,7 @@ export async function readBuyers(pool: pg.Pool): Promise<Map<string, (string | n
 export async function createDatabaseWith(migrationFiles: string[]): Promise<TestDatabase> {
   const name = `buyer_sync_test_${process.ppid}_${randomBytes(4).toString('hex')}`;
   await adminQuery(`create database "${name}"`);
-  const url = databaseUrl(name);
-  const pool = createPool(url, 5);
-  for (const f of migrationFiles) await pool.query(migrationSections(f).up);
-  return {
-    name,
-    url,
-    pool,
-    async drop() {
-      await pool.end();
-      await adminQuery(`drop database if exists "${name}" with (force)`);
-    },
-  };
+  const db = handle(name);
+  for (const f of migrationFiles) await db.pool.query(migrationSections(f).up);
+  return db;
 }

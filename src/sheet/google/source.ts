@@ -23,6 +23,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { sheets as sheetsApi, type sheets_v4 } from '@googleapis/sheets';
 import { CannotRunError } from '../../errors.ts';
+import { columnLetter } from '../../mapping/mapping.ts';
 import type { OpenHint, SheetReader, SheetRow, SheetSource } from '../source.ts';
 import { accessAdvice, credentialsFromEnv, type SheetsCredentials } from './auth.ts';
 import { quoteTab, type SheetAddress } from './address.ts';
@@ -54,17 +55,6 @@ export interface ReadStats {
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'ENOTFOUND', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
-
-function columnLetter(index: number): string {
-  let n = index + 1;
-  let s = '';
-  while (n > 0) {
-    const r = (n - 1) % 26;
-    s = String.fromCharCode(65 + r) + s;
-    n = Math.floor((n - 1) / 26);
-  }
-  return s;
-}
 
 interface HttpFailure {
   status: number | null;
