@@ -145,9 +145,9 @@ export function expectedFates(rows: GeneratedRow[]): RowFate[] {
     if (allEmpty) return { fate: 'blank' };
     const buyerNumber = row.key.usable ? row.key.key : null;
     if (keyEmpty) return { fate: 'failed', type: 'constraint_violation', buyerNumber: null };
+    if (buyerNumber !== null && claimed.has(buyerNumber)) return { fate: 'failed', type: 'constraint_violation', buyerNumber };
     if (!row.key.usable || row.cells.some((c) => 'bad' in c.expect)) return { fate: 'failed', type: 'data_type', buyerNumber };
     const key = row.key.key!;
-    if (claimed.has(key)) return { fate: 'failed', type: 'constraint_violation', buyerNumber: key };
     claimed.add(key);
     return { fate: 'synced', key, values: [key, ...row.cells.map((c) => ('ok' in c.expect ? c.expect.ok : null))] };
   });

@@ -113,3 +113,36 @@ describe('malformed exports', () => {
     expect((err as Error).message).toMatch(/is not valid CSV: .*quote.* in record \d+/i);
   });
 });
+
+describe('piece boundaries', () => {
+  it('a CRLF export whose read boundary falls between \\r and \\n after a quoted cell reads exactly', async () => {
+    // Pieces are 64 KiB: place a quoted last cell so that its \r is the last character of the first piece.
+    const headerLine = 'No,Notes\r\n';
+    const filler = 'x'.repeat(100);
+    const lines: string[] = [];
+    let size = headerLine.length;
+    let i = 0;
+    while (size < 65_536 - 300) {
+      const l = `${i},${filler}\r\n`;
+      lines.push(l);
+      size += l.length;
+      i++;
+    }
+    // The last line before the boundary: a quoted cell with a comma, ending exactly at byte 65,535 with \r.
+    const pad = 65_536 - size - `${i},"a, b`.length - '"\r'.length;
+    lines.push(`${i},"a, b${'y'.repeat(pad)}"\r\n`);
+    lines.push(`${i + 1},last\r\n`);
+    const content = headerLine + lines.join('');
+    expect(content.indexOf('\r', 65_530)).toBe(65_535);
+    const { rows } = await readAll(new CsvSheetSource(file(content)));
+    expect(rows).toHaveLength(i + 2);
+    expect(rows.at(-2)!.cells).toEqual([String(i), `a, b${'y'.repeat(pad)}`]);
+    expect(rows.at(-1)!.cells).toEqual([String(i + 1), 'last']);
+  });
+
+  it('a BOM before a quoted first header', async () => {
+    const { header, rows } = await readAll(new CsvSheetSource(file('\ufeff"Buyer Number","Name"\r\n"1","a"\r\n')));
+    expect(header).toEqual(['Buyer Number', 'Name']);
+    expect(rows[0]!.cells).toEqual(['1', 'a']);
+  });
+});

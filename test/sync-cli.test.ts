@@ -57,7 +57,7 @@ describe('sync', () => {
   it('SHEET_SOURCE is the default source; --only syncs just the listed buyers and warns about unknown ones', async () => {
     const file = csv([HEADER, row('001'), row('002'), row('003')]);
     const r = await runCli(['sync', '--only', '002, 009', '--json'], { ...env(), SHEET_SOURCE: file });
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1); // 009 was asked for and is not on the sheet: a problem found
     expect(JSON.parse(r.stdout)).toMatchObject({ total_rows: 1, inserted: 1 });
     expect(r.stderr).toContain('warning: not on the sheet: 009');
     expect((await db.pool.query(`select buyer_number from buyers`)).rows).toEqual([{ buyer_number: '002' }]);
@@ -75,6 +75,25 @@ describe('sync', () => {
     expect(r.stderr).toMatch(message);
     expect(await count('buyers')).toBe(0);
     expect(await count('sync_runs')).toBe(0);
+  });
+
+  it('a sheet whose row 1 is not the header: exit 3, and no cell of it is repeated', async () => {
+    const r = await runCli(['sync', '--source', csv([row('001', { 1: '秘密 太郎', 3: 'secret@example.jp' }), row('002')])], env());
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/the sheet has no .* columns \(required by the column mapping; row 1 has \d+ cells, 0 of them known headers: is row 1 the header row/);
+    expect(r.stderr).not.toMatch(/秘密|secret@/);
+  });
+
+  it('a database that is not migrated: exit 3, saying so', async () => {
+    const fresh = `${db.name}_empty`;
+    await db.pool.query(`create database "${fresh}"`);
+    try {
+      const r = await runCli(['sync', '--source', csv([HEADER, row('1')])], { ...env(), DATABASE_URL: db.url.replace(db.name, fresh) });
+      expect(r.code).toBe(3);
+      expect(r.stderr.trim()).toMatch(/^buyer-sync: the database is not migrated \(6 pending: 001_legacy_buyers\.sql, 050_buyers_text_columns\.sql, 051_sync_bookkeeping_tables\.sql, …\); run `buyer-sync migrate` first$/);
+    } finally {
+      await db.pool.query(`drop database if exists "${fresh}" with (force)`);
+    }
   });
 
   it('an unknown header is a warning (schema drift made visible), not a failure', async () => {

@@ -154,6 +154,14 @@ describe('a run that cannot finish writes nothing', () => {
     expect(await count('buyer_sync_private.sheet_buyers')).toBe(0);
   });
 
+  it('a run whose process died (still marked running) is marked interrupted by the next run', async () => {
+    const { rows } = await db.pool.query(`insert into sync_runs (mode, source, batch_size) values ('full', 'x', 100) returning id`);
+    await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, [row('1')]), mapping });
+    const { rows: dead } = await db.pool.query(`select status, error_type, error_message from sync_runs where id = $1`, [rows[0].id]);
+    expect(dead[0]).toMatchObject({ status: 'failed', error_type: 'transient' });
+    expect(dead[0].error_message).toMatch(/^interrupted: .*nothing of the run was written/);
+  });
+
   it('runs never overlap: a second run while one holds the lock is refused', async () => {
     const holder = await db.pool.connect();
     try {

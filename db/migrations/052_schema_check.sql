@@ -9,7 +9,11 @@ comment on schema buyer_sync is E'buyer-sync''s views and functions for analysts
 create schema buyer_sync_private;
 comment on schema buyer_sync_private is E'buyer-sync''s internal state. Not an API.';
 
-alter default privileges revoke execute on functions from public;
+/*
+ * Access: functions here are security invoker, so calling one never reads
+ * more than the caller's own table and view privileges allow. Roles and
+ * their grants come with the API schema.
+ */
 
 /*
  * The tables the sync writes. The schema check covers exactly these; a new
@@ -97,6 +101,5 @@ comment on column buyer_sync.non_text_columns.declared_type is
 
 drop view buyer_sync.non_text_columns;
 drop table buyer_sync_private.synced_tables;
-alter default privileges grant execute on functions to public;
 drop schema buyer_sync_private;
 drop schema buyer_sync;

@@ -4,6 +4,7 @@
  */
 import { readConfig, loadEnvFile, type Config } from '../config.ts';
 import { openDatabase, type Database, type OpenOptions } from '../db/connection.ts';
+import { CannotRunError } from '../errors.ts';
 
 export interface Output {
   json: boolean;
@@ -43,12 +44,34 @@ export function getConfig(): Config {
 export async function withDatabase<T>(
   config: Config,
   fn: (db: Database) => Promise<T>,
-  options: OpenOptions = {},
+  options: OpenOptions & { requireMigrated?: boolean } = {},
 ): Promise<T> {
-  const db = await openDatabase(config, { log: diag, ...options });
+  const { requireMigrated = true, ...open } = options;
+  const db = await openDatabase(config, { log: diag, ...open });
+  if (requireMigrated) {
+    try {
+      const { pendingMigrations } = await import('../db/migrate.ts');
+      const pending = await pendingMigrations(db.pool, config.migrationsDir);
+      if (pending.length > 0) {
+        throw new CannotRunError(
+          `the database is not migrated (${pending.length} pending: ${pending.slice(0, 3).join(', ')}${pending.length > 3 ? ', …' : ''}); run \`buyer-sync migrate\` first`,
+        );
+      }
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+  /*
+   * Ctrl-C / SIGTERM: stop now. Exiting closes our connections, so PostgreSQL
+   * rolls back a sync's transaction (nothing half-written); the next sync marks
+   * this run interrupted. An embedded server we started is stopped first.
+   */
   const onSignal = (signal: NodeJS.Signals) => {
-    diag(`${signal} received, stopping`);
-    void db.close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    diag(`${signal} received, stopping (a sync in progress is rolled back)`);
+    const code = signal === 'SIGINT' ? 130 : 143;
+    const stopServer = db.embedded?.stop() ?? Promise.resolve();
+    void Promise.race([stopServer, new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(code));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -16,6 +16,6 @@ export async function migrateCommand(): Promise<number> {
       }
       return ExitCode.ok;
     },
-    { createIfMissing: true },
+    { createIfMissing: true, requireMigrated: false },
   );
 }

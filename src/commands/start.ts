@@ -23,6 +23,6 @@ export async function startCommand(): Promise<number> {
       // Failed rows and missing buyers are what the report is for, not a failure of `npm start`.
       return ExitCode.ok;
     },
-    { createIfMissing: true },
+    { createIfMissing: true, requireMigrated: false },
   );
 }

@@ -67,7 +67,8 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
   }
   if (opts.json) printJson(syncResultJson(result));
   else printSyncSummary(result);
-  return result.failed > 0 ? ExitCode.problems : ExitCode.ok;
+  // Rows that failed, or buyers asked for with --only that the sheet does not have: problems found.
+  return result.failed > 0 || result.notOnSheet.length > 0 ? ExitCode.problems : ExitCode.ok;
 }
 
 export async function syncCommand(opts: SyncCommandOptions): Promise<number> {

@@ -5,6 +5,7 @@
  * Both steps are idempotent.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { resolveBinary } from 'dbmate';
 import { Logger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
@@ -85,4 +86,14 @@ export async function migrate(
   }
   const out = await runDbmate(['--no-dump-schema', 'migrate'], { url, migrationsDir });
   return { applied: [...out.matchAll(/^Applied: (\S+)/gm)].map((m) => m[1] ?? '') };
+}
+
+/** Migration files in the directory that the database has not applied (by dbmate's version). */
+export async function pendingMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
+  const files = readdirSync(migrationsDir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
+  const { rows: exists } = await pool.query<{ t: string | null }>(`select to_regclass('public.schema_migrations')::text as t`);
+  if (exists[0]?.t === null) return files;
+  const { rows } = await pool.query<{ version: string }>('select version from public.schema_migrations');
+  const applied = new Set(rows.map((r) => r.version));
+  return files.filter((f) => !applied.has(f.split('_')[0]!));
 }

@@ -110,22 +110,29 @@ export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolut
     if (n === '') return;
     positions.set(n, [...(positions.get(n) ?? []), i]);
   });
+  /*
+   * Row 1 may not be a header at all (a sorted sheet, the wrong tab): these
+   * messages never repeat a cell of it unless it is one of the mapping's headers.
+   */
+  const mapped = new Map(mapping.columns.map((c) => [normaliseHeader(c.header), c.header]));
   const duplicates = [...positions].filter(([, at]) => at.length > 1);
   if (duplicates.length > 0) {
-    const [, at] = duplicates[0]!;
+    const [name, at] = duplicates[0]!;
+    const label = mapped.has(name) ? `header "${mapped.get(name)}"` : 'a header';
     throw new CannotRunError(
-      `the sheet's header "${header[at[0]!]!.trim()}" appears ${at.length} times (columns ${at.map(columnLetter).join(', ')}); ` +
-        `rename or remove the extra one${duplicates.length > 1 ? ` (also: ${duplicates.slice(1).map(([n]) => `"${n}"`).join(', ')})` : ''}`,
+      `the sheet's ${label} appears ${at.length} times (columns ${at.map(columnLetter).join(', ')}); rename or remove the extra one` +
+        (duplicates.length > 1 ? ` (${duplicates.length - 1} more header(s) repeat too)` : ''),
     );
   }
   const missing = mapping.columns.filter((c) => c.required && !positions.has(normaliseHeader(c.header)));
   if (missing.length > 0) {
+    const known = mapping.columns.filter((c) => positions.has(normaliseHeader(c.header))).length;
     throw new CannotRunError(
       `the sheet has no ${missing.map((c) => `"${c.header}"`).join(', ')} column${missing.length > 1 ? 's' : ''} ` +
-        `(required by the column mapping; header row 1 has: ${header.map((h) => `"${h.trim()}"`).join(', ') || 'nothing'})`,
+        `(required by the column mapping; row 1 has ${header.length} cells, ${known} of them known headers` +
+        `${known === 0 ? ': is row 1 the header row, and is this the right tab?' : ''})`,
     );
   }
-  const mapped = new Set(mapping.columns.map((c) => normaliseHeader(c.header)));
   const columns: ResolvedColumn[] = [];
   const absentOptional: string[] = [];
   for (const c of mapping.columns) {

@@ -53,7 +53,7 @@ export class CsvSheetSource implements SheetSource {
     }
     const input = createReadStream(file, { encoding: 'utf8', highWaterMark: PIECE_BYTES });
     const pieces = input[Symbol.asyncIterator]() as AsyncIterator<string>;
-    let parser: Papa.Parser | null = null;
+    let parser: Papa.Parser | null = null as Papa.Parser | null;
     let carry = '';
     let records = 0;
 
@@ -67,16 +67,24 @@ export class CsvSheetSource implements SheetSource {
           throw new CannotRunError(`reading the sheet export ${file} failed: ${(err as Error).message}`, { cause: err });
         }
         if (piece.done && carry === '') return null;
-        const text = carry + (piece.done ? '' : piece.value);
-        parser ??= new Papa.Parser({ delimiter: ',', quoteChar: '"', newline: lineEnding(text) });
+        let text = carry + (piece.done ? '' : piece.value);
+        if (parser === null) {
+          // A BOM goes before anything is parsed: `\uFEFF"Buyer Number"` would not read as a quoted field.
+          if (text.startsWith('\uFEFF')) text = text.slice(1);
+          parser = new Papa.Parser({ delimiter: ',', quoteChar: '"', newline: lineEnding(text) });
+        }
+        // A piece that ends between the \r and the \n of a line ending keeps the \r for the next piece.
+        const held = !piece.done && text.endsWith('\r') ? '\r' : '';
+        if (held) text = text.slice(0, -1);
         const result = parser.parse(text, 0, !piece.done) as Papa.ParseResult<string[]>;
-        const broken = result.errors.find((e) => e.type === 'Quotes');
+        // Problems in the unfinished last record are not problems yet: it is parsed again with the next piece.
+        const broken = result.errors.find((e) => e.type === 'Quotes' && (piece.done || (e.row ?? 0) < result.data.length));
         if (broken) {
           throw new CannotRunError(
             `the sheet export ${file} is not valid CSV: ${broken.message.toLowerCase()} in record ${records + (broken.row ?? 0) + 1}`,
           );
         }
-        carry = piece.done ? '' : text.slice(result.meta.cursor);
+        carry = piece.done ? '' : text.slice(result.meta.cursor) + held;
         records += result.data.length;
         if (result.data.length > 0 || piece.done) return result.data;
       }
@@ -86,7 +94,6 @@ export class CsvSheetSource implements SheetSource {
     let first: string[][] | null = [];
     while (first !== null && first.length === 0) first = await nextRecords();
     const header = first === null ? [] : first.shift()!;
-    if (header.length > 0 && header[0]!.startsWith('\uFEFF')) header[0] = header[0]!.slice(1);
 
     async function* rows(): AsyncGenerator<SheetRow[]> {
       let rowNumber = 1;

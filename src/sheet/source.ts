@@ -22,6 +22,8 @@ export interface SheetReader {
 export interface OpenHint {
   /** The type the column mapping gives each header cell (null: unmapped). */
   columnTypes?: (header: string[]) => ('text' | 'date' | 'bigint' | null)[];
+  /** Whether a header cell is the buyer-number column. */
+  isKey?: (header: string) => boolean;
 }
 
 export interface SheetSource {

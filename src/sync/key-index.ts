@@ -114,14 +114,15 @@ export class KeyIndex {
 
   /**
    * A failed sheet row carries this buyer number. Returns whether this is the
-   * first time the sheet shows it.
+   * first time the sheet shows it, and the row that already claimed it (if a
+   * valid row did: then the failed row is a duplicate).
    */
-  see(key: string): boolean {
+  see(key: string): { firstSeen: boolean; claimedBy: number | null } {
     const i = this.place(key);
     const s = this.state[i]!;
     if (s === EMPTY) this.state[i] = SEEN;
     else if (s === STORED) this.state[i] = STORED_SEEN;
-    return s === EMPTY || s === STORED;
+    return { firstSeen: s === EMPTY || s === STORED, claimedBy: s > 0 ? s : null };
   }
 
   /**

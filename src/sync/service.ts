@@ -39,6 +39,8 @@ import { parseRow, type RowProblem, type ValidRow } from './rows.ts';
 import {
   batchStatement,
   buyerCount,
+  closeInterruptedRuns,
+  closeRetryEntries,
   finishRun,
   insertErrors,
   lengthLimits,
@@ -150,6 +152,11 @@ export function safeDatabaseError(err: unknown, limits: Map<string, number>, row
   }
 }
 
+function isKeyHeader(mapping: Mapping, header: string): boolean {
+  const key = mapping.columns.find((c) => c.column === mapping.key)!;
+  return normaliseHeader(header) === normaliseHeader(key.header);
+}
+
 /** The mapping's type for each header cell, so a source can render values faithfully. */
 function columnTypes(mapping: Mapping, header: string[]): ('text' | 'date' | 'bigint' | null)[] {
   const byHeader = new Map(mapping.columns.map((c) => [normaliseHeader(c.header), c.type]));
@@ -187,6 +194,18 @@ function safeStack(err: unknown, message: string): string | null {
   if (!stack) return null;
   const frames = stack.split('\n').filter((l) => /^\s+at /.test(l));
   return [`${(err as Error).name}: ${message}`, ...frames].join('\n');
+}
+
+function duplicateEntry(rowNumber: number, key: string, syncedRow: number, keyColumn: string): ErrorEntry {
+  return {
+    rowNumber,
+    buyerNumber: key,
+    errorType: 'constraint_violation',
+    column: keyColumn,
+    message: `row ${rowNumber}: buyer number ${key} is also on row ${syncedRow}, which is the one synced; remove or renumber this duplicate`,
+    retryable: false,
+    stack: null,
+  };
 }
 
 function problemEntry(p: RowProblem): ErrorEntry {
@@ -259,7 +278,14 @@ export class EnhancedBuyerSyncService {
     try {
       for (let isolate = false; ; isolate = true) {
         counts = emptyCounts();
-        const reader = await source.open({ columnTypes: (h) => columnTypes(mapping, h) });
+        let reader: SheetReader;
+        try {
+          reader = await source.open({ columnTypes: (h) => columnTypes(mapping, h), isKey: (h) => isKeyHeader(mapping, h) });
+        } catch (err) {
+          // The sheet could not be read (again, on an isolating re-run): the run, if recorded, failed.
+          if (runId === null) throw err;
+          throw await this.abort(runId, err, counts, performance.now() - started);
+        }
         try {
           await client.query('begin');
           const { rows: lock } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [SYNC_LOCK]);
@@ -267,6 +293,8 @@ export class EnhancedBuyerSyncService {
           // The header is checked before the run is recorded: a refused sheet is not a run.
           const header = resolveHeader(mapping, reader.header);
           if (runId === null) {
+            // Holding the lock, any run still marked running is one whose process died: it wrote nothing.
+            await closeInterruptedRuns(this.pool);
             runId = (await startRun(this.pool, { mode: only ? 'only' : 'full', source: source.description, batchSize })).id;
           }
           const result = await this.attempt({ client, reader, header, runId, counts, only, batchSize, isolate, limits, options, warn, started });
@@ -338,6 +366,7 @@ export class EnhancedBuyerSyncService {
     const sheetRows: number[] = [];
     const keysHash = createHash('md5');
     const queued = new Set<string>();
+    const lateResolved: string[] = [];
 
     /** Applies the row rules to one batch and decides what the database must do. Synchronous. */
     const prepare = (rows: SheetRow[]) => {
@@ -378,26 +407,24 @@ export class EnhancedBuyerSyncService {
         }
         if (outcome.kind === 'invalid') {
           const key = outcome.problem.buyerNumber;
-          if (key !== null && index.see(key)) {
-            sheetKeys.push(key);
+          const seen = key === null ? null : index.see(key);
+          if (seen?.firstSeen) {
+            sheetKeys.push(key!);
             sheetRows.push(rowNumber);
             keysText += `${key}\u0000${rowNumber}\n`;
           }
-          fail(problemEntry(outcome.problem));
+          if (seen?.claimedBy) {
+            // Another row already synced this buyer: this one is a duplicate first of all.
+            fail(duplicateEntry(rowNumber, key!, seen.claimedBy, mapping.key));
+          } else {
+            fail(problemEntry(outcome.problem));
+          }
           continue;
         }
         const row = outcome.row;
         const claim = index.claim(row.key, row.hash, rowNumber);
         if ('duplicateOf' in claim) {
-          fail({
-            rowNumber,
-            buyerNumber: row.key,
-            errorType: 'constraint_violation',
-            column: mapping.key,
-            message: `row ${rowNumber}: buyer number ${row.key} is also on row ${claim.duplicateOf}, which is the one synced; remove or renumber this duplicate`,
-            retryable: false,
-            stack: null,
-          });
+          fail(duplicateEntry(rowNumber, row.key, claim.duplicateOf, mapping.key));
           continue;
         }
         if (claim.firstSeen) {
@@ -405,7 +432,12 @@ export class EnhancedBuyerSyncService {
           sheetRows.push(rowNumber);
           keysText += `${row.key}\u0000${rowNumber}\n`;
         }
-        if (openRetries.has(row.key)) write.resolved.push(row.key);
+        if (queued.has(row.key)) {
+          // An earlier row of this run failed with this number and was queued; this row synced the buyer.
+          lateResolved.push(row.key);
+        } else if (openRetries.has(row.key)) {
+          write.resolved.push(row.key);
+        }
         if (claim.unchanged) {
           counts.unchanged++;
         } else {
@@ -468,6 +500,7 @@ export class EnhancedBuyerSyncService {
     }
     await inFlight;
 
+    if (lateResolved.length > 0) await closeRetryEntries(client, lateResolved);
     const notOnSheet = only ? only.filter((b) => !index.onSheet(b)) : [];
     if (notOnSheet.length > 0) warn(`not on the sheet: ${notOnSheet.join(', ')}`);
     if (!only) {

@@ -286,6 +286,15 @@ export async function openRetryBuyers(db: Queryable): Promise<Set<string>> {
   return new Set(rows.map((r) => r.buyer_number));
 }
 
+/** Marks the open retry entries of these buyers succeeded (they synced later in the run). */
+export async function closeRetryEntries(db: Queryable, buyers: string[]): Promise<void> {
+  await db.query(
+    `update public.retry_queue set status = 'succeeded', updated_at = statement_timestamp()
+      where status = 'pending' and buyer_number = any($1::text[])`,
+    [buyers],
+  );
+}
+
 export async function retryQueueSize(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ n: number }>(
     `select count(*)::int as n from public.retry_queue where status in ('pending', 'processing')`,
@@ -308,6 +317,20 @@ export interface RunRecordStart {
   mode: 'full' | 'only' | 'retry';
   source: string;
   batchSize: number;
+}
+
+/**
+ * Runs still marked running while we hold the sync lock belong to processes
+ * that died (killed, machine lost): their transaction rolled back, so they
+ * wrote nothing. Say so.
+ */
+export async function closeInterruptedRuns(db: Queryable): Promise<void> {
+  await db.query(
+    `update public.sync_runs
+        set status = 'failed', finished_at = clock_timestamp(), error_type = 'transient',
+            error_message = 'interrupted: the process stopped before the run finished; nothing of the run was written'
+      where status = 'running'`,
+  );
 }
 
 export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string; startedAt: Date }> {
