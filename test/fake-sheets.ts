@@ -96,6 +96,8 @@ export class FakeSheetsServer {
   readonly accounts = new Map<string, string>();
   readonly faults: Fault[] = [];
   readonly requests: LoggedRequest[] = [];
+  /** Called after each response is sent (n = requests so far): lets a test edit the sheet mid-read. */
+  afterRequest: ((n: number) => void) | null = null;
   private server: http.Server | null = null;
   url = '';
 
@@ -132,6 +134,7 @@ export class FakeSheetsServer {
       log.bytes = Buffer.byteLength(json);
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(log.bytes), ...headers });
       res.end(json);
+      this.afterRequest?.(this.requests.length);
     };
     const error = (status: number, apiStatus: string, message: string, headers: Record<string, string> = {}) =>
       send(status, { error: { code: status, message, status: apiStatus } }, headers);

@@ -46,6 +46,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 beforeEach(() => {
+  fake.afterRequest = null;
   fake.faults.length = 0;
   fake.requests.length = 0;
   return resetSyncState(db.pool);
@@ -139,6 +140,7 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
       "'Buyers 2024'!F2:F1000",
       "'Buyers 2024'!J2:J1000",
       "'Buyers 2024'!M2:M1000",
+      "'Buyers 2024'!A2:A1000", // the buyer numbers again: both requests must have seen the same rows
     ]);
   });
 });
@@ -181,6 +183,55 @@ describe('faults are retried; a sheet that cannot be read writes nothing', () =>
     expect(fake.count('batchGet')).toBe(5);
     expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
     expect((await db.pool.query('select count(*)::int as n from sync_runs')).rows[0].n).toBe(0);
+  });
+});
+
+describe('a sheet edited while it is being read', () => {
+  const rowsOf = (n: number) => Array.from({ length: n }, (_, i) => [text(`B${i}`), text(`n${i}`), null, null, null, num(45000 + i, isoOf(45000 + i))]);
+
+  it('a row inserted between the two requests of a chunk is noticed, and the chunk read again', async () => {
+    const rows = rowsOf(20);
+    const id = publish(rows);
+    const tab = fake.spreadsheets.get(id)!.tabs[0]!;
+    fake.afterRequest = (n) => {
+      if (n === 3) tab.rows.splice(5, 0, [text('NEW'), text('inserted'), null, null, null, num(44000, isoOf(44000))]);
+    };
+    const logs: string[] = [];
+    const r = await service.syncAllWithErrorHandling({ source: source(id, { log: (l) => logs.push(l) }), mapping });
+    expect(r).toMatchObject({ inserted: 21, failed: 0 });
+    const buyers = await readBuyers(db.pool);
+    expect(buyers.get('NEW')![5]).toBe(isoOf(44000)); // its own date, not its neighbour's
+    expect(buyers.get('B4')![5]).toBe(isoOf(45004));
+  });
+
+  it('rows removed after their chunk was read: the final check notices and the sheet is read again', async () => {
+    const id = publish(rowsOf(300));
+    const tab = fake.spreadsheets.get(id)!.tabs[0]!;
+    let done = false;
+    fake.afterRequest = () => {
+      if (!done && fake.count('batchGet') === 4) {
+        done = true;
+        tab.rows.splice(2, 1); // B1 is deleted from the sheet
+      }
+    };
+    const logs: string[] = [];
+    const r = await service.syncAllWithErrorHandling({ source: source(id, { targetBytes: 3000, log: (l) => logs.push(l) }), mapping });
+    expect(logs.some((l) => /the sheet changed while it was being read .*reading it again/.test(l))).toBe(true);
+    expect(r).toMatchObject({ inserted: 299, failed: 0 });
+    expect((await readBuyers(db.pool)).has('B1')).toBe(false);
+  });
+
+  it('a sheet that keeps changing: exit 3, nothing written', async () => {
+    const id = publish(rowsOf(50));
+    const tab = fake.spreadsheets.get(id)!.tabs[0]!;
+    let k = 0;
+    fake.afterRequest = () => {
+      tab.rows.splice(1, 0, [text(`X${k++}`)]);
+    };
+    const err = await service.syncAllWithErrorHandling({ source: source(id), mapping }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CannotRunError);
+    expect((err as Error).message).toMatch(/^the sheet kept changing while it was being read .*nothing was written/);
+    expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
   });
 });
 

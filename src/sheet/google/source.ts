@@ -136,8 +136,31 @@ export class GoogleSheetSource implements SheetSource {
     return { header: [...header], rows: rows(), close: async () => undefined };
   }
 
-  /** Reads the whole tab into a temporary file: the run's snapshot of the sheet. */
+  /**
+   * Reads the whole tab into a temporary file: the run's snapshot of the sheet.
+   * The Sheets API has no snapshot reads, so the read checks itself: both
+   * requests of a chunk must agree on the buyer numbers, and at the end the
+   * header and the whole buyer-number column are read again and must match what
+   * was stored. A sheet edited meanwhile (rows added, removed, sorted) is read
+   * again from the start, once; if it keeps changing, nothing is written.
+   */
   private async readAll(hint?: OpenHint): Promise<{ dir: string; file: string; header: string[] }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.readOnce(hint);
+      } catch (err) {
+        if (!(err instanceof SheetChanged)) throw err;
+        if (attempt >= 2) {
+          throw new CannotRunError(
+            `the sheet kept changing while it was being read (${err.message}); nothing was written, run the sync again when it is not being edited`,
+          );
+        }
+        this.options.log?.(`Google Sheets: the sheet changed while it was being read (${err.message}); reading it again`);
+      }
+    }
+  }
+
+  private async readOnce(hint?: OpenHint): Promise<{ dir: string; file: string; header: string[] }> {
     const o = this.options;
     const creds = (o.credentials ?? credentialsFromEnv)();
     const limiter = limiterFor(creds.identity, o.perMinute);
@@ -208,6 +231,9 @@ export class GoogleSheetSource implements SheetSource {
     const lastCol = columnLetter(width - 1);
     const types = hint?.columnTypes?.(header) ?? header.map(() => null);
     const typed = types.flatMap((t, i) => (t === 'date' || t === 'bigint' ? [i] : []));
+    const keyIndex = hint?.isKey ? header.findIndex((h) => hint.isKey!(h)) : -1;
+    /** The buyer-number cell of every stored row, in order: what the final check compares. */
+    const keyCells: string[] = [];
 
     const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-sheet-'));
     snapshots.add(dir);
@@ -222,29 +248,42 @@ export class GoogleSheetSource implements SheetSource {
       for (let start = 2; start <= rowCount; ) {
         const end = Math.min(rowCount, start + rows - 1);
         const before = this.stats.bytes;
-        const formatted = await call(`rows ${start}-${end}`, () =>
-          api.spreadsheets.values.batchGet(
-            { spreadsheetId: id, ranges: [`${q}!A${start}:${lastCol}${end}`], valueRenderOption: 'FORMATTED_VALUE', majorDimension: 'ROWS' },
-            request,
-          ),
-        );
-        const unformatted =
-          typed.length === 0
-            ? null
-            : await call(`rows ${start}-${end}`, () =>
-                api.spreadsheets.values.batchGet(
-                  {
-                    spreadsheetId: id,
-                    ranges: typed.map((c) => `${q}!${columnLetter(c)}${start}:${columnLetter(c)}${end}`),
-                    valueRenderOption: 'UNFORMATTED_VALUE',
-                    dateTimeRenderOption: 'SERIAL_NUMBER',
-                    majorDimension: 'COLUMNS',
-                  },
-                  request,
-                ),
-              );
-        const values = (formatted.valueRanges?.[0]?.values ?? []) as unknown[][];
-        const columns = typed.map((_, k) => ((unformatted?.valueRanges?.[k]?.values?.[0] ?? []) as unknown[]));
+        let values: unknown[][] = [];
+        let columns: unknown[][] = [];
+        for (let tries = 1; ; tries++) {
+          const formatted = await call(`rows ${start}-${end}`, () =>
+            api.spreadsheets.values.batchGet(
+              { spreadsheetId: id, ranges: [`${q}!A${start}:${lastCol}${end}`], valueRenderOption: 'FORMATTED_VALUE', majorDimension: 'ROWS' },
+              request,
+            ),
+          );
+          // The unformatted request also brings the buyer numbers, to prove both requests saw the same rows.
+          const unformattedColumns = keyIndex >= 0 ? [...typed, keyIndex] : typed;
+          const unformatted =
+            typed.length === 0
+              ? null
+              : await call(`rows ${start}-${end}`, () =>
+                  api.spreadsheets.values.batchGet(
+                    {
+                      spreadsheetId: id,
+                      ranges: unformattedColumns.map((c) => `${q}!${columnLetter(c)}${start}:${columnLetter(c)}${end}`),
+                      valueRenderOption: 'UNFORMATTED_VALUE',
+                      dateTimeRenderOption: 'SERIAL_NUMBER',
+                      majorDimension: 'COLUMNS',
+                    },
+                    request,
+                  ),
+                );
+          values = (formatted.valueRanges?.[0]?.values ?? []) as unknown[][];
+          columns = unformattedColumns.map((_, k) => (unformatted?.valueRanges?.[k]?.values?.[0] ?? []) as unknown[]);
+          if (unformatted === null || keyIndex < 0) break;
+          const keys = columns[typed.length]!;
+          const moved = Array.from({ length: end - start + 1 }, (_, r) => r).find(
+            (r) => !sameKey(cellText(values[r]?.[keyIndex]), keys[r]),
+          );
+          if (moved === undefined) break;
+          if (tries >= 3) throw new SheetChanged(`row ${start + moved} changed between two requests`);
+        }
         let text = '';
         for (let r = 0; r <= end - start; r++) {
           const cells = ((values[r] ?? []) as unknown[]).map(cellText);
@@ -261,6 +300,8 @@ export class GoogleSheetSource implements SheetSource {
           }
           // Blank rows count only where data follows them, as in the sheet's CSV export.
           text += '[]\n'.repeat(pendingBlank);
+          for (let b = 0; b < pendingBlank; b++) keyCells.push('');
+          keyCells.push(keyIndex >= 0 ? (cells[keyIndex] ?? '') : '');
           this.stats.rows += pendingBlank + 1;
           pendingBlank = 0;
           // readline also ends lines at U+2028/U+2029, which JSON leaves unescaped.
@@ -273,6 +314,29 @@ export class GoogleSheetSource implements SheetSource {
       }
       out.end();
       await once(out, 'finish');
+
+      // The final check: the header and every buyer number as stored, read again.
+      const again = await call('the header row (check)', () =>
+        api.spreadsheets.values.get({ spreadsheetId: id, range: `${q}!1:1`, valueRenderOption: 'FORMATTED_VALUE' }, request),
+      );
+      const header2 = ((again.values?.[0] ?? []) as unknown[]).map((v) => String(v ?? ''));
+      if (header2.join('\u0000') !== header.join('\u0000')) throw new SheetChanged('the header row changed');
+      if (keyIndex >= 0 && keyCells.length > 0) {
+        const col = columnLetter(keyIndex);
+        for (let from = 0; from < keyCells.length; from += 50_000) {
+          const to = Math.min(keyCells.length, from + 50_000);
+          const data = await call(`buyer numbers ${from + 2}-${to + 1} (check)`, () =>
+            api.spreadsheets.values.get(
+              { spreadsheetId: id, range: `${q}!${col}${from + 2}:${col}${to + 1}`, valueRenderOption: 'FORMATTED_VALUE', majorDimension: 'COLUMNS' },
+              request,
+            ),
+          );
+          const now = ((data.values?.[0] ?? []) as unknown[]).map(cellText);
+          for (let i = from; i < to; i++) {
+            if ((now[i - from] ?? '') !== keyCells[i]) throw new SheetChanged(`row ${i + 2} changed while the sheet was being read`);
+          }
+        }
+      }
     } catch (err) {
       out.destroy();
       rmSync(dir, { recursive: true, force: true });
@@ -299,6 +363,16 @@ export class GoogleSheetSource implements SheetSource {
         return new CannotRunError(`reading ${what} of spreadsheet ${id} failed (${why || f.code || 'error'}): ${f.message}`);
     }
   }
+}
+
+/** Raised when the sheet was edited while it was being read. */
+class SheetChanged extends Error {}
+
+/** Whether a displayed buyer number and its unformatted value are the same cell (00123 is 123). */
+function sameKey(formatted: string, value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return formatted === '';
+  if (typeof value === 'number') return formatted !== '' && Number(formatted.replace(/[,\s]/g, '')) === value;
+  return cellText(value) === formatted;
 }
 
 function cellText(v: unknown): string {
