@@ -239,7 +239,11 @@ export class GoogleSheetSource implements SheetSource {
     snapshots.add(dir);
     const file = path.join(dir, 'rows.jsonl');
     const out = createWriteStream(file, { encoding: 'utf8' });
+    // A write still in flight when a failed read destroys the stream reports here, not as an uncaught error.
+    let writeError: Error | null = null;
+    out.on('error', (err) => (writeError ??= err));
     const write = async (text: string) => {
+      if (writeError) throw writeError;
       if (!out.write(text)) await once(out, 'drain');
     };
     try {
