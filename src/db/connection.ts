@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { Config } from '../config.ts';
 import { CannotRunError } from '../errors.ts';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
+import { ensureDatabase } from './ensure-database.ts';
 
 export interface Database {
   url: string;
@@ -148,13 +149,9 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
   const admin = new URL(url);
   const database = decodeURIComponent(admin.pathname.replace(/^\//, ''));
   admin.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 10_000 });
   try {
-    await client.connect();
-    await client.query(`create database ${client.escapeIdentifier(database)}`);
+    await ensureDatabase(admin.toString(), database);
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw connectionError(admin.toString(), err);
-  } finally {
-    await client.end().catch(() => undefined);
+    throw connectionError(admin.toString(), err);
   }
 }

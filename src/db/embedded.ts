@@ -20,6 +20,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { EmbeddedPostgresConfig } from '../config.ts';
 import { CannotRunError } from '../errors.ts';
+import { ensureDatabase } from './ensure-database.ts';
 
 const USER = 'postgres';
 // The server listens on 127.0.0.1 only; the password keeps other local users out.
@@ -106,23 +107,6 @@ async function waitUntilAccepting(url: string, timeoutMs: number): Promise<void>
   }
 }
 
-async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (rowCount === 0) {
-      try {
-        await client.query(`create database ${client.escapeIdentifier(database)}`);
-      } catch (err) {
-        // Another process created it between our check and our create.
-        if ((err as { code?: string }).code !== '42P04') throw err;
-      }
-    }
-  } finally {
-    await client.end();
-  }
-}
 
 export interface StartOptions {
   /** Progress lines for the operator (stderr in the CLI). */

@@ -37,18 +37,23 @@ function hexWord(hex: string, at: number): number {
 }
 
 export class KeyIndex {
-  private mask: number;
-  private k1: Uint32Array;
-  private k2: Uint32Array;
-  private h1: Uint32Array;
-  private h2: Uint32Array;
+  private mask!: number;
+  private k1!: Uint32Array;
+  private k2!: Uint32Array;
+  private h1!: Uint32Array;
+  private h2!: Uint32Array;
   /** EMPTY, STORED, STORED_SEEN, SEEN, or the claiming row number (> 0). */
-  private state: Int32Array;
+  private state!: Int32Array;
   private used = 0;
 
   constructor(expected = 1024) {
     let size = 1024;
     while (size < expected * 2) size *= 2;
+    this.allocate(size);
+  }
+
+  /** Fresh, empty slot arrays of `size` slots. */
+  private allocate(size: number): void {
     this.mask = size - 1;
     this.k1 = new Uint32Array(size);
     this.k2 = new Uint32Array(size);
@@ -71,13 +76,7 @@ export class KeyIndex {
 
   private grow(): void {
     const { k1, k2, h1, h2, state } = this;
-    const size = (this.mask + 1) * 2;
-    this.mask = size - 1;
-    this.k1 = new Uint32Array(size);
-    this.k2 = new Uint32Array(size);
-    this.h1 = new Uint32Array(size);
-    this.h2 = new Uint32Array(size);
-    this.state = new Int32Array(size);
+    this.allocate((this.mask + 1) * 2);
     for (let i = 0; i < state.length; i++) {
       if (state[i] === EMPTY) continue;
       const j = this.slot(k1[i]!, k2[i]!);

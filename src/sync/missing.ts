@@ -8,9 +8,8 @@ import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
 import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
+import { cellProblem } from './rows.ts';
 import { replaceSheetSnapshot, type Queryable } from './sql.ts';
-
-const UNUSABLE_KEY = /^#(?:REF!|N\/A|VALUE!|DIV\/0!|NAME\?|NUM!|NULL!|ERROR!|SPILL!|CALC!|GETTING_DATA)$/;
 
 export interface SheetKeys {
   /** buyer number -> its first row */
@@ -30,7 +29,8 @@ export async function readSheetKeys(source: SheetSource, mapping: Mapping): Prom
     for await (const chunk of reader.rows) {
       for (const { rowNumber, cells } of chunk) {
         const key = (cells[at] ?? '').trim();
-        if (key === '' || UNUSABLE_KEY.test(key) || key.includes('\u0000') || !key.isWellFormed()) continue;
+        // The sync's own rule for a usable buyer number.
+        if (key === '' || cellProblem(key) !== null) continue;
         if (!keys.has(key)) {
           keys.set(key, rowNumber);
           hash.update(`${key}\u0000${rowNumber}\n`);

@@ -135,6 +135,17 @@ export function sqlContentHash(columns: Pick<ResolvedColumn, 'column' | 'type'>[
   return `md5(${parts.join(' || ')})`;
 }
 
+/**
+ * What makes a (trimmed, non-empty) cell unusable whatever its column's type:
+ * a formula error, or text PostgreSQL cannot store faithfully. null when fine.
+ */
+export function cellProblem(text: string): string | null {
+  if (FORMULA_ERROR.test(text)) return `holds the formula error ${text}`;
+  if (text.includes('\u0000')) return 'contains a NUL character, which PostgreSQL text cannot store';
+  if (!text.isWellFormed()) return 'contains malformed Unicode (a lone surrogate)';
+  return null;
+}
+
 function describeColumn(c: ResolvedColumn): string {
   return `column "${c.header}" (${c.column})`;
 }
@@ -162,18 +173,9 @@ export function parseRow(rowNumber: number, cells: readonly string[], header: He
       continue;
     }
     empty = false;
-    if (FORMULA_ERROR.test(text)) {
-      problems.push({ column: c, rule: `holds the formula error ${text}`, type: 'data_type' });
-      if (c.index === header.keyIndex) keyUsable = false;
-      continue;
-    }
-    if (text.includes('\u0000')) {
-      problems.push({ column: c, rule: 'contains a NUL character, which PostgreSQL text cannot store', type: 'data_type' });
-      if (c.index === header.keyIndex) keyUsable = false;
-      continue;
-    }
-    if (!text.isWellFormed()) {
-      problems.push({ column: c, rule: 'contains malformed Unicode (a lone surrogate)', type: 'data_type' });
+    const unstorable = cellProblem(text);
+    if (unstorable !== null) {
+      problems.push({ column: c, rule: unstorable, type: 'data_type' });
       if (c.index === header.keyIndex) keyUsable = false;
       continue;
     }

@@ -79,20 +79,11 @@ export interface SyncOptions {
   warn?: (line: string) => void;
 }
 
-export interface SyncResult {
+/** A finished run: its counts (as recorded in sync_runs) and what the operator should know. */
+export interface SyncResult extends Omit<RunCounts, 'retryQueueSize'> {
   runId: string;
   source: string;
-  totalRows: number;
-  blankRows: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  failed: number;
-  errorsByType: Record<ErrorType, number>;
   retryQueueSize: number;
-  durationMs: number;
-  rowsPerSecond: number;
-  batches: number;
   warnings: string[];
   /** With --only: listed buyer numbers not found on the sheet. */
   notOnSheet: string[];
@@ -516,22 +507,7 @@ export class EnhancedBuyerSyncService {
     counts.durationMs = Math.round(elapsed());
     counts.rowsPerSecond = Math.round((counts.totalRows / Math.max(counts.durationMs, 1)) * 100_000) / 100;
     await finishRun(client, runId, counts, null);
-    return {
-      runId,
-      source: source.description,
-      totalRows: counts.totalRows,
-      blankRows: counts.blankRows,
-      inserted: counts.inserted,
-      updated: counts.updated,
-      unchanged: counts.unchanged,
-      failed: counts.failed,
-      errorsByType: counts.errorsByType,
-      retryQueueSize: counts.retryQueueSize,
-      durationMs: counts.durationMs,
-      rowsPerSecond: counts.rowsPerSecond,
-      batches: counts.batches,
-      notOnSheet,
-    };
+    return { ...counts, runId, source: source.description, retryQueueSize: counts.retryQueueSize, notOnSheet };
   }
 
   /**

@@ -168,15 +168,7 @@ select (count(*) filter (where w.inserted))::int as inserted,
     if (shape.updates) columnsOf(batch.updates);
     if (shape.errors) {
       const e = batch.errors;
-      values.push(
-        pgArray(e.map((x) => x.rowNumber)),
-        pgArray(e.map((x) => x.buyerNumber)),
-        pgArray(e.map((x) => x.errorType)),
-        pgArray(e.map((x) => x.column)),
-        pgArray(e.map((x) => x.message)),
-        pgArray(e.map((x) => x.retryable)),
-        pgArray(e.map((x) => x.stack)),
-      );
+      values.push(...errorColumns(e));
     }
     if (shape.retries) {
       values.push(
@@ -437,15 +429,19 @@ export async function insertErrors(db: Queryable, runId: string | null, errors: 
     `insert into public.sync_error_log
        (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, stack_trace)
      select $1::uuid, e.* from unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[], $8::text[]) as e`,
-    [
-      runId,
-      errors.map((e) => e.rowNumber),
-      errors.map((e) => e.buyerNumber),
-      errors.map((e) => e.errorType),
-      errors.map((e) => e.column),
-      errors.map((e) => e.message),
-      errors.map((e) => e.retryable),
-      errors.map((e) => e.stack),
-    ],
+    [runId, ...errorColumns(errors)],
   );
+}
+
+/** Error entries as the seven array parameters of a sync_error_log insert, in column order. */
+function errorColumns(errors: ErrorEntry[]): string[] {
+  return [
+    pgArray(errors.map((e) => e.rowNumber)),
+    pgArray(errors.map((e) => e.buyerNumber)),
+    pgArray(errors.map((e) => e.errorType)),
+    pgArray(errors.map((e) => e.column)),
+    pgArray(errors.map((e) => e.message)),
+    pgArray(errors.map((e) => e.retryable)),
+    pgArray(errors.map((e) => e.stack)),
+  ];
 }
