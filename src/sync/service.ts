@@ -43,7 +43,6 @@ import {
   closeRetryEntries,
   finishRun,
   insertErrors,
-  lengthLimits,
   loadContentHashes,
   openRetryBuyers,
   replaceSheetSnapshot,
@@ -119,21 +118,18 @@ export class SyncAbortedError extends CannotRunError {
   }
 }
 
-/** A database error described without the values PostgreSQL may quote in its message or detail. */
-export function safeDatabaseError(err: unknown, limits: Map<string, number>, row?: { columns: string[]; values: (string | null)[] }): string {
+/**
+ * A database error described without the values PostgreSQL may quote in its
+ * message or detail. (No column can carry a length limit here: the schema
+ * check refuses the run while one does, so a 22001 comes from a trigger or a
+ * constraint, which PostgreSQL does not tie to a column.)
+ */
+export function safeDatabaseError(err: unknown): string {
   const e = err as { code?: string; constraint?: string; column?: string; table?: string; dataType?: string };
   const code = e.code ?? 'no SQLSTATE';
   switch (categorizeError(err)) {
-    case 'field_length': {
-      const over = row
-        ? row.columns.flatMap((c, i) => {
-            const limit = limits.get(c);
-            const len = row.values[i] === null || row.values[i] === undefined ? 0 : [...row.values[i]!].length;
-            return limit !== undefined && len > limit ? [`column ${c} is ${len} characters, longer than its limit of ${limit}`] : [];
-          })
-        : [];
-      return `the database rejected the row (22001 value too long)${over.length ? `: ${over.join('; ')}` : ''}`;
-    }
+    case 'field_length':
+      return 'the database rejected the row (22001 value too long)';
     case 'constraint_violation':
       return `the database rejected the row (${code}${e.constraint ? `, constraint ${e.constraint}` : ''}${e.column ? `, column ${e.column}` : ''})`;
     case 'data_type':
@@ -260,7 +256,6 @@ export class EnhancedBuyerSyncService {
           `which the table does not have; add a migration or fix the mapping`,
       );
     }
-    const limits = await lengthLimits(this.pool, mapping.table);
 
     const client = await this.pool.connect();
     let broken: Error | boolean | undefined = undefined;
@@ -288,7 +283,7 @@ export class EnhancedBuyerSyncService {
             await closeInterruptedRuns(this.pool);
             runId = (await startRun(this.pool, { mode: only ? 'only' : 'full', source: source.description, batchSize })).id;
           }
-          const result = await this.attempt({ client, reader, header, runId, counts, only, batchSize, isolate, limits, options, warn, started });
+          const result = await this.attempt({ client, reader, header, runId, counts, only, batchSize, isolate, options, warn, started });
           await client.query('commit');
           return { ...result, warnings };
         } catch (err) {
@@ -326,7 +321,6 @@ export class EnhancedBuyerSyncService {
     only: string[] | null;
     batchSize: number;
     isolate: boolean;
-    limits: Map<string, number>;
     options: SyncOptions;
     warn: (w: string) => void;
     started: number;
@@ -447,7 +441,7 @@ export class EnhancedBuyerSyncService {
       const { write } = plan;
       if (write.inserts.length + write.updates.length + write.errors.length + write.resolved.length === 0) return;
       if (a.isolate || plan.query === null) {
-        await this.writeIsolated(client, statement, runId, write, plan.validRows, header, a.limits, plan.fail, counts);
+        await this.writeIsolated(client, statement, runId, write, plan.validRows, plan.fail, counts);
         return;
       }
       try {
@@ -521,8 +515,6 @@ export class EnhancedBuyerSyncService {
     runId: string,
     write: BatchWrite,
     validRows: ValidRow[],
-    header: HeaderResolution,
-    limits: Map<string, number>,
     fail: (e: ErrorEntry) => void,
     counts: RunCounts,
   ): Promise<void> {
@@ -537,7 +529,6 @@ export class EnhancedBuyerSyncService {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
       await client.query('rollback to savepoint batch');
     }
-    const columns = header.columns.map((c) => c.column);
     const byKey = new Map(validRows.map((r) => [r.key, r]));
     const single = [
       ...write.inserts.map((r) => ({ r, one: { inserts: [r], updates: [] } })),
@@ -556,7 +547,7 @@ export class EnhancedBuyerSyncService {
         await client.query('rollback to savepoint batch');
         const row = byKey.get(r.key)!;
         const type = categorizeError(err);
-        const message = `row ${row.rowNumber}: ${safeDatabaseError(err, limits, { columns, values: row.values })}`;
+        const message = `row ${row.rowNumber}: ${safeDatabaseError(err)}`;
         fail({
           rowNumber: row.rowNumber,
           buyerNumber: row.key,

@@ -294,17 +294,6 @@ export async function retryQueueSize(db: Queryable): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-/** Text limits of the mapped table's columns (what a 22001 was about), from the schema check view. */
-export async function lengthLimits(db: Queryable, table: string): Promise<Map<string, number>> {
-  const { rows } = await db.query<{ column_name: string; character_maximum_length: number | null }>(
-    `select column_name, character_maximum_length
-       from buyer_sync.non_text_columns
-      where table_schema = 'public' and table_name = $1 and character_maximum_length is not null`,
-    [table],
-  );
-  return new Map(rows.map((r) => [r.column_name, r.character_maximum_length!]));
-}
-
 export interface RunRecordStart {
   mode: 'full' | 'only' | 'retry';
   source: string;
@@ -325,12 +314,12 @@ export async function closeInterruptedRuns(db: Queryable): Promise<void> {
   );
 }
 
-export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string; startedAt: Date }> {
-  const { rows } = await db.query<{ id: string; started_at: Date }>(
-    `insert into public.sync_runs (mode, source, batch_size) values ($1, $2, $3) returning id, started_at`,
+export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string }> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into public.sync_runs (mode, source, batch_size) values ($1, $2, $3) returning id`,
     [run.mode, run.source, run.batchSize],
   );
-  return { id: rows[0]!.id, startedAt: rows[0]!.started_at };
+  return { id: rows[0]!.id };
 }
 
 export interface RunCounts {
