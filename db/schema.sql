@@ -1,6 +1,6 @@
 \restrict dbmate
 
--- Dumped from database version 15.18
+-- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
 
 SET statement_timeout = 0;
@@ -43,6 +43,22 @@ COMMENT ON SCHEMA buyer_sync_private IS 'buyer-sync''s internal state. Not an AP
 
 
 --
+-- Name: buyer_number_max_length(); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.buyer_number_max_length() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ select 200 $$;
+
+
+--
+-- Name: FUNCTION buyer_number_max_length(); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.buyer_number_max_length() IS 'The longest buyer number, in characters, a sheet row may carry. A longer one fails its row as field_length (the row is logged and queued, never written to buyers). 200 characters are at most 800 bytes, far below the ~2.7 kB a btree entry may take.';
+
+
+--
 -- Name: error_stats(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: buyer_sync; Owner: -
 --
 
@@ -62,6 +78,84 @@ $$;
 --
 
 COMMENT ON FUNCTION buyer_sync.error_stats(since timestamp with time zone, until timestamp with time zone) IS 'Error counts by type between since (inclusive) and until (exclusive).';
+
+
+--
+-- Name: mapping_problems(jsonb); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.mapping_problems(mapping jsonb) RETURNS TABLE(column_name text, problem text)
+    LANGUAGE sql STABLE
+    AS $$
+  with target as (
+    select to_regclass(format('public.%I', mapping->>'table')) as oid, mapping->>'table' as name
+  ),
+  mapped as (
+    select c->>'column' as column_name, c->>'type' as mapped_type, c->>'header' as header, ord
+      from jsonb_array_elements(mapping->'columns') with ordinality as e(c, ord)
+  ),
+  columns as (
+    -- Each column with its type, domains looked through.
+    select a.attname::text as column_name, a.attnum, a.attgenerated, a.attidentity,
+           format_type(a.atttypid, a.atttypmod) as declared_type,
+           (with recursive base as (
+              select t.oid, t.typtype, t.typbasetype from pg_catalog.pg_type t where t.oid = a.atttypid
+              union all
+              select t.oid, t.typtype, t.typbasetype from base b join pg_catalog.pg_type t on t.oid = b.typbasetype
+               where b.typtype = 'd')
+            select b.oid from base b where b.typtype <> 'd') as base_type
+      from target, pg_catalog.pg_attribute a
+     where a.attrelid = target.oid and a.attnum > 0 and not a.attisdropped
+  )
+  select null::text, format('table public.%s does not exist: run `buyer-sync migrate`, or fix "table" in the column mapping', t.name)
+    from target t where t.oid is null
+  union all
+  select m.column_name,
+         format('%s.%s does not exist (the mapping reads header "%s" into it): add it with a migration, or fix the mapping',
+                t.name, m.column_name, m.header)
+    from mapped m, target t
+   where t.oid is not null and not exists (select 1 from columns c where c.column_name = m.column_name)
+  union all
+  select m.column_name,
+         format('%s.%s is %s, but the mapping reads header "%s" as %s: change the column''s type with a migration, or the mapping''s "type"',
+                t.name, m.column_name, c.declared_type, m.header, m.mapped_type)
+    from mapped m join columns c using (column_name), target t
+   where case m.mapped_type
+           when 'text' then c.base_type not in ('text'::regtype, 'character varying'::regtype, 'character'::regtype)
+           when 'date' then c.base_type <> 'date'::regtype
+           when 'bigint' then c.base_type <> 'bigint'::regtype
+           else true
+         end
+  union all
+  select m.column_name,
+         format('%s.%s is a generated column (%s), which a sync cannot write: remove it from the column mapping',
+                t.name, m.column_name, case when c.attgenerated <> '' then 'generated always as ...' else 'generated always as identity' end)
+    from mapped m join columns c using (column_name), target t
+   where c.attgenerated <> '' or c.attidentity = 'a'
+  union all
+  select k.column_name,
+         format('%s.%s, the key, has no unique index of its own: add one with a migration (alter table %s add unique (%s)); a sync upserts on it',
+                t.name, k.column_name, t.name, k.column_name)
+    from target t join columns k on k.column_name = mapping->>'key'
+   where not exists (
+           select 1 from pg_catalog.pg_index i
+            where i.indrelid = t.oid and i.indisunique and i.indimmediate and i.indisvalid
+              and i.indpred is null and i.indexprs is null and i.indnkeyatts = 1 and i.indkey[0] = k.attnum)
+  union all
+  select b.column_name,
+         format('%s.%s must exist as timestamptz (a sync records when it wrote each row): add it with a migration', t.name, b.column_name)
+    from target t, (values ('created_at'), ('synced_at'), ('db_updated_at')) as b(column_name)
+   where t.oid is not null
+     and not exists (select 1 from columns c where c.column_name = b.column_name
+                        and c.base_type = 'timestamp with time zone'::regtype and c.attgenerated = '')
+$$;
+
+
+--
+-- Name: FUNCTION mapping_problems(mapping jsonb); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.mapping_problems(mapping jsonb) IS 'The column mapping checked against its table before a sync reads the sheet: one row per problem, naming the column and the fix; none when the mapping fits.';
 
 
 SET default_tablespace = '';
@@ -162,6 +256,7 @@ CREATE TABLE public.sync_runs (
     rows_per_second numeric(12,2),
     error_type text,
     error_message text,
+    encoding text,
     CONSTRAINT sync_runs_batch_size_check CHECK ((batch_size > 0)),
     CONSTRAINT sync_runs_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
     CONSTRAINT sync_runs_mode_check CHECK ((mode = ANY (ARRAY['full'::text, 'only'::text, 'retry'::text]))),
@@ -203,6 +298,13 @@ COMMENT ON COLUMN public.sync_runs.failed IS 'Rows that failed (not error entrie
 --
 
 COMMENT ON COLUMN public.sync_runs.error_message IS 'Why a failed run stopped (the run wrote nothing). Never a cell value.';
+
+
+--
+-- Name: COLUMN sync_runs.encoding; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.encoding IS 'The character encoding of the CSV export the run read (utf-8, utf-16le, utf-16be, shift_jis, euc-jp); null for the Google Sheets API.';
 
 
 --
@@ -668,7 +770,7 @@ ALTER TABLE ONLY buyer_sync_private.content_hash_columns
 --
 
 ALTER TABLE ONLY buyer_sync_private.sheet_buyers
-    ADD CONSTRAINT sheet_buyers_pkey PRIMARY KEY (buyer_number);
+    ADD CONSTRAINT sheet_buyers_pkey PRIMARY KEY (row_number);
 
 
 --
@@ -760,6 +862,13 @@ ALTER TABLE ONLY public.sync_runs
 
 
 --
+-- Name: sheet_buyers_buyer_number_idx; Type: INDEX; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE INDEX sheet_buyers_buyer_number_idx ON buyer_sync_private.sheet_buyers USING hash (buyer_number);
+
+
+--
 -- Name: buyers_created_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -777,7 +886,7 @@ CREATE INDEX buyers_synced_at_idx ON public.buyers USING btree (synced_at);
 -- Name: retry_queue_buyer_number_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX retry_queue_buyer_number_idx ON public.retry_queue USING btree (buyer_number);
+CREATE INDEX retry_queue_buyer_number_idx ON public.retry_queue USING hash (buyer_number);
 
 
 --
@@ -791,7 +900,14 @@ CREATE INDEX retry_queue_next_retry_at_idx ON public.retry_queue USING btree (ne
 -- Name: retry_queue_open_buyer_key; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE UNIQUE INDEX retry_queue_open_buyer_key ON public.retry_queue USING btree (buyer_number) WHERE (status = ANY (ARRAY['pending'::text, 'processing'::text]));
+CREATE UNIQUE INDEX retry_queue_open_buyer_key ON public.retry_queue USING btree (md5(buyer_number)) WHERE (status = ANY (ARRAY['pending'::text, 'processing'::text]));
+
+
+--
+-- Name: INDEX retry_queue_open_buyer_key; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON INDEX public.retry_queue_open_buyer_key IS 'At most one open (pending or processing) entry per buyer; on md5() so that a buyer number of any length fits.';
 
 
 --
@@ -826,7 +942,7 @@ CREATE INDEX sync_buyer_changes_buyer_number_idx ON public.sync_buyer_changes US
 -- Name: sync_error_log_buyer_number_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX sync_error_log_buyer_number_idx ON public.sync_error_log USING btree (buyer_number);
+CREATE INDEX sync_error_log_buyer_number_idx ON public.sync_error_log USING hash (buyer_number);
 
 
 --
@@ -905,4 +1021,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('051'),
     ('052'),
     ('053'),
-    ('054');
+    ('054'),
+    ('055');

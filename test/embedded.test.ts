@@ -94,3 +94,112 @@ describe('embedded PostgreSQL (DATABASE_URL unset)', () => {
     }
   });
 });
+
+describe('the embedded server is ours alone', () => {
+  it('its superuser password is random, kept in the data directory (0600, directory 0700); the old constant no longer opens it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { default: pg } = await import('pg');
+    const { startEmbeddedPostgres, PASSWORD_FILE } = await import('../src/db/embedded.ts');
+    const port = await freePort();
+    const data = scratchDir();
+    const pgdata = path.join(data, 'postgres');
+    try {
+      const r = await runCli(['migrate'], { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: data, EMBEDDED_PG_PORT: String(port) });
+      expect(r.code).toBe(0);
+      const secretFile = path.join(pgdata, PASSWORD_FILE);
+      expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+      expect(statSync(pgdata).mode & 0o777).toBe(0o700);
+      const secret = readFileSync(secretFile, 'utf8').trim();
+      expect(secret).toMatch(/^[A-Za-z0-9_-]{32}$/);
+
+      const server = await startEmbeddedPostgres({ dataDir: pgdata, port, database: 'buyer_sync' });
+      try {
+        const legacy = new pg.Client({ connectionString: `postgres://postgres:buyer_sync@127.0.0.1:${port}/postgres` });
+        const err = await legacy.connect().then(() => null, (e: unknown) => e);
+        await legacy.end().catch(() => undefined);
+        expect((err as { code?: string }).code).toBe('28P01');
+        const ok = new pg.Client({ connectionString: server.adminUrl });
+        await ok.connect();
+        // A data directory from before: the old constant is replaced by a random password on the next start.
+        await ok.query(`alter role postgres password 'buyer_sync'`);
+        await ok.end();
+      } finally {
+        await server.stop();
+      }
+      rmSync(secretFile);
+      const again = await runCli(['check-schema'], { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: data, EMBEDDED_PG_PORT: String(port) });
+      expect(again.code).toBe(0);
+      expect(again.stderr).toContain('still had the old built-in password; it now has a random one');
+      expect(readFileSync(secretFile, 'utf8').trim()).not.toBe('buyer_sync');
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('honest exits with the embedded server', () => {
+  it('the server killed mid-sync: exit 3 and one line saying so; the next run records the real reason in sync_runs', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const { default: pg } = await import('pg');
+    const { startEmbeddedPostgres } = await import('../src/db/embedded.ts');
+    const { HEADER } = await import('../src/sample/generate.ts');
+    const port = await freePort();
+    const data = scratchDir();
+    const pgdata = path.join(data, 'postgres');
+    const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: data, EMBEDDED_PG_PORT: String(port), SHEET_SOURCE: undefined };
+    try {
+      expect((await runCli(['migrate'], env)).code).toBe(0);
+      // A slow sync: every batch waits a little, so the kill lands mid-run.
+      const server = await startEmbeddedPostgres({ dataDir: pgdata, port, database: 'buyer_sync' });
+      const c = new pg.Client({ connectionString: server.url });
+      await c.connect();
+      await c.query(`create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
+                     create trigger slow_down after insert on buyers for each statement execute function public.slow_down()`);
+      await c.end();
+      await server.stop();
+      const sheet = path.join(data, 'sheet.csv');
+      writeFileSync(sheet, [HEADER.join(','), ...Array.from({ length: 300 }, (_, i) => `K${i},name`)].join('\n'));
+
+      const run = runCli(['sync', '--source', sheet, '--batch-size', '10'], env);
+      let pid = 0;
+      for (let i = 0; i < 100 && pid === 0; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        try {
+          const lines = readFileSync(path.join(pgdata, 'postmaster.pid'), 'utf8').split('\n');
+          if (lines[7]?.trim() === 'ready') pid = Number(lines[0]);
+        } catch {
+          // not started yet
+        }
+      }
+      expect(pid).toBeGreaterThan(0);
+      await new Promise((r) => setTimeout(r, 1500));
+      process.kill(pid, 'SIGKILL');
+      const r = await run;
+      expect(r.code).toBe(3);
+      expect(r.stdout).toBe('');
+      const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('embedded PostgreSQL on 127.0.0.1'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^buyer-sync: sync run [0-9a-f-]{36} stopped after \d+ rows and wrote nothing: the database connection was lost \(.+\): the embedded PostgreSQL server stopped \(killed by SIGKILL\); run the sync again \(sync_runs could not be told now, .*; the next sync records it\)$/,
+      );
+      const runId = /sync run ([0-9a-f-]{36})/.exec(lines[0]!)![1];
+
+      // The next command that syncs replays the journal into sync_runs.
+      const next = await runCli(['sync', '--source', sheet, '--only', 'K1'], env);
+      expect(next.code).toBe(0);
+      const again = await startEmbeddedPostgres({ dataDir: pgdata, port, database: 'buyer_sync' });
+      try {
+        const q = new pg.Client({ connectionString: again.url });
+        await q.connect();
+        const { rows } = await q.query(`select status, error_type, error_message from sync_runs where id = $1`, [runId]);
+        await q.end();
+        expect(rows[0]).toMatchObject({ status: 'failed', error_type: 'transient' });
+        expect(rows[0].error_message).toContain('the embedded PostgreSQL server stopped (killed by SIGKILL)');
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+    }
+  });
+});

@@ -14,7 +14,7 @@ import { projectRoot } from '../src/config.ts';
 import { CannotRunError } from '../src/errors.ts';
 import { loadMapping } from '../src/mapping/mapping.ts';
 import { HEADER } from '../src/sample/generate.ts';
-import { CsvSheetSource } from '../src/sheet/csv-source.ts';
+import { CsvSheetSource } from '../src/sheet/csv/source.ts';
 import { parseSheetAddress } from '../src/sheet/google/address.ts';
 import { credentialsFromEnv, type SheetsCredentials } from '../src/sheet/google/auth.ts';
 import { RateLimiter } from '../src/sheet/google/limiter.ts';
@@ -119,7 +119,10 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
         const viaApi = await service.syncAllWithErrorHandling({ source: source(id), mapping });
         const fromApi = await outcome();
         expect(fromApi).toEqual(fromCsv);
-        expect({ ...viaApi, runId: '', source: '', durationMs: 0, rowsPerSecond: 0 }).toEqual({ ...viaCsv, runId: '', source: '', durationMs: 0, rowsPerSecond: 0 });
+        const same = { runId: '', source: '', durationMs: 0, rowsPerSecond: 0, encoding: null };
+        expect({ ...viaApi, ...same }).toEqual({ ...viaCsv, ...same });
+        expect(viaApi.encoding).toBeNull();
+        expect(viaCsv.encoding).toEqual({ label: 'UTF-8', how: 'detected' });
       }),
       { numRuns: 100 },
     );

@@ -102,11 +102,16 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
   });
 }
 
-/** Empties every table a sync writes, so a property run starts from a known state. */
+/**
+ * Empties every table a sync writes, so a property run starts from a known
+ * state. DELETE, not TRUNCATE: on tables of a few dozen rows it is ten times
+ * faster (TRUNCATE makes and syncs new files for every table and index), and
+ * property tests reset hundreds of times.
+ */
 export async function resetSyncState(pool: pg.Pool): Promise<void> {
-  await pool.query(`truncate public.buyers, public.sync_error_log, public.retry_queue, public.sync_buyer_changes,
-    public.sync_runs, public.sync_alerts, public.sync_health_metrics,
-    buyer_sync_private.sheet_buyers, buyer_sync_private.sheet_snapshot cascade`);
+  await pool.query(`delete from public.sync_buyer_changes; delete from public.sync_error_log; delete from public.retry_queue;
+    delete from buyer_sync_private.sheet_buyers; delete from buyer_sync_private.sheet_snapshot; delete from public.sync_alerts;
+    delete from public.sync_health_metrics; delete from public.buyers; delete from public.sync_runs;`);
 }
 
 /** The buyers table as `buyer_number -> [mapped values as text]` (dates ISO, budget digits). */

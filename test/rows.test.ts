@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadMapping, parseMapping, resolveHeader, columnLetter } from '../src/mapping/mapping.ts';
-import { contentHash, parseAmount, parseDate, parseRow } from '../src/sync/rows.ts';
+import { contentHash, parseAmount, parseDate, parseRow, rowRules } from '../src/sync/rows.ts';
 import { categorizeError, RowRuleError } from '../src/sync/error-types.ts';
 import { projectRoot } from '../src/config.ts';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { HEADER } from '../src/sample/generate.ts';
 
 const mapping = loadMapping(path.join(projectRoot, 'db', 'sheet-mapping.json'));
 const header = resolveHeader(mapping, HEADER);
+const rules = rowRules(header, { encoding: null, dateSerials: true }, 200);
 
 describe('dates', () => {
   it.each([
@@ -86,7 +87,7 @@ describe('parseRow', () => {
   const row = (over: Record<number, string>) => HEADER.map((_, i) => over[i] ?? '');
 
   it('trims text, keeps leading zeros, empties are null', () => {
-    const r = parseRow(2, row({ 0: ' 000123 ', 1: '\u3000佐藤 太郎\u3000', 2: '   ' }), header);
+    const r = parseRow(2, row({ 0: ' 000123 ', 1: '\u3000佐藤 太郎\u3000', 2: '   ' }), rules);
     expect(r.kind).toBe('valid');
     if (r.kind !== 'valid') return;
     expect(r.row.key).toBe('000123');
@@ -96,13 +97,13 @@ describe('parseRow', () => {
   });
 
   it('a row whose mapped cells are all empty is blank, whatever is beyond them', () => {
-    expect(parseRow(9, [' ', '', '\t'], header)).toEqual({ kind: 'blank', rowNumber: 9 });
-    expect(parseRow(9, [], header)).toEqual({ kind: 'blank', rowNumber: 9 });
-    expect(parseRow(9, [...row({}), 'unmapped data'], header)).toEqual({ kind: 'blank', rowNumber: 9 });
+    expect(parseRow(9, [' ', '', '\t'], rules)).toEqual({ kind: 'blank', rowNumber: 9 });
+    expect(parseRow(9, [], rules)).toEqual({ kind: 'blank', rowNumber: 9 });
+    expect(parseRow(9, [...row({}), 'unmapped data'], rules)).toEqual({ kind: 'blank', rowNumber: 9 });
   });
 
   it('data without a buyer number is a constraint violation naming the column, without the data', () => {
-    const r = parseRow(5, row({ 1: 'Secret Person', 4: 'Secret Street 1' }), header);
+    const r = parseRow(5, row({ 1: 'Secret Person', 4: 'Secret Street 1' }), rules);
     expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'constraint_violation', buyerNumber: null, rowNumber: 5, column: 'buyer_number' } });
     if (r.kind === 'invalid') {
       expect(r.problem.message).toContain('column "Buyer Number" (buyer_number) is empty');
@@ -112,7 +113,7 @@ describe('parseRow', () => {
 
   it('formula errors, bad dates and bad budgets are data_type errors that never quote the cell', () => {
     for (const [i, cell] of [[9, '#REF!'], [12, '#N/A'], [5, 'Secret-Date'], [9, 'Secret¥']] as const) {
-      const r = parseRow(7, row({ 0: 'B1', [i]: cell }), header);
+      const r = parseRow(7, row({ 0: 'B1', [i]: cell }), rules);
       expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', buyerNumber: 'B1', rowNumber: 7, column: mapping.columns[i]!.column } });
       if (r.kind === 'invalid') {
         expect(r.problem.message).toContain(`column "${HEADER[i]}"`);
@@ -122,17 +123,17 @@ describe('parseRow', () => {
   });
 
   it('a formula error in the key leaves the row without a buyer number', () => {
-    const r = parseRow(3, row({ 0: '#REF!', 1: 'x' }), header);
+    const r = parseRow(3, row({ 0: '#REF!', 1: 'x' }), rules);
     expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', buyerNumber: null } });
   });
 
   it('NUL characters and lone surrogates are data errors (PostgreSQL cannot store them faithfully)', () => {
-    expect(parseRow(3, row({ 0: 'B1', 13: 'a\u0000b' }), header)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'notes' } });
-    expect(parseRow(3, row({ 0: 'B1', 13: 'a\uD800b' }), header)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'notes' } });
+    expect(parseRow(3, row({ 0: 'B1', 13: 'a\u0000b' }), rules)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'notes' } });
+    expect(parseRow(3, row({ 0: 'B1', 13: 'a\uD800b' }), rules)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'notes' } });
   });
 
   it('a long value is fine: every text column is text', () => {
-    const r = parseRow(3, row({ 0: 'B1', 4: '東'.repeat(5000) }), header);
+    const r = parseRow(3, row({ 0: 'B1', 4: '東'.repeat(5000) }), rules);
     expect(r.kind).toBe('valid');
   });
 
@@ -207,5 +208,64 @@ describe('categorizeError', () => {
   it('goes by cause, not by message text', () => {
     expect(categorizeError(new Error('value too long for type character varying(50)'))).toBe('unknown');
     expect(categorizeError(new RowRuleError('anything', 'data_type', 'budget'))).toBe('data_type');
+  });
+});
+
+describe('hardening rules', () => {
+  const row = (over: Record<number, string>) => HEADER.map((_, i) => over[i] ?? '');
+  const csvRules = rowRules(header, { encoding: { name: 'utf-8', label: 'UTF-8', how: 'detected' }, dateSerials: false }, 10);
+  const sjisRules = rowRules(header, { encoding: { name: 'shift_jis', label: 'Shift_JIS', how: 'detected' }, dateSerials: false }, 10);
+
+  it('a buyer number longer than the limit fails its row as field_length, naming its length, and keeps the number', () => {
+    const r = parseRow(4, row({ 0: 'K'.repeat(11), 1: 'x' }), csvRules);
+    expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'field_length', buyerNumber: 'K'.repeat(11), column: 'buyer_number' } });
+    if (r.kind === 'invalid') expect(r.problem.message).toBe('row 4: column "Buyer Number" (buyer_number) is 11 characters long; a buyer number may have at most 10');
+    expect(parseRow(4, row({ 0: '東'.repeat(10) }), csvRules).kind).toBe('valid'); // characters, not bytes
+    expect(parseRow(4, row({ 0: '🏠'.repeat(10) }), csvRules).kind).toBe('valid'); // code points, not UTF-16 units
+  });
+
+  it('in a CSV export a bare number in a date column is no date (serials come only from the Sheets API)', () => {
+    for (const cell of ['1', '2024', '45366']) {
+      const r = parseRow(3, row({ 0: 'B1', 5: cell }), csvRules);
+      expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'inquiry_date' } });
+      if (r.kind === 'invalid') expect(r.problem.message).toContain('expected YYYY-MM-DD or YYYY/MM/DD;');
+    }
+    expect(parseRow(3, row({ 0: 'B1', 5: '45366' }), rules)).toMatchObject({ kind: 'valid', row: { values: expect.arrayContaining(['2024-03-15']) } });
+    expect(parseDate('45366', false)).toBeNull();
+  });
+
+  it("in a Shift_JIS export a backslash before an amount is the yen sign (byte 0x5C); elsewhere it is not an amount", () => {
+    expect(parseRow(3, row({ 0: 'B1', 9: '\\35,000,000' }), sjisRules)).toMatchObject({ kind: 'valid', row: { values: expect.arrayContaining(['35000000']) } });
+    expect(parseRow(3, row({ 0: 'B1', 9: '\\35,000,000' }), csvRules)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'budget' } });
+    expect(parseAmount('\\1,000', true)).toEqual({ value: '1000' });
+    expect(parseAmount('\\1,000')).toEqual({ error: 'format' });
+  });
+
+  it('bytes the export cannot decode fail the row as data_type naming the encoding and how many; never as a value', () => {
+    const r = parseRow(7, row({ 0: 'B1', 1: `秘密\udfff名前\udfff` }), sjisRules);
+    expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'name' } });
+    if (r.kind === 'invalid') {
+      expect(r.problem.message).toBe('row 7: column "Name" (name) contains 2 byte sequences that are not valid Shift_JIS');
+    }
+    const api = parseRow(7, row({ 0: 'B1', 1: 'a\ud800' }), rules);
+    if (api.kind === 'invalid') expect(api.problem.message).toContain('contains malformed Unicode (1 lone surrogate)');
+  });
+
+  it('a cell too long to keep fails its row as field_length with its length; a too-long buyer number leaves the row without one', () => {
+    const big = [{ index: 13, length: 40_000_000, limit: 33_554_432, of: 'cell' as const }];
+    const r = parseRow(5, row({ 0: 'B1' }), csvRules, big);
+    expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'field_length', buyerNumber: 'B1', column: 'notes' } });
+    if (r.kind === 'invalid') expect(r.problem.message).toBe('row 5: column "Notes" (notes) is 40,000,000 characters long, more than the 33,554,432 a cell may hold');
+    const key = parseRow(5, row({ 1: 'x' }), csvRules, [{ index: 0, length: 99_999_999, limit: 67_108_864, of: 'row' }]);
+    expect(key).toMatchObject({ kind: 'invalid', problem: { errorType: 'field_length', buyerNumber: null } });
+  });
+});
+
+describe('headers', () => {
+  it('repeated unmapped headers are reported, not refused; repeated mapped ones still refuse', () => {
+    const r = resolveHeader(mapping, [...HEADER, 'Memo', 'memo ', 'Other']);
+    expect(r.unknownHeaders).toEqual(['Memo', 'Other']);
+    expect(r.repeatedUnknownHeaders).toEqual(['Memo']);
+    expect(() => resolveHeader(mapping, [...HEADER, 'NAME'])).toThrow(/header "Name" appears 2 times/);
   });
 });

@@ -90,7 +90,7 @@ describe('sync', () => {
     try {
       const r = await runCli(['sync', '--source', csv([HEADER, row('1')])], { ...env(), DATABASE_URL: db.url.replace(db.name, fresh) });
       expect(r.code).toBe(3);
-      expect(r.stderr.trim()).toMatch(/^buyer-sync: the database is not migrated \(6 pending: 001_legacy_buyers\.sql, 050_buyers_text_columns\.sql, 051_sync_bookkeeping_tables\.sql, …\); run `buyer-sync migrate` first$/);
+      expect(r.stderr.trim()).toMatch(/^buyer-sync: the database is not migrated \(7 pending: 001_legacy_buyers\.sql, 050_buyers_text_columns\.sql, 051_sync_bookkeeping_tables\.sql, …\); run `buyer-sync migrate` first$/);
     } finally {
       await db.pool.query(`drop database if exists "${fresh}" with (force)`);
     }

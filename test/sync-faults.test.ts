@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { CannotRunError } from '../src/errors.ts';
-import { loadMapping } from '../src/mapping/mapping.ts';
+import { loadMapping, parseMapping } from '../src/mapping/mapping.ts';
 import { HEADER } from '../src/sample/generate.ts';
 import { ArraySheetSource } from '../src/sheet/array-source.ts';
 import type { SheetReader, SheetRow, SheetSource } from '../src/sheet/source.ts';
@@ -47,7 +47,7 @@ class HookedSource implements SheetSource {
         yield data.slice(i, i + 100).map((cells, j) => ({ rowNumber: i + j + 2, cells }));
       }
     }
-    return { header: HEADER, rows: rows(), close: async () => undefined };
+    return { header: HEADER, rows: rows(), format: { encoding: null, dateSerials: true }, warnings: [], close: async () => undefined };
   }
 }
 
@@ -202,5 +202,227 @@ describe('no personal data in logs', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('whatever the database refuses fails its own row, never the run', () => {
+  it('triggers raising 54000, 22001, 23514, 57014 and 40001 on chosen rows: those rows are logged with their row numbers and categories, every other row syncs', async () => {
+    await db.pool.query(`
+      create function public.refuse_chosen() returns trigger language plpgsql as $$
+      begin
+        if new.status like 'raise %' then
+          raise exception 'refused' using errcode = substr(new.status, 7);
+        end if;
+        return new;
+      end $$;
+      create trigger refuse_chosen before insert or update on buyers for each row execute function public.refuse_chosen();`);
+    try {
+      const codes = ['54000', '22001', '23514', '57014', '40001'];
+      const rows = Array.from({ length: 40 }, (_, i) => row(`K${String(i).padStart(2, '0')}`, { 1: `秘密${i}`, 10: i % 8 === 3 ? `raise ${codes[(i - 3) / 8]}` : '新規' }));
+      const r = await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, rows), mapping, batchSize: 10 });
+      expect(r).toMatchObject({ inserted: 35, failed: 5, errorsByType: { field_length: 2, constraint_violation: 1, transient: 2, data_type: 0, unknown: 0 } });
+      const { rows: errors } = await db.pool.query(`select row_number, buyer_number, error_type, retryable, error_message from sync_error_log order by row_number`);
+      expect(errors.map((e) => [e.row_number, e.buyer_number, e.error_type, e.retryable])).toEqual([
+        [5, 'K03', 'field_length', true],
+        [13, 'K11', 'field_length', true],
+        [21, 'K19', 'constraint_violation', false],
+        [29, 'K27', 'transient', true],
+        [37, 'K35', 'transient', true],
+      ]);
+      for (const e of errors) expect(e.error_message).not.toMatch(/秘密|raise/);
+      const { rows: queue } = await db.pool.query(`select buyer_number from retry_queue order by 1`);
+      expect(queue.map((q) => q.buyer_number)).toEqual(['K03', 'K11', 'K27', 'K35']);
+    } finally {
+      await db.pool.query(`drop trigger refuse_chosen on buyers; drop function public.refuse_chosen()`);
+    }
+  });
+
+  it('a real 54000: an analyst indexes notes, and a note too big for a btree entry fails its own row as field_length', async () => {
+    await db.pool.query(`create index buyers_notes_idx on buyers (notes)`);
+    try {
+      // Random text does not compress below the btree limit (~2.7 kB).
+      const noise = Array.from({ length: 6000 }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919) % 20000))).join('');
+      const r = await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, [row('A'), row('B', { 13: noise }), row('C')]), mapping });
+      expect(r).toMatchObject({ inserted: 2, failed: 1, errorsByType: { field_length: 1 } });
+      const { rows } = await db.pool.query(`select row_number, buyer_number, error_message from sync_error_log`);
+      expect(rows).toEqual([{ row_number: 3, buyer_number: 'B', error_message: 'row 3: the database rejected the row (54000: a value is too large for an index or a limit of the server)' }]);
+    } finally {
+      await db.pool.query(`drop index buyers_notes_idx`);
+    }
+  });
+
+  it('a 3,000-character buyer number fails its own row (field_length), is logged, queued and in the sheet snapshot; every run, without stopping any', async () => {
+    const long = `B${'9'.repeat(2999)}`;
+    const sheet = new ArraySheetSource(HEADER, [row('A'), row(long, { 1: 'x' }), row('C')]);
+    for (let run = 1; run <= 2; run++) {
+      const r = await service.syncAllWithErrorHandling({ source: sheet, mapping });
+      expect(r).toMatchObject({ failed: 1, errorsByType: { field_length: 1 } });
+    }
+    const { rows: errors } = await db.pool.query(`select row_number, buyer_number, error_message from sync_error_log`);
+    expect(errors).toHaveLength(2);
+    expect(errors[0].buyer_number).toBe(long);
+    expect(errors[0].error_message).toBe('row 3: column "Buyer Number" (buyer_number) is 3,000 characters long; a buyer number may have at most 200');
+    expect((await db.pool.query(`select buyer_number from retry_queue`)).rows).toEqual([{ buyer_number: long }]);
+    expect((await db.pool.query(`select buyer_number from buyer_sync.missing_buyers`)).rows).toEqual([{ buyer_number: long }]);
+    expect((await db.pool.query(`select buyer_number from buyers order by 1`)).rows.map((b) => b.buyer_number)).toEqual(['A', 'C']);
+  });
+});
+
+describe('the column mapping is checked before the sheet is read', () => {
+  const unread: SheetSource = {
+    description: 'never read',
+    open: async () => {
+      throw new Error('the sheet was read before the mapping was checked');
+    },
+  };
+  const refusal = async (m = mapping) => {
+    const err = await service.syncAllWithErrorHandling({ source: unread, mapping: m }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CannotRunError);
+    expect(await count('sync_runs')).toBe(0);
+    return (err as Error).message;
+  };
+
+  it('a key column without a unique index: one line naming the column and the fix', async () => {
+    await db.pool.query(`alter table buyers drop constraint buyers_buyer_number_key`);
+    try {
+      expect(await refusal()).toMatch(
+        /^sync refused, nothing written: the column mapping .*sheet-mapping\.json does not fit the table: buyers\.buyer_number, the key, has no unique index of its own: add one with a migration \(alter table buyers add unique \(buyer_number\)\)/,
+      );
+    } finally {
+      await db.pool.query(`alter table buyers add constraint buyers_buyer_number_key unique (buyer_number)`);
+    }
+  });
+
+  it('types that do not fit, generated columns and missing columns: each named with its fix', async () => {
+    await db.pool.query(`alter table buyers add column floor_count integer`);
+    try {
+      const m = parseMapping(
+        {
+          key: 'buyer_number',
+          columns: [
+            ...mapping.columns,
+            { header: 'Floors', column: 'floor_count', type: 'bigint' },
+            { header: 'Hash', column: 'content_hash', type: 'text' },
+            { header: 'Referrer', column: 'referrer', type: 'text' },
+          ],
+        },
+        'custom.json',
+      );
+      const message = await refusal(m);
+      expect(message).toMatch(/^sync refused, nothing written: the column mapping custom\.json does not fit the table: /);
+      expect(message).toContain('buyers.floor_count is integer, but the mapping reads header "Floors" as bigint');
+      expect(message).toContain('buyers.content_hash is a generated column');
+      expect(message).toContain('buyers.referrer does not exist (the mapping reads header "Referrer" into it)');
+      expect(message.split('\n')).toHaveLength(1);
+    } finally {
+      await db.pool.query(`alter table buyers drop column floor_count`);
+    }
+  });
+});
+
+describe('buyer numbers that look alike are never merged silently', () => {
+  it('a later spelling that equals an earlier one once NFKC-normalized fails as constraint_violation naming both rows', async () => {
+    const warnings: string[] = [];
+    const rows = [row('123', { 1: 'a' }), row('１２３', { 1: 'b' }), row('Jos\u00e9'), row('Jose\u0301'), row('B 7'), row('B\u30007')];
+    const r = await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, rows), mapping, warn: (w) => warnings.push(w) });
+    expect(r).toMatchObject({ inserted: 3, failed: 3, errorsByType: { constraint_violation: 3 } });
+    const { rows: errors } = await db.pool.query(`select row_number, buyer_number, error_message, retryable from sync_error_log order by row_number`);
+    expect(errors.map((e) => [e.row_number, e.buyer_number, e.retryable])).toEqual([[3, '１２３', false], [5, 'Jose\u0301', false], [7, 'B\u30007', false]]);
+    expect(errors[0].error_message).toMatch(/^row 3: buyer number １２３ is the same as 123 on row 2 once Unicode-normalized/);
+    expect(warnings.some((w) => /^3 buyer number\(s\) are written two ways/.test(w))).toBe(true);
+    expect((await db.pool.query(`select buyer_number from buyers order by 1`)).rows.map((b) => b.buyer_number)).toEqual(['123', 'B 7', 'Jos\u00e9']);
+  });
+
+  it('--only judges a listed number as a full run does: a lookalike of an earlier row still fails', async () => {
+    const sheet = new ArraySheetSource(HEADER, [row('123'), row('１２３'), row('9')]);
+    const r = await service.syncMissingBuyers(['１２３'], { source: sheet, mapping });
+    expect(r).toMatchObject({ totalRows: 1, inserted: 0, failed: 1, errorsByType: { constraint_violation: 1 } });
+    expect(await count('buyers')).toBe(0);
+  });
+});
+
+describe('huge cells', () => {
+  it('a cell longer than a source keeps fails its own row as field_length; the rest sync', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const { CsvSheetSource } = await import('../src/sheet/csv/source.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-big-'));
+    try {
+      const file = path.join(dir, 'big.csv');
+      writeFileSync(file, [HEADER.join(','), `A,${'x'.repeat(500)}`, 'B,short'].join('\n'));
+      const source = new CsvSheetSource(file, { limits: { maxCellLength: 100, maxRecordLength: 1000 } });
+      const r = await service.syncAllWithErrorHandling({ source, mapping });
+      expect(r).toMatchObject({ inserted: 1, failed: 1, errorsByType: { field_length: 1 } });
+      const { rows } = await db.pool.query(`select row_number, buyer_number, error_message from sync_error_log`);
+      expect(rows).toEqual([{ row_number: 2, buyer_number: 'A', error_message: 'row 2: column "Name" (name) is 500 characters long, more than the 100 a cell may hold' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a run that did not finish says why, and sync_runs records the real reason', () => {
+  const sheet = Array.from({ length: 1000 }, (_, i) => row(String(i).padStart(5, '0'), { 1: 'n' }));
+  const admin = async (sql: string) => {
+    const { default: pg } = await import('pg');
+    const c = new pg.Client({ connectionString: db.url.replace(db.name, 'postgres') });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+
+  it('every connection of the database terminated (the pool idle ones too): the failure is still recorded, not left for "interrupted"', async () => {
+    const killer = new HookedSource(sheet, 4, () =>
+      admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and backend_type = 'client backend'`),
+    );
+    const err = await service.syncAllWithErrorHandling({ source: killer, mapping }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SyncAbortedError);
+    expect((err as Error).message).toMatch(/wrote nothing: the database connection was lost \((57P01|ECONNRESET|connection closed)\); run the sync again$/);
+    const { rows } = await db.pool.query(`select status, error_type, error_message from sync_runs where id = $1`, [(err as SyncAbortedError).runId]);
+    expect(rows[0]).toMatchObject({ status: 'failed', error_type: 'transient' });
+    expect(rows[0].error_message).toMatch(/the database connection was lost/);
+  });
+
+  it('a database that cannot be told at all: the reason goes to the run journal, and the next run writes it into sync_runs', async () => {
+    const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+    const os = await import('node:os');
+    const { RunJournal } = await import('../src/sync/run-journal.ts');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-journal-'));
+    const journal = new RunJournal(dir);
+    const journaled = new EnhancedBuyerSyncService(db.pool, { journal, databaseGone: async () => 'the server went away (test)' });
+    try {
+      const locker = new HookedSource(sheet, 4, () =>
+        admin(`alter database "${db.name}" allow_connections false;
+               select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and backend_type = 'client backend'`),
+      );
+      const err = await journaled.syncAllWithErrorHandling({ source: locker, mapping }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SyncAbortedError);
+      expect((err as Error).message).toMatch(/the database connection was lost \(.*\): the server went away \(test\); run the sync again \(sync_runs could not be told now, .*; the next sync records it\)$/);
+      expect(existsSync(journal.file)).toBe(true);
+      await admin(`alter database "${db.name}" allow_connections true`);
+
+      await journaled.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, [row('1')]), mapping });
+      const { rows } = await db.pool.query(`select status, error_type, error_message from sync_runs where id = $1`, [(err as SyncAbortedError).runId]);
+      expect(rows[0]).toMatchObject({ status: 'failed', error_type: 'transient' });
+      expect(rows[0].error_message).toMatch(/stopped after \d+ rows and wrote nothing: the database connection was lost .*the server went away \(test\)$/);
+      expect(existsSync(journal.file)).toBe(false);
+    } finally {
+      await admin(`alter database "${db.name}" allow_connections true`);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a run stopped by its signal (Ctrl-C) rolls back and records that it was stopped', async () => {
+    const controller = new AbortController();
+    const stopper = new HookedSource(sheet, 3, async () => controller.abort('SIGINT received (Ctrl-C)'));
+    const err = await service.syncAllWithErrorHandling({ source: stopper, mapping, signal: controller.signal }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SyncAbortedError);
+    expect((err as Error).message).toMatch(/^sync run [0-9a-f-]{36} stopped after \d+ rows and wrote nothing: stopped: SIGINT received \(Ctrl-C\)$/);
+    expect(await count('buyers')).toBe(0);
+    const { rows } = await db.pool.query(`select status, error_message from sync_runs`);
+    expect(rows).toEqual([{ status: 'failed', error_message: (err as Error).message }]);
   });
 });

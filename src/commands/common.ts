@@ -4,7 +4,7 @@
  */
 import { readConfig, loadEnvFile, type Config } from '../config.ts';
 import { openDatabase, type Database, type OpenOptions } from '../db/connection.ts';
-import { CannotRunError } from '../errors.ts';
+import { CannotRunError, ExitCode, UserFacingError } from '../errors.ts';
 
 export interface Output {
   json: boolean;
@@ -20,9 +20,17 @@ export function printJson(value: unknown): void {
 }
 
 /** The sheet source a command reads: --source, else SHEET_SOURCE, else the sample sheet. */
-export async function sourceFor(config: Config, override: string | undefined) {
+export async function sourceFor(config: Config, override: string | undefined, encoding?: string) {
   const { openSource } = await import('../sheet/open.ts');
+  const { parseEncoding } = await import('../sheet/csv/encoding.ts');
+  const chosen =
+    encoding !== undefined
+      ? { encoding: parseEncoding(encoding, '--encoding'), from: '--encoding' }
+      : config.sheetEncoding !== null
+        ? { encoding: config.sheetEncoding, from: 'SHEET_ENCODING' }
+        : null;
   return openSource(override ?? config.sheetSource, {
+    encoding: chosen,
     tab: config.sheetTab,
     rootUrl: config.sheetsRootUrl,
     backoffBaseMs: config.sheetsBackoffMs,
@@ -36,14 +44,26 @@ export function getConfig(): Config {
   return readConfig();
 }
 
+/** What a command may watch while it runs. */
+export interface CommandContext {
+  /** Fires on the first Ctrl-C / SIGTERM: stop what you are doing, roll back, say so. */
+  signal: AbortSignal;
+}
+
+/** How long a command may take to stop after the first Ctrl-C / SIGTERM before it is cut off. */
+const STOP_GRACE_MS = 15_000;
+
 /**
- * Opens the database for the duration of `fn`, closes it afterwards, and also
- * on Ctrl-C / SIGTERM, so that an embedded server this process started is
- * always stopped cleanly.
+ * Opens the database for the duration of `fn`, closes it afterwards (an
+ * embedded server this process started is stopped cleanly), and turns
+ * Ctrl-C / SIGTERM into a stop the command can honour: the first signal fires
+ * `signal` (a sync rolls back and records why it stopped), the second, or the
+ * grace period running out, ends the process at once. Either way the exit
+ * code is 130 (SIGINT) or 143 (SIGTERM).
  */
 export async function withDatabase<T>(
   config: Config,
-  fn: (db: Database) => Promise<T>,
+  fn: (db: Database, ctx: CommandContext) => Promise<T>,
   options: OpenOptions & { requireMigrated?: boolean } = {},
 ): Promise<T> {
   const { requireMigrated = true, ...open } = options;
@@ -62,21 +82,38 @@ export async function withDatabase<T>(
       throw err;
     }
   }
-  /*
-   * Ctrl-C / SIGTERM: stop now. Exiting closes our connections, so PostgreSQL
-   * rolls back a sync's transaction (nothing half-written); the next sync marks
-   * this run interrupted. An embedded server we started is stopped first.
-   */
-  const onSignal = (signal: NodeJS.Signals) => {
-    diag(`${signal} received, stopping (a sync in progress is rolled back)`);
-    const code = signal === 'SIGINT' ? 130 : 143;
+  const controller = new AbortController();
+  let received: NodeJS.Signals | null = null;
+  const exitCode = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
+  const hardStop = (signal: NodeJS.Signals) => {
     const stopServer = db.embedded?.stop() ?? Promise.resolve();
-    void Promise.race([stopServer, new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(code));
+    void Promise.race([stopServer, new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(exitCode(signal)));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received !== null) {
+      diag(`${signal} received again: stopping now`);
+      hardStop(signal);
+      return;
+    }
+    received = signal;
+    diag(`${signal} received: stopping (a sync in progress is rolled back and recorded as stopped; ${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to stop at once)`);
+    controller.abort(`${signal} received${signal === 'SIGINT' ? ' (Ctrl-C)' : ''}`);
+    setTimeout(() => {
+      diag(`still not stopped after ${STOP_GRACE_MS / 1000} s: stopping now`);
+      hardStop(signal);
+    }, STOP_GRACE_MS).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    return await fn(db);
+    // A command that finished despite the signal finished: its own result and exit code stand.
+    return await fn(db, { signal: controller.signal });
+  } catch (err) {
+    if (received !== null && !(err instanceof UserFacingError && err.exitCode >= 128)) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new UserFacingError(message, exitCode(received), { cause: err });
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -1,6 +1,7 @@
 import { ExitCode, UsageError } from '../errors.ts';
 import { ERROR_TYPES, type ErrorType } from '../sync/error-types.ts';
 import { SyncErrorLogger } from '../sync/error-logger.ts';
+import { printable } from '../printable.ts';
 import { getConfig, printJson, withDatabase } from './common.ts';
 import { fmt } from './progress.ts';
 
@@ -35,7 +36,7 @@ export async function errorsCommand(opts: ErrorsCommandOptions): Promise<number>
   const config = getConfig();
   return withDatabase(config, async (db) => {
     const logger = new SyncErrorLogger(db.pool);
-    const errors = await logger.queryErrors({
+    const { errors, total } = await logger.queryErrorPage({
       ...(since ? { startDate: since } : {}),
       ...(until ? { endDate: until } : {}),
       ...(opts.type ? { errorType: opts.type as ErrorType } : {}),
@@ -43,8 +44,11 @@ export async function errorsCommand(opts: ErrorsCommandOptions): Promise<number>
       ...(opts.run ? { runId: opts.run } : {}),
       limit,
     });
+    const truncated = total > errors.length;
     if (opts.json) {
       printJson({
+        total,
+        truncated,
         errors: errors.map((e) => ({
           buyer_number: e.buyerNumber,
           row_number: e.rowNumber,
@@ -62,10 +66,10 @@ export async function errorsCommand(opts: ErrorsCommandOptions): Promise<number>
       return ExitCode.ok;
     }
     for (const e of errors) {
-      out(`${e.createdAt.toISOString()}  ${e.errorType.padEnd(20)} ${e.retryable ? 'retryable' : 'final    '}  ${e.buyerNumber ?? '-'}  ${e.errorMessage}`);
+      out(`${e.createdAt.toISOString()}  ${e.errorType.padEnd(20)} ${e.retryable ? 'retryable' : 'final    '}  ${e.buyerNumber === null ? '-' : printable(e.buyerNumber, 40)}  ${printable(e.errorMessage, 2000)}`);
     }
     const stats = await logger.getErrorStats({ ...(since ? { start: since } : {}), ...(until ? { end: until } : {}) });
-    out(`${fmt(errors.length)} shown${errors.length === limit ? ` (the newest ${fmt(limit)}; --limit for more)` : ''}. ` +
+    out(`${fmt(errors.length)} shown${truncated ? ` of ${fmt(total)} (the newest; --limit for more)` : ''}. ` +
       `In the log${since || until ? ' for that period' : ''}: ${ERROR_TYPES.filter((t) => stats.byType[t] > 0).map((t) => `${t} ${fmt(stats.byType[t])}`).join(', ') || 'none'}.`);
     return ExitCode.ok;
   });

@@ -4,11 +4,13 @@ import { ExitCode, UsageError } from '../errors.ts';
 import { loadMapping } from '../mapping/mapping.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
 import { EnhancedBuyerSyncService, syncResultJson, type SyncResult } from '../sync/service.ts';
-import { diag, getConfig, printJson, sourceFor, withDatabase } from './common.ts';
+import { RunJournal } from '../sync/run-journal.ts';
+import { diag, getConfig, printJson, sourceFor, withDatabase, type CommandContext } from './common.ts';
 import { fmt, Progress } from './progress.ts';
 
 export interface SyncCommandOptions {
   source?: string;
+  encoding?: string;
   only?: string;
   batchSize?: string;
   json: boolean;
@@ -31,7 +33,7 @@ export function parseBatchSize(text: string | undefined, fallback: number): numb
 export function printSyncSummary(r: SyncResult): void {
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(`Sync run ${r.runId}`);
-  out(`  source:   ${r.source}`);
+  out(`  source:   ${r.source}${r.encoding ? ` (${r.encoding.label}, ${r.encoding.how})` : ''}`);
   out(
     `  rows:     ${fmt(r.totalRows)} read: ${fmt(r.inserted)} inserted, ${fmt(r.updated)} updated, ` +
       `${fmt(r.unchanged)} unchanged, ${fmt(r.failed)} failed, ${fmt(r.blankRows)} blank`,
@@ -44,17 +46,27 @@ export function printSyncSummary(r: SyncResult): void {
   if (r.failed > 0) out(`Failed rows are listed by \`npx buyer-sync errors --run ${r.runId}\`.`);
 }
 
-export async function runSync(db: Database, config: Config, opts: SyncCommandOptions): Promise<number> {
+/** The sync service as the command line uses it: failures that cannot reach the database go to the run journal. */
+export function serviceFor(db: Database, config: Config): EnhancedBuyerSyncService {
+  return new EnhancedBuyerSyncService(db.pool, {
+    journal: new RunJournal(config.dataDir),
+    // A lost connection is often noticed before the server's exit: give the exit a moment to show.
+    databaseGone: async () => (await db.embedded?.stoppedBecause(1000)) ?? null,
+  });
+}
+
+export async function runSync(db: Database, config: Config, opts: SyncCommandOptions, ctx?: CommandContext): Promise<number> {
   const only = parseOnly(opts.only);
   const batchSize = parseBatchSize(opts.batchSize, config.batchSize);
   const mapping = loadMapping(config.mappingFile);
-  const source = await sourceFor(config, opts.source);
+  const source = await sourceFor(config, opts.source, opts.encoding);
   const progress = new Progress();
-  const service = new EnhancedBuyerSyncService(db.pool);
+  const service = serviceFor(db, config);
   const options = {
     source,
     mapping,
     batchSize,
+    ...(ctx ? { signal: ctx.signal } : {}),
     warn: (w: string) => diag(`warning: ${w}`),
     onProgress: (p: { rowsRead: number; elapsedMs: number }) =>
       progress.update(`syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
@@ -73,5 +85,5 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
 
 export async function syncCommand(opts: SyncCommandOptions): Promise<number> {
   const config = getConfig();
-  return withDatabase(config, (db) => runSync(db, config, opts));
+  return withDatabase(config, (db, ctx) => runSync(db, config, opts, ctx));
 }

@@ -69,7 +69,8 @@ export function connectionError(url: string, err: unknown): CannotRunError {
 }
 
 export function createPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000 });
+  // application_name: an operator sees buyer-sync's sessions in pg_stat_activity by name.
+  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, application_name: 'buyer-sync' });
   // An idle client losing its connection must not crash the process; the next
   // query reconnects, and a query in flight sees its own error.
   pool.on('error', () => undefined);

@@ -21,6 +21,8 @@ export interface Mapping {
   table: string;
   key: string;
   columns: ColumnMapping[];
+  /** Where the mapping came from (its file), for messages. */
+  origin: string;
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
@@ -69,7 +71,7 @@ export function parseMapping(raw: unknown, origin: string): Mapping {
   if (!keyColumn) fail(`the key column "${String(key)}" is not mapped`);
   if (keyColumn!.type !== 'text') fail(`the key column "${String(key)}" must have type text`);
   keyColumn!.required = true;
-  return { table: table as string, key: key as string, columns };
+  return { table: table as string, key: key as string, columns, origin };
 }
 
 export function loadMapping(file: string): Mapping {
@@ -94,43 +96,49 @@ export interface HeaderResolution {
   keyIndex: number;
   /** Sheet headers that map to no column (schema drift, reported as a warning). */
   unknownHeaders: string[];
+  /** Unmapped headers that appear more than once (ignored like any unmapped column; a warning). */
+  repeatedUnknownHeaders: string[];
   /** Optional mapped headers absent from the sheet (their columns are left untouched). */
   absentOptional: string[];
 }
 
 /**
  * Matches the sheet's header row against the mapping. A missing required
- * header or a header that appears twice stops the run before anything is
- * written (exit 3, naming the header).
+ * header or a mapped header that appears twice stops the run before anything
+ * is written (exit 3, naming the header); an unmapped header, repeated or
+ * not, is only reported.
  */
 export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolution {
   const positions = new Map<string, number[]>();
   header.forEach((h, i) => {
     const n = normaliseHeader(h);
     if (n === '') return;
-    positions.set(n, [...(positions.get(n) ?? []), i]);
+    const at = positions.get(n);
+    if (at) at.push(i);
+    else positions.set(n, [i]);
   });
   /*
    * Row 1 may not be a header at all (a sorted sheet, the wrong tab): these
    * messages never repeat a cell of it unless it is one of the mapping's headers.
    */
   const mapped = new Map(mapping.columns.map((c) => [normaliseHeader(c.header), c.header]));
-  const duplicates = [...positions].filter(([, at]) => at.length > 1);
+  const duplicates = [...positions].filter(([name, at]) => at.length > 1 && mapped.has(name));
   if (duplicates.length > 0) {
     const [name, at] = duplicates[0]!;
-    const label = mapped.has(name) ? `header "${mapped.get(name)}"` : 'a header';
     throw new CannotRunError(
-      `the sheet's ${label} appears ${at.length} times (columns ${at.map(columnLetter).join(', ')}); rename or remove the extra one` +
-        (duplicates.length > 1 ? ` (${duplicates.length - 1} more header(s) repeat too)` : ''),
+      `the sheet's header "${mapped.get(name)}" appears ${at.length} times (columns ${at.map(columnLetter).join(', ')}); rename or remove the extra one` +
+        (duplicates.length > 1 ? ` (${duplicates.length - 1} more mapped header(s) repeat too)` : ''),
     );
   }
   const missing = mapping.columns.filter((c) => c.required && !positions.has(normaliseHeader(c.header)));
   if (missing.length > 0) {
     const known = mapping.columns.filter((c) => positions.has(normaliseHeader(c.header))).length;
+    const undecodable = header.some((h) => !h.isWellFormed());
     throw new CannotRunError(
       `the sheet has no ${missing.map((c) => `"${c.header}"`).join(', ')} column${missing.length > 1 ? 's' : ''} ` +
         `(required by the column mapping; row 1 has ${header.length} cells, ${known} of them known headers` +
-        `${known === 0 ? ': is row 1 the header row, and is this the right tab?' : ''})`,
+        `${known === 0 ? ': is row 1 the header row, and is this the right tab?' : ''}` +
+        `${undecodable ? '; row 1 holds bytes its encoding cannot decode: is --encoding right?' : ''})`,
     );
   }
   const columns: ResolvedColumn[] = [];
@@ -141,8 +149,14 @@ export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolut
     else absentOptional.push(c.header);
   }
   const keyIndex = columns.find((c) => c.column === mapping.key)!.index;
-  const unknownHeaders = header.filter((h) => normaliseHeader(h) !== '' && !mapped.has(normaliseHeader(h))).map((h) => h.trim());
-  return { columns, keyIndex, unknownHeaders, absentOptional };
+  const unknownHeaders: string[] = [];
+  const repeatedUnknownHeaders: string[] = [];
+  for (const [name, at] of positions) {
+    if (mapped.has(name)) continue;
+    unknownHeaders.push(header[at[0]!]!.trim());
+    if (at.length > 1) repeatedUnknownHeaders.push(header[at[0]!]!.trim());
+  }
+  return { columns, keyIndex, unknownHeaders, repeatedUnknownHeaders, absentOptional };
 }
 
 /** Spreadsheet column letters: 0 -> A, 25 -> Z, 26 -> AA. */

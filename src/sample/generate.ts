@@ -98,7 +98,8 @@ export function* generateRows(opts: GenerateOptions): Generator<string[]> {
     const day = 44927 + Math.floor(r() * 700); // 2023-2024, as Sheets serial numbers
     const iso = new Date(Date.UTC(1899, 11, 30) + day * 86_400_000).toISOString().slice(0, 10);
     const dateStyle = r();
-    const inquiry = opts.plain || dateStyle < 0.6 ? iso : dateStyle < 0.9 ? iso.replaceAll('-', '/').replace(/\/0/g, '/') : String(day);
+    // A CSV export carries dates as the sheet shows them (never serial numbers): ISO, or 2024/3/5 as a Japanese locale shows them.
+    const inquiry = opts.plain || dateStyle < 0.6 ? iso : dateStyle < 0.9 ? iso.replaceAll('-', '/').replace(/\/0/g, '/') : iso.replaceAll('-', '/');
     const budget = (20 + Math.floor(r() * 130)) * 1_000_000;
     const budgetStyle = r();
     const budgetText = opts.plain

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { projectRoot } from '../config.ts';
 import { UsageError } from '../errors.ts';
-import { CsvSheetSource } from './csv-source.ts';
+import type { EncodingRequest } from './csv/detect.ts';
+import { CsvSheetSource } from './csv/source.ts';
 import { parseSheetAddress } from './google/address.ts';
 import { GoogleSheetSource } from './google/source.ts';
 import type { SheetSource } from './source.ts';
@@ -17,6 +18,8 @@ export function isGoogleSheetsAddress(spec: string): boolean {
 }
 
 export interface SourceOptions {
+  /** --encoding / SHEET_ENCODING, for a CSV export. */
+  encoding?: EncodingRequest | null;
   /** SHEET_TAB */
   tab?: string | null;
   /** GOOGLE_SHEETS_ROOT_URL */
@@ -29,8 +32,12 @@ export interface SourceOptions {
 }
 
 export function openSource(spec: string | null, options: SourceOptions = {}): SheetSource {
-  if (spec === null) return new CsvSheetSource(SAMPLE_SHEET);
+  const csv = { encoding: options.encoding ?? null };
+  if (spec === null) return new CsvSheetSource(SAMPLE_SHEET, csv);
   if (isGoogleSheetsAddress(spec)) {
+    if (options.encoding?.from === '--encoding') {
+      throw new UsageError('--encoding applies to CSV exports; the Google Sheets API has no encoding to choose');
+    }
     return new GoogleSheetSource(parseSheetAddress(spec), {
       tab: options.tab ?? null,
       rootUrl: options.rootUrl ?? null,
@@ -44,5 +51,5 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
       `unsupported sheet source "${spec}": use a Google Sheets URL, gsheets:<spreadsheet id>, or a path to a .csv file`,
     );
   }
-  return new CsvSheetSource(spec);
+  return new CsvSheetSource(spec, csv);
 }

@@ -3,10 +3,39 @@
  * chunks, each row with the sheet's own row number (the header is row 1).
  * The CSV export and the Google Sheets API are two implementations.
  */
+
+/** A cell whose text a source did not keep because it was too long; its row fails as field_length. */
+export interface OversizedCell {
+  /** The cell's index in its row. */
+  index: number;
+  /** Its length in UTF-16 code units. */
+  length: number;
+  /** The limit it broke, and whether it is the limit of a cell or of a whole row. */
+  limit: number;
+  of: 'cell' | 'row';
+}
+
 export interface SheetRow {
   rowNumber: number;
   /** Cell texts as the sheet shows them; a row may be shorter than the header (ragged). */
   cells: string[];
+  /** Cells too long to keep (their text in `cells` is ''), if any. */
+  oversized?: OversizedCell[] | null;
+}
+
+/** How a source's values are to be read. */
+export interface SheetFormat {
+  /**
+   * The character encoding of a file source and how it was chosen (byte order
+   * mark, detected, --encoding, SHEET_ENCODING); null for the Sheets API.
+   */
+  encoding: { name: string; label: string; how: string } | null;
+  /**
+   * Whether a bare number in a date column is a serial day number. The Sheets
+   * API renders dates so; a CSV export carries dates as the sheet shows them,
+   * so there `2024` is not a date.
+   */
+  dateSerials: boolean;
 }
 
 export interface SheetReader {
@@ -14,6 +43,9 @@ export interface SheetReader {
   header: string[];
   /** The data rows, in sheet order, in chunks. */
   rows: AsyncIterable<SheetRow[]>;
+  format: SheetFormat;
+  /** What the operator should know about the source itself (never a cell value). */
+  warnings: string[];
   /** Releases resources early (when the consumer stops before the end). */
   close(): Promise<void>;
 }
@@ -24,6 +56,8 @@ export interface OpenHint {
   columnTypes?: (header: string[]) => ('text' | 'date' | 'bigint' | null)[];
   /** Whether a header cell is the buyer-number column. */
   isKey?: (header: string) => boolean;
+  /** Stops a long read (Ctrl-C, a worker shutting down). */
+  signal?: AbortSignal;
 }
 
 export interface SheetSource {

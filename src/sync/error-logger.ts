@@ -76,6 +76,11 @@ export class SyncErrorLogger {
 
   /** Entries matching every given filter (Property 8), newest first. `startDate` inclusive, `endDate` exclusive. */
   async queryErrors(filter: ErrorFilter = {}): Promise<SyncErrorLog[]> {
+    return (await this.queryErrorPage(filter)).errors;
+  }
+
+  /** queryErrors, and how many entries match in all (so a cut list says so). */
+  async queryErrorPage(filter: ErrorFilter = {}): Promise<{ errors: SyncErrorLog[]; total: number }> {
     const { rows } = await this.db.query<{
       id: string;
       buyer_number: string | null;
@@ -86,8 +91,10 @@ export class SyncErrorLogger {
       column_name: string | null;
       run_id: string | null;
       created_at: Date;
+      total: number;
     }>(
-      `select id, buyer_number, row_number, error_message, error_type, retryable, column_name, run_id, created_at
+      `select id, buyer_number, row_number, error_message, error_type, retryable, column_name, run_id, created_at,
+              (count(*) over ())::int as total
          from public.sync_error_log
         where ($1::timestamptz is null or created_at >= $1)
           and ($2::timestamptz is null or created_at < $2)
@@ -105,7 +112,8 @@ export class SyncErrorLogger {
         filter.limit ?? null,
       ],
     );
-    return rows.map((r) => ({
+    // count(*) over () is taken before the limit: every matching entry. No row: none matched (the limit is at least 1).
+    const errors = rows.map((r) => ({
       id: r.id,
       buyerNumber: r.buyer_number,
       rowNumber: r.row_number,
@@ -116,6 +124,7 @@ export class SyncErrorLogger {
       runId: r.run_id,
       createdAt: r.created_at,
     }));
+    return { errors, total: rows[0]?.total ?? 0 };
   }
 
   /** Counts by type in a time range, from buyer_sync.error_stats. */

@@ -49,7 +49,8 @@ export function errorCode(err: unknown): string | undefined {
 
 /**
  * Categorizes a failure by cause:
- * 22001 field_length; 22P02/22007/22008/22003 and our parse failures data_type;
+ * 22001 (value too long) and 54000 (program limit exceeded: an index entry
+ * too large) field_length; 22P02/22007/22008/22003 and our parse failures data_type;
  * 23xxx and 21000 constraint_violation; 08xxx, 40001, 40P01, 53300, 57P01 and
  * socket errors transient; anything else unknown.
  */
@@ -64,7 +65,7 @@ export function categorizeError(err: unknown): ErrorType {
     }
     return 'unknown';
   }
-  if (code === '22001') return 'field_length';
+  if (code === '22001' || code === '54000') return 'field_length';
   if (['22P02', '22007', '22008', '22003'].includes(code)) return 'data_type';
   if (code.startsWith('23') || code === '21000') return 'constraint_violation';
   if (code.startsWith('08') || TRANSIENT_SQLSTATES.has(code) || SOCKET_CODES.has(code)) return 'transient';

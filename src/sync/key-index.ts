@@ -1,6 +1,6 @@
 /**
- * A compact index `buyer number -> (content hash, claiming row)` for a run:
- * open addressing over typed arrays, about 20 bytes a slot, so a million
+ * A compact index `buyer number -> (content hash, first row, claiming row)`
+ * for a run: open addressing over typed arrays, 25 bytes a slot, so a million
  * buyers cost tens of megabytes instead of the hundreds a Map of strings
  * costs (the hash strings alone would be 48 bytes each).
  *
@@ -10,13 +10,6 @@
  * still written by its real number; at worst the second is reported as a
  * duplicate, in the error log.
  */
-const EMPTY = 0;
-/** In the database, not seen on the sheet (yet). */
-const STORED = -1;
-/** In the database, seen on the sheet only on failed rows so far. */
-const STORED_SEEN = -2;
-/** Not in the database, seen on the sheet only on failed rows so far. */
-const SEEN = -3;
 
 /** Two independent 32-bit hashes of a string (FNV-1a and a murmur-style mix). */
 function keyHash(s: string): [number, number] {
@@ -42,8 +35,12 @@ export class KeyIndex {
   private k2!: Uint32Array;
   private h1!: Uint32Array;
   private h2!: Uint32Array;
-  /** EMPTY, STORED, STORED_SEEN, SEEN, or the claiming row number (> 0). */
-  private state!: Int32Array;
+  /** 1 when the database holds the buyer (its content hash is in h1/h2). */
+  private stored!: Uint8Array;
+  /** The first sheet row showing the buyer number (0: not on the sheet so far). */
+  private first!: Int32Array;
+  /** The row that claimed (synced) the buyer number (0: none so far). */
+  private claimant!: Int32Array;
   private used = 0;
 
   constructor(expected = 1024) {
@@ -59,39 +56,48 @@ export class KeyIndex {
     this.k2 = new Uint32Array(size);
     this.h1 = new Uint32Array(size);
     this.h2 = new Uint32Array(size);
-    this.state = new Int32Array(size);
+    this.stored = new Uint8Array(size);
+    this.first = new Int32Array(size);
+    this.claimant = new Int32Array(size);
   }
 
   get size(): number {
     return this.used;
   }
 
+  private isEmpty(i: number): boolean {
+    return this.stored[i] === 0 && this.first[i] === 0;
+  }
+
   private slot(a: number, b: number): number {
     let i = (a ^ Math.imul(b, 0x9e3779b1)) & this.mask;
     for (;;) {
-      if (this.state[i] === EMPTY || (this.k1[i] === a && this.k2[i] === b)) return i;
+      if (this.isEmpty(i) || (this.k1[i] === a && this.k2[i] === b)) return i;
       i = (i + 1) & this.mask;
     }
   }
 
   private grow(): void {
-    const { k1, k2, h1, h2, state } = this;
+    const { k1, k2, h1, h2, stored, first, claimant } = this;
     this.allocate((this.mask + 1) * 2);
-    for (let i = 0; i < state.length; i++) {
-      if (state[i] === EMPTY) continue;
+    for (let i = 0; i < k1.length; i++) {
+      if (stored[i] === 0 && first[i] === 0) continue;
       const j = this.slot(k1[i]!, k2[i]!);
       this.k1[j] = k1[i]!;
       this.k2[j] = k2[i]!;
       this.h1[j] = h1[i]!;
       this.h2[j] = h2[i]!;
-      this.state[j] = state[i]!;
+      this.stored[j] = stored[i]!;
+      this.first[j] = first[i]!;
+      this.claimant[j] = claimant[i]!;
     }
   }
 
+  /** The slot of `key`, made ready to be filled (a slot counts as used once stored or first is set). */
   private place(key: string): number {
     const [a, b] = keyHash(key);
     let i = this.slot(a, b);
-    if (this.state[i] === EMPTY) {
+    if (this.isEmpty(i)) {
       if ((this.used + 1) * 2 > this.mask + 1) {
         this.grow();
         i = this.slot(a, b);
@@ -103,46 +109,52 @@ export class KeyIndex {
     return i;
   }
 
+  private find(key: string): number | null {
+    const [a, b] = keyHash(key);
+    const i = this.slot(a, b);
+    return this.isEmpty(i) ? null : i;
+  }
+
   /** Records the database's content hash (md5 hex) of a buyer. */
   setStored(key: string, md5hex: string): void {
     const i = this.place(key);
     this.h1[i] = hexWord(md5hex, 0);
     this.h2[i] = hexWord(md5hex, 8);
-    this.state[i] = STORED;
+    this.stored[i] = 1;
   }
 
   /**
-   * A failed sheet row carries this buyer number. Returns whether this is the
-   * first time the sheet shows it, and the row that already claimed it (if a
-   * valid row did: then the failed row is a duplicate).
+   * Sheet row `row` shows this buyer number (valid or not). Returns its slot,
+   * whether this is the first row to show it, and the row that already
+   * claimed it, if a valid row did (then this row is a duplicate).
    */
-  see(key: string): { firstSeen: boolean; claimedBy: number | null } {
+  visit(key: string, row: number): { slot: number; firstSeen: boolean; claimedBy: number | null } {
     const i = this.place(key);
-    const s = this.state[i]!;
-    if (s === EMPTY) this.state[i] = SEEN;
-    else if (s === STORED) this.state[i] = STORED_SEEN;
-    return { firstSeen: s === EMPTY || s === STORED, claimedBy: s > 0 ? s : null };
+    const firstSeen = this.first[i] === 0;
+    if (firstSeen) this.first[i] = row;
+    const c = this.claimant[i]!;
+    return { slot: i, firstSeen, claimedBy: c > 0 ? c : null };
   }
 
   /**
-   * A valid sheet row claims this buyer number. Returns the row that already
-   * claimed it (a duplicate), or whether this is the first time the sheet
-   * shows it, whether the database holds it, and with the same content.
+   * A valid row claims the buyer number of a slot `visit` returned unclaimed.
+   * Says whether the database holds the buyer, and with this content.
    */
-  claim(key: string, md5hex: string, row: number): { duplicateOf: number } | { firstSeen: boolean; stored: boolean; unchanged: boolean } {
-    const i = this.place(key);
-    const s = this.state[i]!;
-    if (s > 0) return { duplicateOf: s };
-    const stored = s === STORED || s === STORED_SEEN;
-    const unchanged = stored && this.h1[i] === hexWord(md5hex, 0) && this.h2[i] === hexWord(md5hex, 8);
-    this.state[i] = row;
-    return { firstSeen: s === EMPTY || s === STORED, stored, unchanged };
+  claim(slot: number, md5hex: string, row: number): { stored: boolean; unchanged: boolean } {
+    this.claimant[slot] = row;
+    const stored = this.stored[slot] === 1;
+    const unchanged = stored && this.h1[slot] === hexWord(md5hex, 0) && this.h2[slot] === hexWord(md5hex, 8);
+    return { stored, unchanged };
+  }
+
+  /** The first sheet row that showed this buyer number, or null. */
+  firstRow(key: string): number | null {
+    const i = this.find(key);
+    return i === null || this.first[i] === 0 ? null : this.first[i]!;
   }
 
   /** Whether the sheet showed this buyer number, on any row. */
   onSheet(key: string): boolean {
-    const [a, b] = keyHash(key);
-    const s = this.state[this.slot(a, b)]!;
-    return s !== EMPTY && s !== STORED;
+    return this.firstRow(key) !== null;
   }
 }

@@ -18,19 +18,21 @@ export interface SheetKeys {
 }
 
 /** The sheet's buyer numbers (first row of each), by the same key rule the sync applies. */
-export async function readSheetKeys(source: SheetSource, mapping: Mapping): Promise<SheetKeys> {
-  const reader = await source.open();
+export async function readSheetKeys(source: SheetSource, mapping: Mapping, signal?: AbortSignal): Promise<SheetKeys> {
+  const reader = await source.open(signal ? { signal } : {});
   try {
     const keyHeader = mapping.columns.find((c) => c.column === mapping.key)!.header;
     const at = reader.header.map(normaliseHeader).indexOf(normaliseHeader(keyHeader));
     if (at < 0) throw new CannotRunError(`the sheet has no "${keyHeader}" column (the buyer number)`);
+    const label = reader.format.encoding?.label ?? null;
     const keys = new Map<string, number>();
     const hash = createHash('md5');
     for await (const chunk of reader.rows) {
+      signal?.throwIfAborted();
       for (const { rowNumber, cells } of chunk) {
         const key = (cells[at] ?? '').trim();
         // The sync's own rule for a usable buyer number.
-        if (key === '' || cellProblem(key) !== null) continue;
+        if (key === '' || cellProblem(key, label) !== null) continue;
         if (!keys.has(key)) {
           keys.set(key, rowNumber);
           hash.update(`${key}\u0000${rowNumber}\n`);
@@ -74,8 +76,8 @@ export async function queryMissing(db: Queryable): Promise<MissingReport> {
 }
 
 /** Reads the sheet now, makes it the snapshot, and reports both differences. */
-export async function compareSheetAndDatabase(pool: pg.Pool, source: SheetSource, mapping: Mapping): Promise<MissingReport> {
-  const { keys, keysHash } = await readSheetKeys(source, mapping);
+export async function compareSheetAndDatabase(pool: pg.Pool, source: SheetSource, mapping: Mapping, signal?: AbortSignal): Promise<MissingReport> {
+  const { keys, keysHash } = await readSheetKeys(source, mapping, signal);
   const client = await pool.connect();
   try {
     await client.query('begin');

@@ -5,7 +5,37 @@
  */
 import { hash } from 'node:crypto';
 import type { ColumnType, HeaderResolution, ResolvedColumn } from '../mapping/mapping.ts';
+import { characterCount } from '../printable.ts';
+import { countLoneSurrogates } from '../sheet/csv/encoding.ts';
+import type { OversizedCell, SheetFormat } from '../sheet/source.ts';
 import type { ErrorType } from './error-types.ts';
+
+/** What the rules need to know besides a row: the header, the source's format, the key's limit. */
+export interface RowRules {
+  header: HeaderResolution;
+  /** The longest buyer number, in characters (buyer_sync.buyer_number_max_length()). */
+  keyMaxLength: number;
+  /** A bare number in a date column is a serial day number (the Sheets API) or no date at all (a CSV export). */
+  dateSerials: boolean;
+  /** The CSV export's encoding, named when a cell holds bytes it cannot decode; null for the Sheets API. */
+  encodingLabel: string | null;
+  /**
+   * In Shift_JIS the byte 0x5C is the yen sign (Japanese Windows shows it as
+   * ¥), which every standard decoder turns into a backslash: in such an
+   * export a budget may start with `\`.
+   */
+  yenBackslash: boolean;
+}
+
+export function rowRules(header: HeaderResolution, format: SheetFormat, keyMaxLength: number): RowRules {
+  return {
+    header,
+    keyMaxLength,
+    dateSerials: format.dateSerials,
+    encodingLabel: format.encoding?.label ?? null,
+    yenBackslash: format.encoding?.name === 'shift_jis',
+  };
+}
 
 /** A typed value as sent to PostgreSQL: text, ISO date (YYYY-MM-DD) or a bigint's decimal digits. */
 export type Value = string | null;
@@ -39,6 +69,7 @@ const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
 const SLASH_DATE = /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/;
 const SERIAL = /^\d{1,7}(?:\.\d+)?$/;
 const AMOUNT = /^(-)?[¥￥$]?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)\s*円?$/;
+const AMOUNT_SJIS = /^(-)?[¥￥$\\]?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)\s*円?$/;
 const BIGINT_MIN = -(2n ** 63n);
 const BIGINT_MAX = 2n ** 63n - 1n;
 /** Sheets' serial day number of 2000-01-01 (day 0 is 1899-12-30). */
@@ -84,8 +115,11 @@ function isoFromDays(days: number): string {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** `YYYY-MM-DD`, `YYYY/MM/DD` (one- or two-digit month and day), or a Sheets serial day number. */
-export function parseDate(text: string): ParsedDate | null {
+/**
+ * `YYYY-MM-DD`, `YYYY/MM/DD` (one- or two-digit month and day), or, where the
+ * source renders dates so (`serials`), a Sheets serial day number.
+ */
+export function parseDate(text: string, serials = true): ParsedDate | null {
   const m = ISO_DATE.exec(text) ?? SLASH_DATE.exec(text);
   if (m) {
     const y = Number(m[1]);
@@ -96,7 +130,7 @@ export function parseDate(text: string): ParsedDate | null {
     if (d > (mo === 2 && leap ? 29 : DAYS_IN_MONTH[mo - 1]!)) return null;
     return { iso: `${m[1]}-${pad2(mo)}-${pad2(d)}`, days: daysFromCivil(y, mo, d) - EPOCH_2000_DAYS };
   }
-  if (SERIAL.test(text)) {
+  if (serials && SERIAL.test(text)) {
     const serial = Math.floor(Number(text));
     if (serial > MAX_SERIAL) return null;
     const days = serial - SERIAL_2000;
@@ -105,9 +139,9 @@ export function parseDate(text: string): ParsedDate | null {
   return null;
 }
 
-/** An integer amount with optional thousands separators and ¥, $ or a trailing 円. */
-export function parseAmount(text: string): { value: string } | { error: 'format' | 'range' } {
-  const m = AMOUNT.exec(text);
+/** An integer amount with optional thousands separators and ¥, $ or a trailing 円 (`yenBackslash`: or Shift_JIS's yen sign, `\\`). */
+export function parseAmount(text: string, yenBackslash = false): { value: string } | { error: 'format' | 'range' } {
+  const m = (yenBackslash ? AMOUNT_SJIS : AMOUNT).exec(text);
   if (!m || (m[1] && m[2])) return { error: 'format' };
   const n = BigInt((m[1] ?? m[2] ?? '') + m[3]!.replaceAll(',', ''));
   if (n < BIGINT_MIN || n > BIGINT_MAX) return { error: 'range' };
@@ -137,13 +171,27 @@ export function sqlContentHash(columns: Pick<ResolvedColumn, 'column' | 'type'>[
 
 /**
  * What makes a (trimmed, non-empty) cell unusable whatever its column's type:
- * a formula error, or text PostgreSQL cannot store faithfully. null when fine.
+ * a formula error, or text PostgreSQL cannot store faithfully: a NUL, or
+ * bytes the export's encoding cannot decode (lone surrogates, see
+ * sheet/csv/encoding.ts). null when fine.
  */
-export function cellProblem(text: string): string | null {
+export function cellProblem(text: string, encodingLabel: string | null): string | null {
   if (FORMULA_ERROR.test(text)) return `holds the formula error ${text}`;
   if (text.includes('\u0000')) return 'contains a NUL character, which PostgreSQL text cannot store';
-  if (!text.isWellFormed()) return 'contains malformed Unicode (a lone surrogate)';
+  const bad = countLoneSurrogates(text);
+  if (bad > 0) {
+    return encodingLabel === null
+      ? `contains malformed Unicode (${bad} lone surrogate${bad === 1 ? '' : 's'})`
+      : `contains ${bad} byte sequence${bad === 1 ? ' that is' : 's that are'} not valid ${encodingLabel}`;
+  }
   return null;
+}
+
+/** The length in characters (code points) of a text longer than `limit`, else null. */
+function exceeds(text: string, limit: number): number | null {
+  if (text.length <= limit) return null;
+  const n = characterCount(text);
+  return n > limit ? n : null;
 }
 
 function describeColumn(c: ResolvedColumn): string {
@@ -154,7 +202,8 @@ function describeColumn(c: ResolvedColumn): string {
  * Applies the row rules to one sheet row. Cells beyond the row's end (the
  * Sheets API omits trailing empty cells) are empty.
  */
-export function parseRow(rowNumber: number, cells: readonly string[], header: HeaderResolution): RowOutcome {
+export function parseRow(rowNumber: number, cells: readonly string[], rules: RowRules, oversized?: readonly OversizedCell[] | null): RowOutcome {
+  const { header } = rules;
   const { columns } = header;
   const values: Value[] = new Array(columns.length);
   const hashParts: string[] = new Array(columns.length);
@@ -165,6 +214,17 @@ export function parseRow(rowNumber: number, cells: readonly string[], header: He
 
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i]!;
+    const big = oversized ? oversized.find((o) => o.index === c.index) : undefined;
+    if (big) {
+      empty = false;
+      problems.push({
+        column: c,
+        rule: `is ${big.length.toLocaleString('en-US')} characters long, more than the ${big.limit.toLocaleString('en-US')} a ${big.of} may hold`,
+        type: 'field_length',
+      });
+      if (c.index === header.keyIndex) keyUsable = false;
+      continue;
+    }
     const raw = cells[c.index];
     const text = raw === undefined ? '' : raw.trim();
     if (text === '') {
@@ -173,7 +233,7 @@ export function parseRow(rowNumber: number, cells: readonly string[], header: He
       continue;
     }
     empty = false;
-    const unstorable = cellProblem(text);
+    const unstorable = cellProblem(text, rules.encodingLabel);
     if (unstorable !== null) {
       problems.push({ column: c, rule: unstorable, type: 'data_type' });
       if (c.index === header.keyIndex) keyUsable = false;
@@ -183,14 +243,24 @@ export function parseRow(rowNumber: number, cells: readonly string[], header: He
       case 'text':
         values[i] = text;
         hashParts[i] = hashPart('text', text, null);
-        if (c.index === header.keyIndex) key = text;
+        if (c.index === header.keyIndex) {
+          key = text;
+          const length = exceeds(text, rules.keyMaxLength);
+          if (length !== null) {
+            problems.push({
+              column: c,
+              rule: `is ${length.toLocaleString('en-US')} characters long; a buyer number may have at most ${rules.keyMaxLength}`,
+              type: 'field_length',
+            });
+          }
+        }
         break;
       case 'date': {
-        const d = parseDate(text);
+        const d = parseDate(text, rules.dateSerials);
         if (d === null) {
           problems.push({
             column: c,
-            rule: `is not a date (expected YYYY-MM-DD, YYYY/MM/DD or a Sheets serial day number; the cell has ${[...text].length} characters)`,
+            rule: `is not a date (expected YYYY-MM-DD${rules.dateSerials ? ', YYYY/MM/DD or a Sheets serial day number' : ' or YYYY/MM/DD'}; the cell has ${characterCount(text)} characters)`,
             type: 'data_type',
           });
         } else {
@@ -200,14 +270,14 @@ export function parseRow(rowNumber: number, cells: readonly string[], header: He
         break;
       }
       case 'bigint': {
-        const a = parseAmount(text);
+        const a = parseAmount(text, rules.yenBackslash);
         if ('error' in a) {
           problems.push({
             column: c,
             rule:
               a.error === 'range'
                 ? 'is out of range for bigint'
-                : `is not an integer amount (expected digits, optional thousands separators, ¥ or $ before or 円 after; the cell has ${[...text].length} characters)`,
+                : `is not an integer amount (expected digits, optional thousands separators, ¥ or $ before or 円 after; the cell has ${characterCount(text)} characters)`,
             type: 'data_type',
           });
         } else {

@@ -22,40 +22,46 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
-import { normaliseHeader, resolveHeader, type HeaderResolution, type Mapping } from '../mapping/mapping.ts';
+import { assertMappingFits } from '../mapping/check.ts';
+import { normaliseHeader, resolveHeader, type Mapping } from '../mapping/mapping.ts';
+import { printable, printableList } from '../printable.ts';
 import { describeField, SchemaValidator } from '../schema/validator.ts';
 import type { SheetReader, SheetRow, SheetSource } from '../sheet/source.ts';
-import {
-  categorizeError,
-  emptyErrorCounts,
-  errorCode,
-  isConnectionLevel,
-  isRetryable,
-  isStatementLevel,
-  type ErrorType,
-} from './error-types.ts';
+import { categorizeError, emptyErrorCounts, errorCode, isConnectionLevel, isRetryable, isStatementLevel } from './error-types.ts';
+import { abortRun, safeDatabaseError, safeStack, SyncAbortedError, SyncCancelled, type FailureContext } from './failure.ts';
 import { KeyIndex } from './key-index.ts';
-import { parseRow, type RowProblem, type ValidRow } from './rows.ts';
+import { LookalikeGuard, normalForm, type Lookalike } from './lookalikes.ts';
+import { parseRow, rowRules, type RowProblem, type RowRules, type ValidRow } from './rows.ts';
+import type { RunJournal } from './run-journal.ts';
 import {
   batchStatement,
   buyerCount,
   closeInterruptedRuns,
   closeRetryEntries,
   finishRun,
-  insertErrors,
+  keyMaxLength,
   loadContentHashes,
   openRetryBuyers,
   replaceSheetSnapshot,
   retryQueueSize,
   startRun,
-  tableColumns,
   type BatchStatement,
   type BatchWrite,
   type ErrorEntry,
   type RunCounts,
 } from './sql.ts';
 
+export { safeDatabaseError, SyncAbortedError, SyncCancelled };
+
 export const DEFAULT_BATCH_SIZE = 100;
+/**
+ * A batch also ends once its rows hold this many characters, so that a sheet
+ * of huge cells never builds a statement beyond what V8 strings and the
+ * PostgreSQL protocol (1 GB a message) can carry. Real sheets never get near
+ * it (100 rows of 14 cells at Google's limit of 50,000 characters a cell are
+ * 70 Mi, and real cells are a thousandth of that).
+ */
+export const BATCH_TEXT_BUDGET = 32 * 2 ** 20;
 /** Any constant: the lock that keeps two sync runs from overlapping. */
 const SYNC_LOCK = 7_340_001;
 
@@ -76,12 +82,23 @@ export interface SyncOptions {
   onBatch?: (size: number) => void;
   /** Warnings for the operator (unknown headers, --only numbers not on the sheet). */
   warn?: (line: string) => void;
+  /** Stops the run (rolled back, recorded as stopped): Ctrl-C, SIGTERM, a worker shutting down. */
+  signal?: AbortSignal;
+}
+
+export interface ServiceOptions {
+  /** Where a run's failure is kept when the database cannot be told (see run-journal.ts). */
+  journal?: RunJournal | null;
+  /** What the process knows of a lost database that a socket error does not say. */
+  databaseGone?: () => Promise<string | null>;
 }
 
 /** A finished run: its counts (as recorded in sync_runs) and what the operator should know. */
 export interface SyncResult extends Omit<RunCounts, 'retryQueueSize'> {
   runId: string;
   source: string;
+  /** The CSV export's encoding and how it was chosen; null for the Sheets API. */
+  encoding: { label: string; how: string } | null;
   retryQueueSize: number;
   warnings: string[];
   /** With --only: listed buyer numbers not found on the sheet. */
@@ -104,39 +121,6 @@ export function syncResultJson(r: SyncResult) {
     duration_ms: r.durationMs,
     rows_per_second: r.rowsPerSecond,
   };
-}
-
-/** Thrown for a run that started and then could not finish; the run record holds the details. */
-export class SyncAbortedError extends CannotRunError {
-  readonly runId: string;
-  readonly errorType: ErrorType;
-  constructor(message: string, runId: string, errorType: ErrorType, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SyncAbortedError';
-    this.runId = runId;
-    this.errorType = errorType;
-  }
-}
-
-/**
- * A database error described without the values PostgreSQL may quote in its
- * message or detail. (No column can carry a length limit here: the schema
- * check refuses the run while one does, so a 22001 comes from a trigger or a
- * constraint, which PostgreSQL does not tie to a column.)
- */
-export function safeDatabaseError(err: unknown): string {
-  const e = err as { code?: string; constraint?: string; column?: string; table?: string; dataType?: string };
-  const code = e.code ?? 'no SQLSTATE';
-  switch (categorizeError(err)) {
-    case 'field_length':
-      return 'the database rejected the row (22001 value too long)';
-    case 'constraint_violation':
-      return `the database rejected the row (${code}${e.constraint ? `, constraint ${e.constraint}` : ''}${e.column ? `, column ${e.column}` : ''})`;
-    case 'data_type':
-      return `the database could not store a value (${code}${e.column ? `, column ${e.column}` : ''}${e.dataType ? `, type ${e.dataType}` : ''})`;
-    default:
-      return `the database failed on the row (${code})`;
-  }
 }
 
 function isKeyHeader(mapping: Mapping, header: string): boolean {
@@ -175,24 +159,38 @@ function emptyCounts(): RunCounts {
   };
 }
 
-/** A stack trace with its first line (which repeats the message, possibly quoting values) replaced. */
-function safeStack(err: unknown, message: string): string | null {
-  const stack = err instanceof Error ? err.stack : undefined;
-  if (!stack) return null;
-  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l));
-  return [`${(err as Error).name}: ${message}`, ...frames].join('\n');
-}
-
 function duplicateEntry(rowNumber: number, key: string, syncedRow: number, keyColumn: string): ErrorEntry {
   return {
     rowNumber,
     buyerNumber: key,
     errorType: 'constraint_violation',
     column: keyColumn,
-    message: `row ${rowNumber}: buyer number ${key} is also on row ${syncedRow}, which is the one synced; remove or renumber this duplicate`,
+    message: `row ${rowNumber}: buyer number ${printable(key)} is also on row ${syncedRow}, which is the one synced; remove or renumber this duplicate`,
     retryable: false,
     stack: null,
   };
+}
+
+function lookalikeEntry(rowNumber: number, key: string, earlier: Lookalike, keyColumn: string): ErrorEntry {
+  return {
+    rowNumber,
+    buyerNumber: key,
+    errorType: 'constraint_violation',
+    column: keyColumn,
+    message:
+      `row ${rowNumber}: buyer number ${printable(key)} is the same as ${printable(earlier.spelling)} on row ${earlier.row} once Unicode-normalized ` +
+      `(NFKC: full-width characters, composed and decomposed accents, ideographic spaces), yet written differently; ` +
+      `write one buyer's number the same way everywhere, or give this buyer another number`,
+    retryable: false,
+    stack: null,
+  };
+}
+
+/** Characters a row holds, to keep a batch within BATCH_TEXT_BUDGET. */
+function rowText(cells: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < cells.length; i++) n += cells[i]!.length;
+  return n;
 }
 
 function problemEntry(p: RowProblem): ErrorEntry {
@@ -209,8 +207,12 @@ function problemEntry(p: RowProblem): ErrorEntry {
 
 export class EnhancedBuyerSyncService {
   private readonly pool: pg.Pool;
-  constructor(pool: pg.Pool) {
+  private readonly failures: FailureContext;
+  private readonly journal: RunJournal | null;
+  constructor(pool: pg.Pool, options: ServiceOptions = {}) {
     this.pool = pool;
+    this.journal = options.journal ?? null;
+    this.failures = { pool, journal: this.journal, ...(options.databaseGone ? { databaseGone: options.databaseGone } : {}) };
   }
 
   /** The schema check, refusing with the table and column named. */
@@ -246,31 +248,43 @@ export class EnhancedBuyerSyncService {
     };
     const only = options.only ? [...new Set(options.only.map((b) => b.trim()).filter((b) => b !== ''))] : null;
 
+    // Everything that can refuse the run without reading the sheet comes first.
     await this.assertSchema();
-    const existingColumns = await tableColumns(this.pool, mapping.table);
-    if (existingColumns === null) throw new CannotRunError(`table public.${mapping.table} does not exist; run \`buyer-sync migrate\``);
-    const unknownColumns = mapping.columns.filter((c) => !existingColumns.has(c.column));
-    if (unknownColumns.length > 0) {
-      throw new CannotRunError(
-        `the column mapping names ${unknownColumns.map((c) => `${mapping.table}.${c.column} (header "${c.header}")`).join(', ')}, ` +
-          `which the table does not have; add a migration or fix the mapping`,
-      );
-    }
+    await assertMappingFits(this.pool, mapping);
+    const maxKey = await keyMaxLength(this.pool);
+    const stopped = () => {
+      if (options.signal?.aborted) throw new SyncCancelled(String(options.signal.reason ?? 'stopped'));
+    };
 
     const client = await this.pool.connect();
     let broken: Error | boolean | undefined = undefined;
     let runId: string | null = null;
     let counts = emptyCounts();
+    /*
+     * A session the server ends (pg_terminate_backend, a shutdown) says why
+     * asynchronously (57P01, 57P02, …); the query that fails next only knows
+     * that the connection is gone. Keep the server's reason for the record.
+     */
+    let serverSaid: unknown = null;
+    const onError = (e: unknown) => (serverSaid ??= e);
+    client.on('error', onError);
+    const why = (e: unknown) => (errorCode(e) === undefined && errorCode(serverSaid) !== undefined && isConnectionLevel(e) ? serverSaid : e);
     try {
       for (let isolate = false; ; isolate = true) {
         counts = emptyCounts();
         let reader: SheetReader;
         try {
-          reader = await source.open({ columnTypes: (h) => columnTypes(mapping, h), isKey: (h) => isKeyHeader(mapping, h) });
+          stopped();
+          reader = await source.open({
+            columnTypes: (h) => columnTypes(mapping, h),
+            isKey: (h) => isKeyHeader(mapping, h),
+            ...(options.signal ? { signal: options.signal } : {}),
+          });
         } catch (err) {
+          const e = options.signal?.aborted && !(err instanceof CannotRunError) ? new SyncCancelled(String(options.signal.reason)) : err;
           // The sheet could not be read (again, on an isolating re-run): the run, if recorded, failed.
-          if (runId === null) throw err;
-          throw await this.abort(runId, err, counts, performance.now() - started);
+          if (runId === null) throw e;
+          throw await abortRun(this.failures, runId, why(e), counts, performance.now() - started);
         }
         try {
           await client.query('begin');
@@ -279,11 +293,17 @@ export class EnhancedBuyerSyncService {
           // The header is checked before the run is recorded: a refused sheet is not a run.
           const header = resolveHeader(mapping, reader.header);
           if (runId === null) {
-            // Holding the lock, any run still marked running is one whose process died: it wrote nothing.
+            // Holding the lock, any run still marked running is one whose process died: it wrote
+            // nothing. The journal knows why, for the runs that could not say so themselves.
+            if (this.journal) await this.journal.replay(this.pool).catch(() => 0);
             await closeInterruptedRuns(this.pool);
-            runId = (await startRun(this.pool, { mode: only ? 'only' : 'full', source: source.description, batchSize })).id;
+            runId = (
+              await startRun(this.pool, { mode: only ? 'only' : 'full', source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null })
+            ).id;
+            for (const w of reader.warnings) warn(w);
           }
-          const result = await this.attempt({ client, reader, header, runId, counts, only, batchSize, isolate, options, warn, started });
+          const rules = rowRules(header, reader.format, maxKey);
+          const result = await this.attempt({ client, reader, rules, runId, counts, only, batchSize, isolate, options, warn, started, stopped });
           await client.query('commit');
           return { ...result, warnings };
         } catch (err) {
@@ -303,10 +323,11 @@ export class EnhancedBuyerSyncService {
             continue;
           }
           if (runId === null) throw err instanceof RowRejected ? err.cause : err;
-          throw await this.abort(runId, err instanceof RowRejected ? err.cause : err, counts, performance.now() - started);
+          throw await abortRun(this.failures, runId, why(err instanceof RowRejected ? err.cause : err), counts, performance.now() - started);
         }
       }
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -315,7 +336,7 @@ export class EnhancedBuyerSyncService {
   private async attempt(a: {
     client: pg.PoolClient;
     reader: SheetReader;
-    header: HeaderResolution;
+    rules: RowRules;
     runId: string;
     counts: RunCounts;
     only: string[] | null;
@@ -324,28 +345,38 @@ export class EnhancedBuyerSyncService {
     options: SyncOptions;
     warn: (w: string) => void;
     started: number;
+    /** Throws SyncCancelled once the run's signal fired. */
+    stopped: () => void;
   }): Promise<Omit<SyncResult, 'warnings'>> {
-    const { client, reader, header, runId, counts, only, batchSize, options, warn } = a;
+    const { client, reader, rules, runId, counts, only, batchSize, options, warn, stopped } = a;
+    const { header } = rules;
     const { mapping, source } = options;
     const onlySet = only ? new Set(only) : null;
+    // --only also looks at rows whose buyer number is a lookalike of a listed one, so it judges them as a full run would.
+    const onlyForms = only ? new Set(only.map(normalForm)) : null;
     const elapsed = () => performance.now() - a.started;
     if (header.unknownHeaders.length > 0) {
-      warn(`the sheet has columns the mapping does not know (ignored): ${header.unknownHeaders.map((h) => `"${h}"`).join(', ')}`);
+      warn(`the sheet has columns the mapping does not know (ignored): ${printableList(header.unknownHeaders)}`);
+    }
+    if (header.repeatedUnknownHeaders.length > 0) {
+      warn(`unmapped headers that appear more than once (ignored too): ${printableList(header.repeatedUnknownHeaders)}`);
     }
     if (header.absentOptional.length > 0) {
-      warn(`optional columns absent from the sheet (left untouched): ${header.absentOptional.map((h) => `"${h}"`).join(', ')}`);
+      warn(`optional columns absent from the sheet (left untouched): ${printableList(header.absentOptional)}`);
     }
     const statement = batchStatement(mapping, header.columns);
     if (a.isolate) await client.query('savepoint batch');
 
     /*
      * The run's memory of buyer numbers: the database's content hashes, which
-     * sheet row claimed which number (later valid rows with it are duplicates),
+     * sheet row first showed and which claimed each number (later valid rows
+     * with it are duplicates), which spellings are lookalikes of earlier ones,
      * and, for the missing-buyer snapshot, every number in order of first
      * appearance with that row.
      */
     const index = new KeyIndex(only ? only.length : await buyerCount(client, mapping));
     await loadContentHashes(client, mapping, header.columns, (key, hash) => index.setStored(key, hash), only);
+    const lookalikes = new LookalikeGuard((k) => index.firstRow(k));
     const openRetries = await openRetryBuyers(client);
     const sheetKeys: string[] = [];
     const sheetRows: number[] = [];
@@ -379,25 +410,34 @@ export class EnhancedBuyerSyncService {
           });
         }
       };
-      for (const { rowNumber, cells } of rows) {
-        const outcome = parseRow(rowNumber, cells, header);
+      for (const { rowNumber, cells, oversized } of rows) {
+        const outcome = parseRow(rowNumber, cells, rules, oversized);
+        const key = outcome.kind === 'valid' ? outcome.row.key : outcome.kind === 'invalid' ? outcome.problem.buyerNumber : null;
         if (onlySet) {
-          const k = outcome.kind === 'valid' ? outcome.row.key : outcome.kind === 'invalid' ? outcome.problem.buyerNumber : null;
-          if (k === null || !onlySet.has(k)) continue;
+          if (key === null) continue;
+          if (!onlySet.has(key)) {
+            // A lookalike of a listed number: remembered for the verdict on the listed ones, not synced.
+            if (onlyForms!.has(normalForm(key))) lookalikes.check(key, rowNumber, index.visit(key, rowNumber).firstSeen);
+            continue;
+          }
         }
         counts.totalRows++;
         if (outcome.kind === 'blank') {
           counts.blankRows++;
           continue;
         }
+        const seen = key === null ? null : index.visit(key, rowNumber);
+        if (seen?.firstSeen) {
+          sheetKeys.push(key!);
+          sheetRows.push(rowNumber);
+          keysText += `${key}\u0000${rowNumber}\n`;
+        }
+        const earlier = key === null ? null : lookalikes.check(key, rowNumber, seen!.firstSeen);
+        if (earlier !== null) {
+          fail(lookalikeEntry(rowNumber, key!, earlier, mapping.key));
+          continue;
+        }
         if (outcome.kind === 'invalid') {
-          const key = outcome.problem.buyerNumber;
-          const seen = key === null ? null : index.see(key);
-          if (seen?.firstSeen) {
-            sheetKeys.push(key!);
-            sheetRows.push(rowNumber);
-            keysText += `${key}\u0000${rowNumber}\n`;
-          }
           if (seen?.claimedBy) {
             // Another row already synced this buyer: this one is a duplicate first of all.
             fail(duplicateEntry(rowNumber, key!, seen.claimedBy, mapping.key));
@@ -407,16 +447,11 @@ export class EnhancedBuyerSyncService {
           continue;
         }
         const row = outcome.row;
-        const claim = index.claim(row.key, row.hash, rowNumber);
-        if ('duplicateOf' in claim) {
-          fail(duplicateEntry(rowNumber, row.key, claim.duplicateOf, mapping.key));
+        if (seen!.claimedBy !== null) {
+          fail(duplicateEntry(rowNumber, row.key, seen!.claimedBy, mapping.key));
           continue;
         }
-        if (claim.firstSeen) {
-          sheetKeys.push(row.key);
-          sheetRows.push(rowNumber);
-          keysText += `${row.key}\u0000${rowNumber}\n`;
-        }
+        const claim = index.claim(seen!.slot, row.hash, rowNumber);
         if (queued.has(row.key)) {
           // An earlier row of this run failed with this number and was queued; this row synced the buyer.
           lateResolved.push(row.key);
@@ -459,7 +494,9 @@ export class EnhancedBuyerSyncService {
     let inFlight: Promise<void> = Promise.resolve();
     let rowsRead = 0;
     let batch: SheetRow[] = [];
+    let batchText = 0;
     const dispatch = async (rows: SheetRow[]) => {
+      stopped();
       const plan = prepare(rows);
       await inFlight;
       inFlight = submit(plan);
@@ -468,17 +505,21 @@ export class EnhancedBuyerSyncService {
     };
     try {
       for await (const chunk of reader.rows) {
+        stopped();
         for (const r of chunk) {
           rowsRead++;
           batch.push(r);
-          if (batch.length === batchSize) {
+          batchText += rowText(r.cells);
+          if (batch.length === batchSize || batchText >= BATCH_TEXT_BUDGET) {
             const rows = batch;
             batch = [];
+            batchText = 0;
             await dispatch(rows);
           }
         }
       }
       if (batch.length > 0) await dispatch(batch);
+      stopped();
     } finally {
       // Never leave a write running while the run unwinds.
       await inFlight.catch(() => undefined);
@@ -487,7 +528,13 @@ export class EnhancedBuyerSyncService {
 
     if (lateResolved.length > 0) await closeRetryEntries(client, lateResolved);
     const notOnSheet = only ? only.filter((b) => !index.onSheet(b)) : [];
-    if (notOnSheet.length > 0) warn(`not on the sheet: ${notOnSheet.join(', ')}`);
+    if (notOnSheet.length > 0) warn(`not on the sheet: ${notOnSheet.map((b) => printable(b)).join(', ')}`);
+    if (lookalikes.collisions > 0) {
+      warn(
+        `${lookalikes.collisions} buyer number(s) are written two ways (equal once Unicode-normalized, e.g. full-width digits): ` +
+          'their later rows failed as constraint_violation, see `buyer-sync errors --type constraint_violation`',
+      );
+    }
     if (!only) {
       await replaceSheetSnapshot(client, {
         source: source.description,
@@ -501,7 +548,8 @@ export class EnhancedBuyerSyncService {
     counts.durationMs = Math.round(elapsed());
     counts.rowsPerSecond = Math.round((counts.totalRows / Math.max(counts.durationMs, 1)) * 100_000) / 100;
     await finishRun(client, runId, counts, null);
-    return { ...counts, runId, source: source.description, retryQueueSize: counts.retryQueueSize, notOnSheet };
+    const encoding = reader.format.encoding ? { label: reader.format.encoding.label, how: reader.format.encoding.how } : null;
+    return { ...counts, runId, source: source.description, encoding, retryQueueSize: counts.retryQueueSize, notOnSheet };
   }
 
   /**
@@ -563,29 +611,5 @@ export class EnhancedBuyerSyncService {
     // The batch's failures (rule failures and refused rows) and retry bookkeeping, in one statement.
     const rest: BatchWrite = { inserts: [], updates: [], errors: write.errors, retries: write.retries, resolved: write.resolved };
     if (rest.errors.length + rest.resolved.length > 0) await client.query(statement(runId, rest));
-  }
-
-  /** Records a run that could not finish (nothing it did was committed) and builds the operator's message. */
-  private async abort(runId: string, err: unknown, counts: RunCounts, durationMs: number): Promise<Error> {
-    const errorType = err instanceof CannotRunError ? 'unknown' : categorizeError(err);
-    const cause =
-      err instanceof CannotRunError
-        ? err.message
-        : errorType === 'transient'
-          ? `the database connection was lost (${errorCode(err) ?? 'connection closed'})`
-          : `${errorCode(err) ? `database error ${errorCode(err)}` : (err as Error)?.message ?? String(err)}`;
-    const message = `sync run ${runId} stopped after ${counts.totalRows} rows and wrote nothing: ${cause}`;
-    try {
-      await finishRun(this.pool, runId, { ...counts, durationMs, rowsPerSecond: 0 }, { errorType, message });
-      await insertErrors(this.pool, runId, [
-        { rowNumber: null, buyerNumber: null, errorType, column: null, message, retryable: isRetryable(errorType), stack: errorType === 'unknown' ? safeStack(err, message) : null },
-      ]);
-    } catch {
-      // The database may be unreachable: the message still reaches the operator.
-    }
-    if (err instanceof CannotRunError && !(err instanceof SyncAbortedError)) {
-      return new SyncAbortedError(message, runId, errorType, { cause: err });
-    }
-    return new SyncAbortedError(`${message}; run the sync again`, runId, errorType, { cause: err });
   }
 }

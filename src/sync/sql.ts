@@ -125,7 +125,7 @@ export function batchStatement(mapping: Mapping, columns: ResolvedColumn[]): Bat
   insert into public.retry_queue (buyer_number, row_number, error_info, attempt_count, next_retry_at)
   select r.buyer_number, r.row_number, r.info, 1, statement_timestamp() + interval '1 minute'
     from unnest(${r.join(', ')}) as r(buyer_number, row_number, info)
-  on conflict (buyer_number) where status in ('pending', 'processing')
+  on conflict ((md5(buyer_number))) where status in ('pending', 'processing')
   do update set error_info = excluded.error_info, row_number = excluded.row_number, updated_at = statement_timestamp()
   returning 1
 )`);
@@ -203,17 +203,6 @@ export function pgArray(values: readonly (string | number | boolean | null)[]): 
 
 function pgLiteral(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
-}
-
-/** Columns of the mapped table, to refuse a mapping that names a column the table lacks. */
-export async function tableColumns(db: Queryable, table: string): Promise<Set<string> | null> {
-  const { rows } = await db.query<{ column_name: string }>(
-    `select a.attname as column_name
-       from pg_catalog.pg_attribute a
-      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
-    [`public.${id(table)}`],
-  );
-  return rows.length === 0 ? null : new Set(rows.map((r) => r.column_name));
 }
 
 /**
@@ -298,26 +287,54 @@ export interface RunRecordStart {
   mode: 'full' | 'only' | 'retry';
   source: string;
   batchSize: number;
+  /** The CSV export's encoding; null for the Sheets API. */
+  encoding: string | null;
 }
 
 /**
- * Runs still marked running while we hold the sync lock belong to processes
- * that died (killed, machine lost): their transaction rolled back, so they
- * wrote nothing. Say so.
+ * Runs still marked running while we hold the sync lock (and after the run
+ * journal was replayed) belong to processes that died without a word (killed,
+ * machine lost): their transaction rolled back, so they wrote nothing. Say so.
  */
 export async function closeInterruptedRuns(db: Queryable): Promise<void> {
   await db.query(
     `update public.sync_runs
         set status = 'failed', finished_at = clock_timestamp(), error_type = 'transient',
-            error_message = 'interrupted: the process stopped before the run finished; nothing of the run was written'
+            error_message = 'interrupted: the run''s process stopped (killed, or its machine lost) before it could record why; nothing of the run was written'
       where status = 'running'`,
   );
 }
 
+/**
+ * Records why a run stopped, if it is still marked running (a finished record
+ * is never overwritten), with the run-level entry in the error log. Returns
+ * whether it did.
+ */
+export async function markRunFailed(db: Queryable, runId: string, errorType: ErrorType, message: string, at: Date): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `with run as (
+       update public.sync_runs
+          set status = 'failed', finished_at = $5, error_type = $3, error_message = $4
+        where id = $1 and status = 'running'
+       returning id
+     )
+     insert into public.sync_error_log (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, created_at)
+     select id, null, null, $3, null, $4, $2, $5 from run`,
+    [runId, errorType !== 'constraint_violation', errorType, message, at],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** The longest buyer number a row may carry (migration 055). */
+export async function keyMaxLength(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`select buyer_sync.buyer_number_max_length() as n`);
+  return rows[0]!.n;
+}
+
 export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string }> {
   const { rows } = await db.query<{ id: string }>(
-    `insert into public.sync_runs (mode, source, batch_size) values ($1, $2, $3) returning id`,
-    [run.mode, run.source, run.batchSize],
+    `insert into public.sync_runs (mode, source, batch_size, encoding) values ($1, $2, $3, $4) returning id`,
+    [run.mode, run.source, run.batchSize, run.encoding],
   );
   return { id: rows[0]!.id };
 }

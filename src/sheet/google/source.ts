@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { sheets as sheetsApi, type sheets_v4 } from '@googleapis/sheets';
 import { CannotRunError } from '../../errors.ts';
 import { columnLetter } from '../../mapping/mapping.ts';
+import { printable, printableList } from '../../printable.ts';
 import type { OpenHint, SheetReader, SheetRow, SheetSource } from '../source.ts';
 import { accessAdvice, credentialsFromEnv, type SheetsCredentials } from './auth.ts';
 import { quoteTab, type SheetAddress } from './address.ts';
@@ -133,7 +134,7 @@ export class GoogleSheetSource implements SheetSource {
       }
       if (chunk.length > 0) yield chunk;
     }
-    return { header: [...header], rows: rows(), close: async () => undefined };
+    return { header: [...header], rows: rows(), format: { encoding: null, dateSerials: true }, warnings: [], close: async () => undefined };
   }
 
   /**
@@ -174,6 +175,7 @@ export class GoogleSheetSource implements SheetSource {
 
     const call = async <T>(what: string, fn: () => Promise<{ data: T; headers?: unknown }>): Promise<T> => {
       for (let attempt = 1; ; attempt++) {
+        hint?.signal?.throwIfAborted();
         await limiter.acquire();
         this.stats.requests++;
         try {
@@ -195,7 +197,10 @@ export class GoogleSheetSource implements SheetSource {
           if (f.status === 429) limiter.pause(wait);
           this.stats.retries++;
           o.log?.(`Google Sheets: ${f.status ?? f.code ?? 'network error'} while reading ${what}; retrying in ${Math.round(wait)} ms (attempt ${attempt + 1} of ${o.backoff.attempts})`);
-          await new Promise((r) => setTimeout(r, wait));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            hint?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          });
         }
       }
     };
@@ -207,14 +212,14 @@ export class GoogleSheetSource implements SheetSource {
       ),
     );
     const tabs = (meta.sheets ?? []).map((s) => s.properties!).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-    const names = tabs.map((t) => `"${t.title}"`).join(', ');
+    const names = printableList(tabs.map((t) => t.title ?? ''), 20);
     let tab: sheets_v4.Schema$SheetProperties | undefined;
     if (this.address.gid !== null) {
       tab = tabs.find((t) => t.sheetId === this.address.gid);
       if (!tab) throw new CannotRunError(`spreadsheet ${id} has no tab with gid ${this.address.gid}; its tabs are ${names}`);
     } else if (o.tab) {
       tab = tabs.find((t) => t.title === o.tab) ?? tabs.find((t) => t.title?.trim().toLowerCase() === o.tab!.trim().toLowerCase());
-      if (!tab) throw new CannotRunError(`spreadsheet ${id} has no tab named "${o.tab}" (SHEET_TAB); its tabs are ${names}`);
+      if (!tab) throw new CannotRunError(`spreadsheet ${id} has no tab named "${printable(o.tab)}" (SHEET_TAB); its tabs are ${names}`);
     } else {
       tab = tabs[0];
       if (!tab) throw new CannotRunError(`spreadsheet ${id} has no tabs`);
@@ -362,9 +367,9 @@ export class GoogleSheetSource implements SheetSource {
       case 404:
         return new CannotRunError(`spreadsheet ${id} was not found (${why}): check the URL or id in SHEET_SOURCE`);
       case 400:
-        return new CannotRunError(`Google Sheets rejected the request for ${what} of spreadsheet ${id} (${why}): ${f.message}`);
+        return new CannotRunError(`Google Sheets rejected the request for ${what} of spreadsheet ${id} (${why}): ${printable(f.message, 200)}`);
       default:
-        return new CannotRunError(`reading ${what} of spreadsheet ${id} failed (${why || f.code || 'error'}): ${f.message}`);
+        return new CannotRunError(`reading ${what} of spreadsheet ${id} failed (${why || f.code || 'error'}): ${printable(f.message, 200)}`);
     }
   }
 }

@@ -1,0 +1,255 @@
+/**
+ * Character encodings of CSV exports, decoded piece by piece by maintained
+ * decoders, and never replaced silently.
+ *
+ * - UTF-8 (with or without a byte order mark): Node's own decoder
+ *   (Buffer#toString), after Node's validator (buffer.isUtf8) has passed the
+ *   piece. Only a piece that fails is walked byte by byte, to find where its
+ *   invalid sequences are.
+ * - UTF-16 LE/BE (by their byte order mark): Node's own UTF-16 decoder, which
+ *   keeps lone surrogates as they are.
+ * - Shift_JIS (CP932, what Excel writes as "CSV" on a Japanese Windows) and
+ *   EUC-JP: the WHATWG decoders of Node's TextDecoder (full ICU).
+ *
+ * Bytes that are not valid in the encoding become INVALID, a lone surrogate:
+ * no valid UTF-8, Shift_JIS or EUC-JP decodes to one, and in UTF-16 a lone
+ * surrogate is itself the invalid sequence. The row rules fail any cell that
+ * holds one as data_type, naming row, column and encoding, so an undecodable
+ * byte can never reach the database as U+FFFD.
+ */
+import { isUtf8 } from 'node:buffer';
+import { TextDecoder } from 'node:util';
+import { UsageError } from '../../errors.ts';
+
+export const ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'shift_jis', 'euc-jp'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+/** How the encoding's name reads in messages. */
+export const ENCODING_LABEL: Record<Encoding, string> = {
+  'utf-8': 'UTF-8',
+  'utf-16le': 'UTF-16LE',
+  'utf-16be': 'UTF-16BE',
+  shift_jis: 'Shift_JIS',
+  'euc-jp': 'EUC-JP',
+};
+
+/** Stands for a sequence of bytes that is not valid in the file's encoding. */
+export const INVALID = '\udfff';
+
+const ALIASES: Record<string, Encoding> = {
+  utf8: 'utf-8',
+  'utf-8': 'utf-8',
+  'utf-8-bom': 'utf-8',
+  utf16le: 'utf-16le',
+  'utf-16le': 'utf-16le',
+  utf16be: 'utf-16be',
+  'utf-16be': 'utf-16be',
+  shift_jis: 'shift_jis',
+  'shift-jis': 'shift_jis',
+  sjis: 'shift_jis',
+  cp932: 'shift_jis',
+  ms932: 'shift_jis',
+  'windows-31j': 'shift_jis',
+  eucjp: 'euc-jp',
+  'euc-jp': 'euc-jp',
+};
+
+/** `--encoding` / SHEET_ENCODING, by any of its usual names. */
+export function parseEncoding(name: string, from: string): Encoding {
+  const e = ALIASES[name.trim().toLowerCase()];
+  if (e === undefined) {
+    throw new UsageError(
+      `${from} must be one of utf-8, utf-16le, utf-16be, shift_jis (also cp932, sjis, windows-31j) or euc-jp, got "${name}"`,
+    );
+  }
+  return e;
+}
+
+/** The byte order mark a file starts with, if any. */
+export function byteOrderMark(head: Uint8Array): { encoding: Encoding; length: number } | null {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', length: 3 };
+  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', length: 2 };
+  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', length: 2 };
+  return null;
+}
+
+/** Decodes a file's bytes piece by piece; `invalid` counts the invalid sequences seen so far. */
+export interface StreamDecoder {
+  decode(bytes: Uint8Array, final: boolean): string;
+  readonly invalid: number;
+}
+
+export function createDecoder(encoding: Encoding): StreamDecoder {
+  switch (encoding) {
+    case 'utf-8':
+      return new Utf8Decoder();
+    case 'utf-16le':
+      return new Utf16Decoder(false);
+    case 'utf-16be':
+      return new Utf16Decoder(true);
+    case 'shift_jis':
+    case 'euc-jp':
+      return new WhatwgDecoder(encoding);
+  }
+}
+
+function concat(carry: Uint8Array | null, bytes: Uint8Array): Buffer {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return carry === null || carry.length === 0 ? b : Buffer.concat([carry, b]);
+}
+
+/** Bytes at the end of `buf` that begin a UTF-8 sequence the piece does not finish. */
+function unfinishedUtf8(buf: Uint8Array): number {
+  for (let k = 1; k <= Math.min(3, buf.length); k++) {
+    const b = buf[buf.length - k]!;
+    if ((b & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const needs = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return needs > k ? k : 0;
+  }
+  return 0;
+}
+
+class Utf8Decoder implements StreamDecoder {
+  private carry: Uint8Array | null = null;
+  invalid = 0;
+
+  decode(bytes: Uint8Array, final: boolean): string {
+    const buf = concat(this.carry, bytes);
+    this.carry = null;
+    let end = buf.length;
+    if (!final) {
+      const keep = unfinishedUtf8(buf);
+      if (keep > 0) {
+        end -= keep;
+        this.carry = Uint8Array.prototype.slice.call(buf, end);
+      }
+    }
+    const body = end === buf.length ? buf : buf.subarray(0, end);
+    if (isUtf8(body)) return body.toString('utf8');
+    return this.marked(body);
+  }
+
+  /**
+   * The slow path, for a piece that is not valid UTF-8: each maximal invalid
+   * subpart (the WHATWG and Unicode recommendation) becomes one INVALID; the
+   * valid runs between them are decoded by Node.
+   */
+  private marked(buf: Buffer): string {
+    let out = '';
+    let start = 0;
+    let i = 0;
+    const n = buf.length;
+    while (i < n) {
+      const b = buf[i]!;
+      if (b < 0x80) {
+        i++;
+        continue;
+      }
+      let needs = 0;
+      let lo = 0x80;
+      let hi = 0xbf;
+      if (b >= 0xc2 && b <= 0xdf) needs = 1;
+      else if (b >= 0xe0 && b <= 0xef) {
+        needs = 2;
+        if (b === 0xe0) lo = 0xa0;
+        else if (b === 0xed) hi = 0x9f;
+      } else if (b >= 0xf0 && b <= 0xf4) {
+        needs = 3;
+        if (b === 0xf0) lo = 0x90;
+        else if (b === 0xf4) hi = 0x8f;
+      }
+      let j = i + 1;
+      let ok = needs > 0;
+      for (let k = 0; ok && k < needs; k++, j++) {
+        const c = j < n ? buf[j]! : -1;
+        if (c < (k === 0 ? lo : 0x80) || c > (k === 0 ? hi : 0xbf)) ok = false;
+      }
+      if (ok) {
+        i = j;
+        continue;
+      }
+      // The invalid subpart ends before the byte that broke it (that byte starts over), or after a bad lead byte.
+      if (needs > 0) j--;
+      const stop = Math.max(j, i + 1);
+      out += buf.toString('utf8', start, i) + INVALID;
+      this.invalid++;
+      i = stop;
+      start = stop;
+    }
+    return out + buf.toString('utf8', start, n);
+  }
+}
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** How many lone surrogates (undecodable sequences) a string holds. */
+export function countLoneSurrogates(text: string): number {
+  if (text.isWellFormed()) return 0;
+  return text.match(LONE_SURROGATE)?.length ?? 0;
+}
+
+/** Where the first lone surrogate (undecodable sequence) of a string is, or -1. */
+export function firstLoneSurrogate(text: string): number {
+  if (text.isWellFormed()) return -1;
+  const m = new RegExp(LONE_SURROGATE.source).exec(text);
+  return m ? m.index : -1;
+}
+
+class Utf16Decoder implements StreamDecoder {
+  private readonly bigEndian: boolean;
+  private carry: Uint8Array | null = null;
+  invalid = 0;
+  constructor(bigEndian: boolean) {
+    this.bigEndian = bigEndian;
+  }
+
+  decode(bytes: Uint8Array, final: boolean): string {
+    const buf = concat(this.carry, bytes);
+    this.carry = null;
+    let end = buf.length - (buf.length % 2);
+    if (!final && end >= 2) {
+      // Keep a high surrogate that ends the piece for the next one, so each piece decodes on its own.
+      const last = this.bigEndian ? (buf[end - 2]! << 8) | buf[end - 1]! : (buf[end - 1]! << 8) | buf[end - 2]!;
+      if (last >= 0xd800 && last <= 0xdbff) end -= 2;
+    }
+    if (end < buf.length) {
+      if (!final) this.carry = Uint8Array.prototype.slice.call(buf, end);
+      else {
+        // An odd byte at the very end: half a character.
+        this.invalid++;
+      }
+    }
+    let body = buf.subarray(0, end);
+    if (this.bigEndian) body = Buffer.from(body).swap16();
+    let text = body.toString('utf16le');
+    const lone = countLoneSurrogates(text);
+    this.invalid += lone;
+    if (final && end < buf.length) text += INVALID;
+    return text;
+  }
+}
+
+class WhatwgDecoder implements StreamDecoder {
+  private readonly decoder: TextDecoder;
+  invalid = 0;
+  constructor(encoding: 'shift_jis' | 'euc-jp') {
+    try {
+      this.decoder = new TextDecoder(encoding);
+    } catch (err) {
+      throw new UsageError(`this Node.js cannot decode ${ENCODING_LABEL[encoding]} (it was built without full ICU); run buyer-sync with the Node.js that \`npm install\` put in node_modules`, { cause: err });
+    }
+  }
+
+  decode(bytes: Uint8Array, final: boolean): string {
+    const text = this.decoder.decode(bytes, { stream: !final });
+    // Neither encoding has a character that decodes to U+FFFD: every one is an invalid sequence.
+    if (!text.includes('\ufffd')) return text;
+    let n = 0;
+    const marked = text.replace(/\ufffd/g, () => {
+      n++;
+      return INVALID;
+    });
+    this.invalid += n;
+    return marked;
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * How a sync failure is told: a database error described without the values
+ * PostgreSQL may quote, a stack trace without its message line, and a run
+ * that could not finish recorded with its real reason: in sync_runs when the
+ * database can be reached (tried on fresh connections, since the run's own
+ * connection is usually the one that died), else in the local run journal,
+ * which the next run replays. Either way the operator gets one line.
+ */
+import type pg from 'pg';
+import { CannotRunError } from '../errors.ts';
+import { categorizeError, errorCode, isConnectionLevel, isRetryable, type ErrorType } from './error-types.ts';
+import type { RunJournal } from './run-journal.ts';
+import { finishRun, insertErrors, type RunCounts } from './sql.ts';
+
+/** Thrown for a run that started and then could not finish; the run record holds the details. */
+export class SyncAbortedError extends CannotRunError {
+  readonly runId: string;
+  readonly errorType: ErrorType;
+  constructor(message: string, runId: string, errorType: ErrorType, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SyncAbortedError';
+    this.runId = runId;
+    this.errorType = errorType;
+  }
+}
+
+/** A run stopped on purpose (Ctrl-C, SIGTERM, a worker shutting down): the signal's reason. */
+export class SyncCancelled extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'SyncCancelled';
+  }
+}
+
+/**
+ * A database error described without the values PostgreSQL may quote in its
+ * message or detail. (No column can carry a length limit here: the schema
+ * check refuses the run while one does, so a 22001 comes from a trigger or a
+ * constraint, which PostgreSQL does not tie to a column.)
+ */
+export function safeDatabaseError(err: unknown): string {
+  const e = err as { code?: string; constraint?: string; column?: string; table?: string; dataType?: string };
+  const code = e.code ?? 'no SQLSTATE';
+  switch (categorizeError(err)) {
+    case 'field_length':
+      return code === '54000'
+        ? 'the database rejected the row (54000: a value is too large for an index or a limit of the server)'
+        : 'the database rejected the row (22001 value too long)';
+    case 'constraint_violation':
+      return `the database rejected the row (${code}${e.constraint ? `, constraint ${e.constraint}` : ''}${e.column ? `, column ${e.column}` : ''})`;
+    case 'data_type':
+      return `the database could not store a value (${code}${e.column ? `, column ${e.column}` : ''}${e.dataType ? `, type ${e.dataType}` : ''})`;
+    case 'transient':
+      return `the database failed on the row for a passing reason (${code}: ${code === '57014' ? 'statement cancelled' : code.startsWith('40') ? 'serialization failure or deadlock' : 'try again'})`;
+    default:
+      return `the database failed on the row (${code})`;
+  }
+}
+
+/** A stack trace with its first line (which repeats the message, possibly quoting values) replaced. */
+export function safeStack(err: unknown, message: string): string | null {
+  const stack = err instanceof Error ? err.stack : undefined;
+  if (!stack) return null;
+  const frames = stack.split('\n').filter((l) => /^\s+at /.test(l));
+  return [`${(err as Error).name}: ${message}`, ...frames].join('\n');
+}
+
+export interface FailureContext {
+  pool: pg.Pool;
+  /** Where a failure goes when the database cannot be told; null: nowhere but the message. */
+  journal: RunJournal | null;
+  /** What the process knows about a lost database that a socket error does not say (the embedded server stopped). */
+  databaseGone?: () => Promise<string | null>;
+}
+
+/** Why a run stopped, in one line without values, and its category. */
+function cause(err: unknown, gone: string | null): { errorType: ErrorType; text: string } {
+  if (err instanceof SyncCancelled) return { errorType: 'transient', text: `stopped: ${err.message}` };
+  if (err instanceof CannotRunError) return { errorType: 'unknown', text: err.message };
+  const errorType = categorizeError(err);
+  if (errorType === 'transient' || isConnectionLevel(err)) {
+    const code = errorCode(err) ?? 'connection closed';
+    return { errorType: 'transient', text: `the database connection was lost (${code})${gone ? `: ${gone}` : ''}` };
+  }
+  const code = errorCode(err);
+  return { errorType, text: code ? `database error ${code}` : ((err as Error)?.message ?? String(err)) };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Records a run that could not finish (nothing it did was committed) and
+ * builds the operator's one line.
+ */
+export async function abortRun(ctx: FailureContext, runId: string, err: unknown, counts: RunCounts, durationMs: number): Promise<SyncAbortedError> {
+  const gone = isConnectionLevel(err) && ctx.databaseGone ? await ctx.databaseGone().catch(() => null) : null;
+  const { errorType, text } = cause(err, gone);
+  const again = err instanceof CannotRunError || err instanceof SyncCancelled ? '' : '; run the sync again';
+  const message = `sync run ${runId} stopped after ${counts.totalRows} rows and wrote nothing: ${text}`;
+  let unrecorded: unknown = null;
+  // The run's own connection is usually the one that died: try on fresh ones, briefly.
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      await finishRun(ctx.pool, runId, { ...counts, durationMs, rowsPerSecond: 0 }, { errorType, message });
+      await insertErrors(ctx.pool, runId, [
+        { rowNumber: null, buyerNumber: null, errorType, column: null, message, retryable: isRetryable(errorType), stack: errorType === 'unknown' ? safeStack(err, message) : null },
+      ]);
+      unrecorded = null;
+      break;
+    } catch (e) {
+      unrecorded = e;
+      if (!isConnectionLevel(e) || errorCode(e) === 'ECONNREFUSED') break;
+      await sleep(200 * attempt);
+    }
+  }
+  let note = '';
+  if (unrecorded !== null) {
+    const why = errorCode(unrecorded) ?? (unrecorded as Error)?.message ?? String(unrecorded);
+    try {
+      await ctx.journal?.add({ runId, errorType, message, at: new Date().toISOString() });
+      note = ctx.journal ? ` (sync_runs could not be told now, ${why}; the next sync records it)` : ` (sync_runs could not be told, ${why})`;
+    } catch {
+      note = ` (sync_runs could not be told, ${why})`;
+    }
+  }
+  return new SyncAbortedError(`${message}${again}${note}`, runId, errorType, { cause: err });
+}
