@@ -81,6 +81,54 @@ COMMENT ON FUNCTION buyer_sync.error_stats(since timestamp with time zone, until
 
 
 --
+-- Name: hash_part(date); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.hash_part(value date) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ select buyer_sync.hash_part((value - date '2000-01-01')::text) $$;
+
+
+--
+-- Name: FUNCTION hash_part(value date); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.hash_part(value date) IS 'How a date enters a content hash: its days since 2000-01-01, as text.';
+
+
+--
+-- Name: hash_part(bigint); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.hash_part(value bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ select buyer_sync.hash_part(value::text) $$;
+
+
+--
+-- Name: FUNCTION hash_part(value bigint); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.hash_part(value bigint) IS 'How a bigint enters a content hash: its decimal text.';
+
+
+--
+-- Name: hash_part(text); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.hash_part(value text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$ select coalesce('v' || octet_length(value)::text || ':' || value, 'n') $$;
+
+
+--
+-- Name: FUNCTION hash_part(value text); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.hash_part(value text) IS 'How a text value enters a content hash: n for null, v<bytes>:<text> otherwise, so no two different rows encode alike.';
+
+
+--
 -- Name: mapping_problems(jsonb); Type: FUNCTION; Schema: buyer_sync; Owner: -
 --
 
@@ -158,6 +206,137 @@ $$;
 COMMENT ON FUNCTION buyer_sync.mapping_problems(mapping jsonb) IS 'The column mapping checked against its table before a sync reads the sheet: one row per problem, naming the column and the fix; none when the mapping fits.';
 
 
+--
+-- Name: next_retry_at(integer, timestamp with time zone); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.next_retry_at(attempt integer, after timestamp with time zone DEFAULT now()) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$ select after + s.delay from buyer_sync.retry_schedule s where s.attempt = next_retry_at.attempt $$;
+
+
+--
+-- Name: FUNCTION next_retry_at(attempt integer, after timestamp with time zone); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.next_retry_at(attempt integer, after timestamp with time zone) IS 'When the next attempt at a buyer is due after its attempt-th failure; null when that was the last (the entry fails for good).';
+
+
+--
+-- Name: request_buyer_sync(text[]); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.request_buyer_sync(buyer_numbers text[]) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  job record;
+begin
+  if buyer_numbers is null or cardinality(buyer_numbers) = 0 or array_position(buyer_numbers, null) is not null then
+    raise exception 'request_buyer_sync needs a non-empty array of buyer numbers without nulls' using errcode = '22023';
+  end if;
+  if cardinality(buyer_numbers) > 10000 then
+    raise exception 'request_buyer_sync takes at most 10,000 buyer numbers at a time, got %', cardinality(buyer_numbers) using errcode = '22023';
+  end if;
+  -- Payloads that are arrays are concatenated while the job waits: a burst of requests is one job.
+  select * into job from graphile_worker.add_job('buyers__sync_numbers',
+    json_build_array(json_build_object('buyer_numbers', buyer_numbers)),
+    queue_name := 'buyer_sync', job_key := 'buyers__sync_numbers', max_attempts := 3);
+  return job.id;
+end $$;
+
+
+--
+-- Name: FUNCTION request_buyer_sync(buyer_numbers text[]); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.request_buyer_sync(buyer_numbers text[]) IS 'Asks the worker to sync just these buyer numbers from the configured sheet (the recovery for missing buyers); returns the job id. Requests made before it starts are merged.';
+
+
+--
+-- Name: request_retry_round(); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.request_retry_round() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  job record;
+begin
+  select * into job from graphile_worker.add_job('retry_queue__process', '{}'::json,
+    queue_name := 'buyer_sync', job_key := 'retry_queue__process', max_attempts := 3);
+  return job.id;
+end $$;
+
+
+--
+-- Name: FUNCTION request_retry_round(); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.request_retry_round() IS 'Asks the worker for a retry round now (retries that are due); returns the job id.';
+
+
+--
+-- Name: request_sync(); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.request_sync() RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  job record;
+begin
+  select * into job from graphile_worker.add_job('buyers__sync', '{}'::json,
+    queue_name := 'buyer_sync', job_key := 'buyers__sync', max_attempts := 3);
+  return job.id;
+end $$;
+
+
+--
+-- Name: FUNCTION request_sync(); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.request_sync() IS 'Asks the worker for a full sync of the configured sheet, as soon as the queue allows; returns the job id. Requests made before it starts collapse into one.';
+
+
+--
+-- Name: alert_permanent_failure(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.alert_permanent_failure() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  insert into public.sync_alerts (type, severity, message, details)
+  values (
+    'permanent_failure', 'critical',
+    format('buyer %s could not be synced after %s attempt(s)%s; fix its row on the sheet, then run buyer-sync sync --only with its number',
+           left(new.buyer_number, 60) || case when char_length(new.buyer_number) > 60 then '…' else '' end,
+           new.attempt_count,
+           coalesce(': ' || (new.error_info->>'error_message'), '')),
+    jsonb_build_object(
+      'buyer_number', new.buyer_number,
+      'attempts', new.attempt_count,
+      'error_type', new.error_info->>'error_type',
+      'column_name', new.error_info->>'column_name',
+      'row_number', new.row_number,
+      'resolution', new.resolution,
+      'source', new.source,
+      'run_id', new.last_run_id));
+  return null;
+end $$;
+
+
+--
+-- Name: FUNCTION alert_permanent_failure(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.alert_permanent_failure() IS 'Raises the permanent_failure alert when a retry-queue entry fails for good.';
+
+
 SET default_tablespace = '';
 
 SET default_table_access_method = heap;
@@ -185,7 +364,7 @@ CREATE TABLE public.buyers (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     synced_at timestamp with time zone,
     db_updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    content_hash text GENERATED ALWAYS AS (md5((((((((((((((COALESCE(((('v'::text || (octet_length(buyer_number))::text) || ':'::text) || buyer_number), 'n'::text) || COALESCE(((('v'::text || (octet_length(name))::text) || ':'::text) || name), 'n'::text)) || COALESCE(((('v'::text || (octet_length(phone))::text) || ':'::text) || phone), 'n'::text)) || COALESCE(((('v'::text || (octet_length(email))::text) || ':'::text) || email), 'n'::text)) || COALESCE(((('v'::text || (octet_length(address))::text) || ':'::text) || address), 'n'::text)) || COALESCE(((('v'::text || (octet_length(((inquiry_date - '2000-01-01'::date))::text))::text) || ':'::text) || ((inquiry_date - '2000-01-01'::date))::text), 'n'::text)) || COALESCE(((('v'::text || (octet_length(inquiry_source))::text) || ':'::text) || inquiry_source), 'n'::text)) || COALESCE(((('v'::text || (octet_length(desired_area))::text) || ':'::text) || desired_area), 'n'::text)) || COALESCE(((('v'::text || (octet_length(property_type))::text) || ':'::text) || property_type), 'n'::text)) || COALESCE(((('v'::text || (octet_length((budget)::text))::text) || ':'::text) || (budget)::text), 'n'::text)) || COALESCE(((('v'::text || (octet_length(status))::text) || ':'::text) || status), 'n'::text)) || COALESCE(((('v'::text || (octet_length(assignee))::text) || ':'::text) || assignee), 'n'::text)) || COALESCE(((('v'::text || (octet_length(((next_follow_up - '2000-01-01'::date))::text))::text) || ':'::text) || ((next_follow_up - '2000-01-01'::date))::text), 'n'::text)) || COALESCE(((('v'::text || (octet_length(notes))::text) || ':'::text) || notes), 'n'::text)))) STORED
+    content_hash text GENERATED ALWAYS AS (md5((((((((((((((buyer_sync.hash_part(buyer_number) || buyer_sync.hash_part(name)) || buyer_sync.hash_part(phone)) || buyer_sync.hash_part(email)) || buyer_sync.hash_part(address)) || buyer_sync.hash_part(inquiry_date)) || buyer_sync.hash_part(inquiry_source)) || buyer_sync.hash_part(desired_area)) || buyer_sync.hash_part(property_type)) || buyer_sync.hash_part(budget)) || buyer_sync.hash_part(status)) || buyer_sync.hash_part(assignee)) || buyer_sync.hash_part(next_follow_up)) || buyer_sync.hash_part(notes)))) STORED
 );
 
 
@@ -228,7 +407,7 @@ COMMENT ON COLUMN public.buyers.db_updated_at IS 'When this row last changed in 
 -- Name: COLUMN buyers.content_hash; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.buyers.content_hash IS 'md5 over the mapped columns (see buyer_sync_private.content_hash_columns); how a sync tells changed rows from unchanged ones.';
+COMMENT ON COLUMN public.buyers.content_hash IS 'md5 over the mapped columns, each as buyer_sync.hash_part encodes it (see buyer_sync_private.content_hash_columns); how a sync tells changed rows from unchanged ones.';
 
 
 --
@@ -258,7 +437,6 @@ CREATE TABLE public.sync_runs (
     error_message text,
     encoding text,
     CONSTRAINT sync_runs_batch_size_check CHECK ((batch_size > 0)),
-    CONSTRAINT sync_runs_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
     CONSTRAINT sync_runs_mode_check CHECK ((mode = ANY (ARRAY['full'::text, 'only'::text, 'retry'::text]))),
     CONSTRAINT sync_runs_rows_accounted CHECK (((status <> 'succeeded'::text) OR (((((inserted + updated) + unchanged) + failed) + blank_rows) = total_rows))),
     CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
@@ -333,6 +511,67 @@ CREATE VIEW buyer_sync.buyer_provenance AS
 --
 
 COMMENT ON VIEW buyer_sync.buyer_provenance IS 'For each buyer, the sync run that inserted it and the one that last wrote it.';
+
+
+--
+-- Name: workers; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.workers (
+    worker_id text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    started_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+
+--
+-- Name: TABLE workers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.workers IS 'graphile-worker workers started by buyer-sync serve; alive while their advisory lock (7340002, hashtext(worker_id)) is held.';
+
+
+--
+-- Name: dead_workers; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.dead_workers AS
+ SELECT w.worker_id,
+    w.host,
+    w.pid,
+    w.started_at
+   FROM buyer_sync_private.workers w
+  WHERE (NOT (EXISTS ( SELECT 1
+           FROM pg_locks l
+          WHERE ((l.locktype = 'advisory'::text) AND (l.database = ( SELECT pg_database.oid
+                   FROM pg_database
+                  WHERE (pg_database.datname = current_database()))) AND (l.classid = (7340002)::oid) AND (l.objid = (hashtext(w.worker_id))::oid) AND (l.objsubid = 2) AND l.granted))));
+
+
+--
+-- Name: VIEW dead_workers; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.dead_workers IS 'Registered workers whose process is gone (their advisory lock is not held): their jobs can be unlocked at once.';
+
+
+--
+-- Name: error_types; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.error_types (
+    error_type text NOT NULL,
+    retryable boolean NOT NULL,
+    description text NOT NULL
+);
+
+
+--
+-- Name: TABLE error_types; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.error_types IS 'The categories of a failed sheet row, and whether a failure of that kind is queued for retry.';
 
 
 --
@@ -494,6 +733,25 @@ COMMENT ON COLUMN buyer_sync.non_text_columns.declared_type IS 'The column''s ty
 
 
 --
+-- Name: retry_schedule; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.retry_schedule (
+    attempt integer NOT NULL,
+    delay interval NOT NULL,
+    CONSTRAINT retry_schedule_attempt_check CHECK ((attempt >= 1)),
+    CONSTRAINT retry_schedule_delay_check CHECK ((delay > '00:00:00'::interval))
+);
+
+
+--
+-- Name: TABLE retry_schedule; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.retry_schedule IS 'After the attempt-th failed attempt at a buyer, the next one comes delay later; after the last attempt listed, the retry-queue entry fails for good (permanent_failure alert).';
+
+
+--
 -- Name: sheet_snapshot; Type: TABLE; Schema: buyer_sync_private; Owner: -
 --
 
@@ -576,7 +834,19 @@ CREATE TABLE public.retry_queue (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     status text DEFAULT 'pending'::text NOT NULL,
+    source text,
+    resolution text,
+    resolved_at timestamp with time zone,
+    last_run_id uuid,
+    resolved_run_id uuid,
     CONSTRAINT retry_queue_attempt_count_check CHECK ((attempt_count >= 0)),
+    CONSTRAINT retry_queue_resolution_check CHECK ((resolution = ANY (ARRAY['synced'::text, 'left_sheet'::text, 'exhausted'::text, 'not_retryable'::text]))),
+    CONSTRAINT retry_queue_resolution_fits_status CHECK (
+CASE status
+    WHEN 'succeeded'::text THEN (resolution = ANY (ARRAY['synced'::text, 'left_sheet'::text]))
+    WHEN 'failed'::text THEN (resolution = ANY (ARRAY['exhausted'::text, 'not_retryable'::text]))
+    ELSE (resolution IS NULL)
+END),
     CONSTRAINT retry_queue_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'succeeded'::text, 'failed'::text])))
 );
 
@@ -589,10 +859,52 @@ COMMENT ON TABLE public.retry_queue IS 'Buyers whose sync failed with a retryabl
 
 
 --
+-- Name: COLUMN retry_queue.attempt_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.attempt_count IS 'Failed attempts so far: the first (the run that failed, with its one immediate retry) and each retry that failed.';
+
+
+--
+-- Name: COLUMN retry_queue.next_retry_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.next_retry_at IS 'When the next attempt is due (buyer_sync.next_retry_at).';
+
+
+--
 -- Name: COLUMN retry_queue.status; Type: COMMENT; Schema: public; Owner: -
 --
 
 COMMENT ON COLUMN public.retry_queue.status IS 'pending, processing, succeeded or failed (failed = permanently, after the last attempt).';
+
+
+--
+-- Name: COLUMN retry_queue.source; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.source IS 'The sheet the failing run read (a CSV path or gsheets:<id>#gid=<tab>): a retry re-reads the buyer''s row from it.';
+
+
+--
+-- Name: COLUMN retry_queue.resolution; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.resolution IS 'How a closed entry ended: synced (a retry or a later sync wrote the buyer), left_sheet (the buyer''s row is no longer on the sheet), exhausted (every scheduled attempt failed), not_retryable (a later attempt failed in a way retrying cannot fix).';
+
+
+--
+-- Name: COLUMN retry_queue.last_run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.last_run_id IS 'The run that made the latest attempt.';
+
+
+--
+-- Name: COLUMN retry_queue.resolved_run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.resolved_run_id IS 'The run that closed the entry; with resolved_at, the log of a retry''s success.';
 
 
 --
@@ -664,7 +976,6 @@ CREATE TABLE public.sync_error_log (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     run_id uuid,
     column_name text,
-    CONSTRAINT sync_error_log_error_type_check CHECK ((error_type = ANY (ARRAY['field_length'::text, 'data_type'::text, 'constraint_violation'::text, 'transient'::text, 'unknown'::text]))),
     CONSTRAINT sync_error_log_row_number_check CHECK ((row_number >= 2))
 );
 
@@ -708,7 +1019,7 @@ COMMENT ON COLUMN public.sync_error_log.error_type IS 'field_length, data_type, 
 -- Name: COLUMN sync_error_log.retryable; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.sync_error_log.retryable IS 'Whether the failure was queued for retry (every type but constraint_violation).';
+COMMENT ON COLUMN public.sync_error_log.retryable IS 'Whether the buyer was queued for retry because of this failure: a retryable type (buyer_sync.error_types) and a usable buyer number. Run-level entries (a run that stopped) are never queued.';
 
 
 --
@@ -750,6 +1061,22 @@ COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_
 
 
 --
+-- Name: error_types error_types_pkey; Type: CONSTRAINT; Schema: buyer_sync; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync.error_types
+    ADD CONSTRAINT error_types_pkey PRIMARY KEY (error_type);
+
+
+--
+-- Name: retry_schedule retry_schedule_pkey; Type: CONSTRAINT; Schema: buyer_sync; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync.retry_schedule
+    ADD CONSTRAINT retry_schedule_pkey PRIMARY KEY (attempt);
+
+
+--
 -- Name: content_hash_columns content_hash_columns_column_name_key; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
 --
 
@@ -787,6 +1114,14 @@ ALTER TABLE ONLY buyer_sync_private.sheet_snapshot
 
 ALTER TABLE ONLY buyer_sync_private.synced_tables
     ADD CONSTRAINT synced_tables_pkey PRIMARY KEY (table_schema, table_name);
+
+
+--
+-- Name: workers workers_pkey; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.workers
+    ADD CONSTRAINT workers_pkey PRIMARY KEY (worker_id);
 
 
 --
@@ -890,10 +1225,10 @@ CREATE INDEX retry_queue_buyer_number_idx ON public.retry_queue USING hash (buye
 
 
 --
--- Name: retry_queue_next_retry_at_idx; Type: INDEX; Schema: public; Owner: -
+-- Name: retry_queue_due_idx; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX retry_queue_next_retry_at_idx ON public.retry_queue USING btree (next_retry_at) WHERE (status = 'pending'::text);
+CREATE INDEX retry_queue_due_idx ON public.retry_queue USING btree (next_retry_at) WHERE (status = 'pending'::text);
 
 
 --
@@ -981,11 +1316,41 @@ CREATE INDEX sync_runs_started_at_idx ON public.sync_runs USING btree (started_a
 
 
 --
+-- Name: retry_queue retry_queue_failed_on_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER retry_queue_failed_on_insert AFTER INSERT ON public.retry_queue FOR EACH ROW WHEN ((new.status = 'failed'::text)) EXECUTE FUNCTION buyer_sync_private.alert_permanent_failure();
+
+
+--
+-- Name: retry_queue retry_queue_failed_on_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER retry_queue_failed_on_update AFTER UPDATE OF status ON public.retry_queue FOR EACH ROW WHEN (((new.status = 'failed'::text) AND (old.status IS DISTINCT FROM 'failed'::text))) EXECUTE FUNCTION buyer_sync_private.alert_permanent_failure();
+
+
+--
 -- Name: sheet_snapshot sheet_snapshot_run_id_fkey; Type: FK CONSTRAINT; Schema: buyer_sync_private; Owner: -
 --
 
 ALTER TABLE ONLY buyer_sync_private.sheet_snapshot
     ADD CONSTRAINT sheet_snapshot_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
+
+
+--
+-- Name: retry_queue retry_queue_last_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.retry_queue
+    ADD CONSTRAINT retry_queue_last_run_id_fkey FOREIGN KEY (last_run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
+
+
+--
+-- Name: retry_queue retry_queue_resolved_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.retry_queue
+    ADD CONSTRAINT retry_queue_resolved_run_id_fkey FOREIGN KEY (resolved_run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
 
 
 --
@@ -997,11 +1362,27 @@ ALTER TABLE ONLY public.sync_buyer_changes
 
 
 --
+-- Name: sync_error_log sync_error_log_error_type_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_error_log
+    ADD CONSTRAINT sync_error_log_error_type_fkey FOREIGN KEY (error_type) REFERENCES buyer_sync.error_types(error_type) ON UPDATE CASCADE ON DELETE RESTRICT;
+
+
+--
 -- Name: sync_error_log sync_error_log_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
 ALTER TABLE ONLY public.sync_error_log
     ADD CONSTRAINT sync_error_log_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
+
+
+--
+-- Name: sync_runs sync_runs_error_type_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_runs
+    ADD CONSTRAINT sync_runs_error_type_fkey FOREIGN KEY (error_type) REFERENCES buyer_sync.error_types(error_type) ON UPDATE CASCADE ON DELETE RESTRICT;
 
 
 --
@@ -1022,4 +1403,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('052'),
     ('053'),
     ('054'),
-    ('055');
+    ('055'),
+    ('056');

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import type { ErrorsCommandOptions } from './commands/errors.ts';
 import type { MissingCommandOptions } from './commands/missing.ts';
+import type { RetryCommandOptions } from './commands/retry.ts';
 import type { SyncCommandOptions } from './commands/sync.ts';
 import { ExitCode, UserFacingError } from './errors.ts';
 import { oneLine } from './printable.ts';
@@ -16,6 +17,8 @@ const commands = {
   errors: () => import('./commands/errors.ts'),
   migrate: () => import('./commands/migrate.ts'),
   missing: () => import('./commands/missing.ts'),
+  retry: () => import('./commands/retry.ts'),
+  serve: () => import('./commands/serve.ts'),
   start: () => import('./commands/start.ts'),
   sync: () => import('./commands/sync.ts'),
 };
@@ -75,8 +78,19 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (opts: ErrorsCommandOptions) => setExitCode(await (await commands.errors()).errorsCommand(opts)));
 
   program
+    .command('retry')
+    .description('one retry round: the retry-queue entries due now (exit 1 when any failed, 3 when a sheet could not be read)')
+    .option('--json', 'print the result as one JSON object', false)
+    .action(async (opts: RetryCommandOptions) => setExitCode(await (await commands.retry()).retryCommand(opts)));
+
+  program
+    .command('serve')
+    .description('the long-running service: the worker (scheduled syncs, retry rounds, jobs requested from SQL) until Ctrl-C or SIGTERM')
+    .action(async () => setExitCode(await (await commands.serve()).serveCommand()));
+
+  program
     .command('start', { hidden: true })
-    .description('what `npm start` runs: migrate, sync the sheet, report missing buyers')
+    .description('what `npm start` runs: migrate, enqueue a first sync, serve')
     .action(async () => setExitCode(await (await commands.start()).startCommand()));
 
   program.addHelpText(
@@ -88,6 +102,8 @@ Environment (see .env.example):
   SHEET_TAB      the tab of a Google spreadsheet; unset: the URL's gid, else the first tab
   SHEET_ENCODING the encoding of a .csv export; unset: a byte order mark, else detected
   GOOGLE_APPLICATION_CREDENTIALS / GOOGLE_API_KEY   Google auth (service-account key file / API key)
+  ALERT_WEBHOOK_URL  where alerts are POSTed; unset: only recorded in sync_alerts
+  SYNC_CRON      serve's full-sync schedule (default "*/15 * * * *", UTC); RETRY_ROUND_LIMIT, WORKER_CONCURRENCY
 
 Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143 stopped by Ctrl-C/SIGTERM.`,
   );
@@ -95,9 +111,11 @@ Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143 stop
 }
 
 // `buyer-sync errors | head`: a closed pipe ends the output, not the process with a stack trace.
+// Any other failure to write the result (a full disk) is remembered, and fails the command.
+let stdoutError: NodeJS.ErrnoException | null = null;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
-  throw err;
+  stdoutError ??= err;
 });
 
 export async function main(argv: string[]): Promise<number> {
@@ -154,6 +172,11 @@ process.on('beforeExit', () => {
 });
 const code = await main(process.argv);
 finished = true;
-// Exit explicitly: our code is the one that counts. stdout and stderr are
-// synchronous for files and pipes on Linux, so nothing is cut off.
+// Exit explicitly: our code is the one that counts. First let the result
+// reach its destination (writes to some devices finish later), and fail if it could not.
+await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+if (stdoutError !== null) {
+  process.stderr.write(`buyer-sync: could not write the result to standard output (${(stdoutError as NodeJS.ErrnoException).code ?? 'error'})\n`);
+  process.exit(ExitCode.cannotRun);
+}
 process.exit(code);

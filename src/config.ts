@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from './errors.ts';
 import { parseEncoding, type Encoding } from './sheet/csv/encoding.ts';
+import { DEFAULT_BATCH_SIZE } from './sync/types.ts';
 
 /** The repository root (the directory holding package.json). */
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -43,6 +44,38 @@ export interface Config {
   sheetsBackoffMs: number | null;
   /** GOOGLE_SHEETS_READS_PER_MINUTE: read requests per minute per credential (Google's quota: 60). */
   sheetsReadsPerMinute: number;
+  /** ALERT_WEBHOOK_URL, or null: alerts are only recorded in sync_alerts. */
+  alertWebhookUrl: string | null;
+  /** SYNC_CRON: when `serve` runs the full sync (five cron fields, UTC). */
+  syncCron: string;
+  /** RETRY_ROUND_LIMIT: at most this many retry-queue entries a round. */
+  retryRoundLimit: number;
+  /** WORKER_CONCURRENCY: jobs one `serve` process runs at once (syncs still run one at a time). */
+  workerConcurrency: number;
+}
+
+/** Five cron fields (minute hour day month weekday), as graphile-worker's crontab takes them. */
+function cron(name: string, value: string | undefined, fallback: string): string {
+  const text = nonEmpty(value);
+  if (text === null) return fallback;
+  const fields = text.split(/\s+/);
+  if (fields.length !== 5 || !fields.every((f) => /^[0-9*/,-]+$/.test(f))) {
+    throw new UsageError(`${name} must be five cron fields (minute hour day month weekday, UTC), like "*/15 * * * *", got "${text}"`);
+  }
+  return fields.join(' ');
+}
+
+function webhook(name: string, value: string | undefined): string | null {
+  const text = nonEmpty(value);
+  if (text === null) return null;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`${name} must be an http(s) URL, got "${text}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${name} must be an http(s) URL, got "${text}"`);
+  return url.toString();
 }
 
 let envFileLoaded = false;
@@ -93,9 +126,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sheetTab: nonEmpty(env.SHEET_TAB),
     sheetEncoding: nonEmpty(env.SHEET_ENCODING) === null ? null : parseEncoding(env.SHEET_ENCODING!, 'SHEET_ENCODING'),
     mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? path.join(projectRoot, 'db', 'sheet-mapping.json'),
-    batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, 100),
+    batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, DEFAULT_BATCH_SIZE),
     sheetsRootUrl: nonEmpty(env.GOOGLE_SHEETS_ROOT_URL),
     sheetsReadsPerMinute: positiveInt('GOOGLE_SHEETS_READS_PER_MINUTE', env.GOOGLE_SHEETS_READS_PER_MINUTE, 60),
     sheetsBackoffMs: nonEmpty(env.GOOGLE_SHEETS_BACKOFF_MS) === null ? null : positiveInt('GOOGLE_SHEETS_BACKOFF_MS', env.GOOGLE_SHEETS_BACKOFF_MS, 1000),
+    alertWebhookUrl: webhook('ALERT_WEBHOOK_URL', env.ALERT_WEBHOOK_URL),
+    syncCron: cron('SYNC_CRON', env.SYNC_CRON, '*/15 * * * *'),
+    retryRoundLimit: positiveInt('RETRY_ROUND_LIMIT', env.RETRY_ROUND_LIMIT, 200),
+    workerConcurrency: positiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, 2),
   };
 }

@@ -7,9 +7,10 @@ export const ExitCode = {
   problems: 1,
   usage: 2,
   cannotRun: 3,
-  /** Stopped by SIGINT (Ctrl-C) or SIGTERM: 128 + the signal's number, as shells report it. */
+  /** Stopped by SIGINT (Ctrl-C), SIGTERM or SIGHUP: 128 + the signal's number, as shells report it. */
   interrupted: 130,
   terminated: 143,
+  hungUp: 129,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

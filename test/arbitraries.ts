@@ -136,19 +136,27 @@ export type RowFate =
   | { fate: 'synced'; key: string; values: (string | null)[] }
   | { fate: 'failed'; type: 'data_type' | 'constraint_violation'; buyerNumber: string | null };
 
-/** What the contract's row rules make of a generated sheet, computed from the generators' intent. */
+/**
+ * What the contract's row rules make of a generated sheet, computed from the
+ * generators' intent: the first valid row of a buyer number is synced, and
+ * "every other occurrence is logged as constraint_violation" (contract.md),
+ * the rows before it that broke a rule included.
+ */
 export function expectedFates(rows: GeneratedRow[]): RowFate[] {
-  const claimed = new Set<string>();
-  return rows.map((row): RowFate => {
+  const claimed = new Map<string, number>();
+  const valid = (row: GeneratedRow) => row.key.usable && row.key.text.trim() !== '' && !row.cells.some((c) => 'bad' in c.expect);
+  rows.forEach((row, i) => {
+    if (valid(row) && !claimed.has(row.key.key!)) claimed.set(row.key.key!, i);
+  });
+  return rows.map((row, i): RowFate => {
     const keyEmpty = row.key.text.trim() === '';
     const allEmpty = keyEmpty && row.cells.every((c) => c.text.trim() === '');
     if (allEmpty) return { fate: 'blank' };
     const buyerNumber = row.key.usable ? row.key.key : null;
     if (keyEmpty) return { fate: 'failed', type: 'constraint_violation', buyerNumber: null };
-    if (buyerNumber !== null && claimed.has(buyerNumber)) return { fate: 'failed', type: 'constraint_violation', buyerNumber };
-    if (!row.key.usable || row.cells.some((c) => 'bad' in c.expect)) return { fate: 'failed', type: 'data_type', buyerNumber };
+    if (buyerNumber !== null && claimed.has(buyerNumber) && claimed.get(buyerNumber) !== i) return { fate: 'failed', type: 'constraint_violation', buyerNumber };
+    if (!valid(row)) return { fate: 'failed', type: 'data_type', buyerNumber };
     const key = row.key.key!;
-    claimed.add(key);
     return { fate: 'synced', key, values: [key, ...row.cells.map((c) => ('ok' in c.expect ? c.expect.ok : null))] };
   });
 }

@@ -89,6 +89,31 @@ describe('decoders', () => {
     expect(decodeIn('utf-16le', Buffer.from([0x61, 0x00, 0x62]), 2)).toEqual({ text: `a${INVALID}`, invalid: 1 });
   });
 
+  it('Shift_JIS and EUC-JP read every character as the WHATWG/ICU decoders do, or flag it: never another character', () => {
+    for (const [ours, whatwg] of [['shift_jis', 'shift_jis'], ['euc-jp', 'euc-jp']] as const) {
+      const icu = new TextDecoder(whatwg);
+      let compared = 0;
+      for (let lead = 0x81; lead <= 0xfe; lead++) {
+        for (let trail = 0x40; trail <= 0xfe; trail++) {
+          const bytes = new Uint8Array([lead, trail]);
+          const expected = icu.decode(bytes);
+          if ([...expected].length !== 1 || expected === '\ufffd') continue;
+          // The same character, or (where the tables disagree: a few vendor codes) flagged as invalid: never another character.
+          const got = decodeIn(ours, bytes, 2);
+          if (got.text !== expected) expect(got.invalid).toBeGreaterThan(0);
+          else compared++;
+        }
+      }
+      expect(compared).toBeGreaterThan(7000);
+    }
+  });
+
+  it('bytes that Node\'s own ICU decoders drop without a trace are kept or flagged: never lost', () => {
+    // ICU's EUC-JP decoder drops 0x93 0x8C; its Shift_JIS decoder drops the user-defined character F0 40.
+    expect(decodeIn('euc-jp', Buffer.from([0x32, 0x93, 0x8c]), 1)).toEqual({ text: `2${INVALID}${INVALID}`, invalid: 2 });
+    expect(decodeIn('shift_jis', Buffer.from([0xf0, 0x40]), 1)).toEqual({ text: '\ue000', invalid: 0 });
+  });
+
   it('every way of writing an encoding name is understood; others are a usage error', () => {
     for (const [name, e] of [['UTF8', 'utf-8'], ['cp932', 'shift_jis'], ['Windows-31J', 'shift_jis'], ['sjis', 'shift_jis'], ['EUC-JP', 'euc-jp'], ['utf-16LE', 'utf-16le']] as const) {
       expect(parseEncoding(name, '--encoding')).toBe(e);
@@ -149,7 +174,43 @@ describe('choosing the encoding of an export', () => {
     expect(await chooseEncoding(file(damaged), null)).toMatchObject({ encoding: 'utf-8', invalid: 1, firstInvalidLine: 3 });
   });
 
+  it('half-width katakana in Shift_JIS that happen to be valid UTF-8 are ambiguous: refused, never read as Greek or Latin', async () => {
+    // ﾏｷ is CF B7, which UTF-8 reads as U+03F7.
+    const message = await refusal(chooseEncoding(file(iconv.encode('No,Name\r\n1,ﾏｷ ﾕｶ\r\n', 'cp932')), null));
+    expect(message).toMatch(/reads as UTF-8 \(Greek, Cyrillic or other letters beyond Latin-1\?\) and as Shift_JIS \(half-width katakana\?\) alike: pass --encoding utf-8 or --encoding shift_jis/);
+    // With one kanji the Shift_JIS reading is plain: no UTF-8 character beyond two bytes is in it.
+    expect(await chooseEncoding(file(iconv.encode('No,Name\r\n1,ﾏｷ ﾕｶ\r\n2,東京\r\n', 'cp932')), null)).toMatchObject({ encoding: 'shift_jis' });
+    // Latin-1 letters and signs in UTF-8 (¥, é, ü) are UTF-8: as katakana they would be nothing but pairs beginning ﾂ or ﾃ.
+    expect(await chooseEncoding(file('No,Name,Budget\r\n1,Zoë Müller,¥35,000\r\n'), null)).toMatchObject({ encoding: 'utf-8' });
+    // Greek or Cyrillic, with nothing beyond it, is the same bytes as half-width katakana: the operator says which.
+    const greek = file('No,Name\r\n1,Ϸ ն\r\n');
+    expect(await refusal(chooseEncoding(greek, null))).toMatch(/alike: pass --encoding utf-8 or --encoding shift_jis/);
+    expect(await chooseEncoding(greek, { encoding: 'utf-8', from: '--encoding' })).toMatchObject({ encoding: 'utf-8', invalid: 0 });
+    // Japanese anywhere in it settles it: three-byte UTF-8 characters are no accident.
+    expect(await chooseEncoding(file('No,Name\r\n1,Zoë Müller\r\n2,佐藤\r\n'), null)).toMatchObject({ encoding: 'utf-8' });
+  });
+
+  it('a Shift_JIS export with a row appended in UTF-8 mixes encodings: refused, naming the line', async () => {
+    const rows = Array.from({ length: 20 }, (_, i) => `${i},佐藤 太郎,東京都世田谷区桜新町\r\n`).join('');
+    const sjis = iconv.encode(`No,Name,Address\r\n${rows}`, 'cp932');
+    const message = await refusal(chooseEncoding(file(Buffer.concat([sjis, Buffer.from('20,山田 花子,大阪府\r\n')])), null));
+    expect(message).toMatch(/is Shift_JIS, but line 22 is UTF-8 \(rows added by another program\?\): the file mixes encodings/);
+  });
+
+  it('a UTF-8 byte order mark in front of Shift_JIS is refused, not read row by row into failures', async () => {
+    const message = await refusal(chooseEncoding(file(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), iconv.encode(sheet, 'cp932')])), null));
+    expect(message).toMatch(/starts with a UTF-8 byte order mark but is not UTF-8 .*; after the mark it reads as Shift_JIS/);
+  });
+
+  it('UTF-16 without its mark is recognized from its commas and line breaks, even when nearly every letter is Japanese', async () => {
+    const japanese = `番号,名前,住所\r\n${Array.from({ length: 40 }, (_, i) => `${i},佐藤太郎花子,東京都世田谷区桜新町二丁目`).join('\r\n')}`;
+    expect(await refusal(chooseEncoding(file(Buffer.from(japanese, 'utf16le')), null))).toMatch(/looks like UTF-16LE without a byte order mark/);
+  });
+
   it('--encoding is used as given, unless the file plainly is in another encoding', async () => {
+    expect(await refusal(chooseEncoding(file(sheet), { encoding: 'shift_jis', from: '--encoding' }))).toMatch(
+      /is valid UTF-8 with characters no Shift_JIS file holds by chance, but --encoding says Shift_JIS/,
+    );
     const sjis = file(iconv.encode(sheet, 'cp932'));
     expect(await chooseEncoding(sjis, { encoding: 'shift_jis', from: 'SHEET_ENCODING' })).toMatchObject({ encoding: 'shift_jis', how: 'SHEET_ENCODING' });
     expect(await refusal(chooseEncoding(sjis, { encoding: 'utf-8', from: '--encoding' }))).toMatch(

@@ -9,7 +9,6 @@
  */
 import fc from 'fast-check';
 import iconv from 'iconv-lite';
-import { isUtf8 } from 'node:buffer';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { loadMapping } from '../src/mapping/mapping.ts';
 import { HEADER } from '../src/sample/generate.ts';
+import { CannotRunError } from '../src/errors.ts';
+import type { EncodingRequest } from '../src/sheet/csv/detect.ts';
 import { CsvSheetSource } from '../src/sheet/csv/source.ts';
 import { EnhancedBuyerSyncService } from '../src/sync/service.ts';
 import { cellsOf, sheetArb, type GeneratedRow } from './arbitraries.ts';
@@ -76,10 +77,18 @@ async function state() {
   };
 }
 
-async function syncFile(file: string, pieceBytes?: number) {
+async function syncFile(file: string, written: Written, pieceBytes?: number) {
   await resetSyncState(db.pool);
-  const source = new CsvSheetSource(file, pieceBytes ? { pieceBytes } : {});
-  const result = await service.syncAllWithErrorHandling({ source, mapping, batchSize: 7 });
+  const sync = (encoding: EncodingRequest | null) =>
+    service.syncAllWithErrorHandling({ source: new CsvSheetSource(file, { encoding, ...(pieceBytes ? { pieceBytes } : {}) }), mapping, batchSize: 7 });
+  let result;
+  try {
+    result = await sync(null);
+  } catch (err) {
+    // Bytes that read as two encodings alike (accented Latin, or half-width katakana?) are refused until the operator says which.
+    if (!(err instanceof CannotRunError) || !/alike: pass --encoding/.test(err.message)) throw err;
+    result = await sync({ encoding: written === 'cp932' ? 'shift_jis' : 'utf-8', from: '--encoding' });
+  }
   return { result, state: await state() };
 }
 
@@ -97,7 +106,8 @@ describe('hostile exports', () => {
         fc.boolean(),
         fc.oneof(fc.integer({ min: 1, max: 16 }), fc.integer({ min: 17, max: 70_000 })),
         async (rows, wanted, separators, quoteAll, finalSeparator, pieceBytes) => {
-          const records = [HEADER, ...rows.map(cellsOf)];
+          // A file holds every row as wide as the table (the Sheets API may omit trailing empty cells, a CSV export does not).
+          const records = [HEADER, ...rows.map((r) => [r.key.text, ...r.cells.map((c) => c.text)])];
           const plain = records.map((r) => r.map((c) => field(c, false)).join(',')).join('\n');
           const hostile = records
             .map((r, i) => r.map((c) => field(c, quoteAll)).join(',') + (i < records.length - 1 || finalSeparator ? separators[i % 30]! : ''))
@@ -106,13 +116,14 @@ describe('hostile exports', () => {
           const how: Written = wanted === 'cp932' && iconv.decode(iconv.encode(hostile, 'cp932'), 'cp932') !== hostile ? 'utf-8 bom' : wanted;
 
           const bytes = encode(hostile, how);
-          const expected = await syncFile(write(encode(plain, 'utf-8')));
-          const got = await syncFile(write(bytes), pieceBytes);
+          const expected = await syncFile(write(encode(plain, 'utf-8')), 'utf-8');
+          const got = await syncFile(write(bytes), how, pieceBytes);
           expect(got.state).toEqual(expected.state);
           const same = { runId: '', source: '', durationMs: 0, rowsPerSecond: 0, encoding: null };
           expect({ ...got.result, ...same }).toEqual({ ...expected.result, ...same });
-          // CP932 that is plain ASCII (or happens to be valid UTF-8) reads as UTF-8, rightly: the same text.
-          const label = how === 'cp932' && isUtf8(bytes) ? 'UTF-8' : { 'utf-8': 'UTF-8', 'utf-8 bom': 'UTF-8', 'utf-16le bom': 'UTF-16LE', 'utf-16be bom': 'UTF-16BE', cp932: 'Shift_JIS' }[how];
+          // CP932 that is plain ASCII reads as UTF-8, rightly: the same text.
+          const ascii = [...hostile].every((c) => c.charCodeAt(0) < 0x80);
+          const label = how === 'cp932' && ascii ? 'UTF-8' : { 'utf-8': 'UTF-8', 'utf-8 bom': 'UTF-8', 'utf-16le bom': 'UTF-16LE', 'utf-16be bom': 'UTF-16BE', cp932: 'Shift_JIS' }[how];
           expect(got.result.encoding?.label).toBe(label);
         },
       ),

@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CsvRecordParser, CsvSyntaxError, type CsvRecord } from '../src/sheet/csv/records.ts';
+import { CsvRecordParser, CsvSyntaxError, looksLikeSwallowedRow, type CsvRecord } from '../src/sheet/csv/records.ts';
 
 const LIMITS = { maxCellLength: 1 << 30, maxRecordLength: 1 << 30 };
 
@@ -131,6 +131,15 @@ describe('any file, cut anywhere', () => {
   });
 });
 
+describe('rows swallowed by a quote', () => {
+  it('quoted cells with line breaks are pointed out; one holding a line with a whole row of commas looks like swallowed rows', () => {
+    const out = parse('a,b,c,d\n1,x,y,"call back\n2,Sato,z,w\n3,Ito,z,w"\n4,"two\nlines, fine",p,q\n');
+    expect(out.map((r) => r.multiline)).toEqual([null, [3], [1]]);
+    expect(looksLikeSwallowedRow(out[1]!.cells[3]!, 3)).toBe(true);
+    expect(looksLikeSwallowedRow(out[2]!.cells[1]!, 3)).toBe(false);
+  });
+});
+
 describe('huge cells', () => {
   it('a 20 MB cell arriving in 64 KB pieces comes out whole', () => {
     const big = 'x'.repeat(20 * 2 ** 20);
@@ -144,8 +153,8 @@ describe('huge cells', () => {
 
   it('a cell over the limit is dropped and reported with its length, and the rest of the record is kept', () => {
     const records = parse(`k1,${'y'.repeat(50)},z\nk2,short,z\n`, [20, 40], { maxCellLength: 10, maxRecordLength: 1000 });
-    expect(records[0]).toEqual({ cells: ['k1', '', 'z'], oversized: [{ index: 1, length: 50, limit: 10, of: 'cell' }] });
-    expect(records[1]).toEqual({ cells: ['k2', 'short', 'z'], oversized: null });
+    expect(records[0]).toEqual({ cells: ['k1', '', 'z'], oversized: [{ index: 1, length: 50, limit: 10, of: 'cell' }], multiline: null });
+    expect(records[1]).toEqual({ cells: ['k2', 'short', 'z'], oversized: null, multiline: null });
   });
 
   it('a record over its limit drops the cells that break it', () => {

@@ -42,10 +42,27 @@ describe('CsvSheetSource', () => {
     ]);
   });
 
-  it('keeps ragged rows and blank lines as rows', async () => {
-    const { rows } = await readAll(new CsvSheetSource(file('a,b,c\n1\n\n2,x,y,z\n,,\n')));
-    expect(rows.map((r) => r.cells)).toEqual([['1'], [''], ['2', 'x', 'y', 'z'], ['', '', '']]);
+  it('keeps blank lines as rows, and trailing empty cells beyond the header', async () => {
+    const { rows } = await readAll(new CsvSheetSource(file('a,b,c\n1,2,3\n\n4,x,y,,\n,,\n')));
+    expect(rows.map((r) => r.cells)).toEqual([['1', '2', '3'], [''], ['4', 'x', 'y', '', ''], ['', '', '']]);
     expect(rows.map((r) => r.rowNumber)).toEqual([2, 3, 4, 5]);
+  });
+
+  it.each([
+    ['a row shorter than the header (a line break outside quotes)', 'a,b,c\n1,first line\nsecond line,x,y\n', /row 2: it has 2 cell\(s\) where the header has 3 \(a line break outside quotes, or a file cut short\?\)/],
+    ['a file cut short', 'a,b,c\n1,2,3\n4,5', /row 3: it has 2 cell\(s\) where the header has 3/],
+    ['text beyond the header (a comma outside quotes)', 'a,b,c\n1,2,note, with a comma\n', /row 2: it has text in column D, beyond the header's 3 columns/],
+    ['rows swallowed by a stray quote', 'a,b,c\n1,2,"call back\n2,x,y\n3,x,y"\n4,5,6\n', /row 2: its quoted cell in column C holds what looks like more rows/],
+  ])('%s refuses the file (exit 3), naming the row', async (_, content, message) => {
+    const err = await readAll(new CsvSheetSource(file(content))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CannotRunError);
+    expect((err as Error).message).toMatch(message);
+    expect((err as Error).message).toMatch(/nothing was written, fix the file and export it again$/);
+  });
+
+  it('a directory or a pipe is not a sheet export: one clear line', async () => {
+    const err = await new CsvSheetSource(dir).open().catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/is not a file \(a directory, a pipe or a device\)/);
   });
 
   it('never guesses the delimiter from the content', async () => {
@@ -78,9 +95,11 @@ describe('CsvSheetSource', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 5 }),
-        fc.array(fc.array(cellArb, { minLength: 1, maxLength: 6 }), { maxLength: 12 }),
+        fc.array(fc.array(cellArb, { minLength: 6, maxLength: 6 }), { maxLength: 12 }),
         fc.constantFrom('\n', '\r\n'),
-        async (header, rows, eol) => {
+        async (header, wide, eol) => {
+          // A spreadsheet writes every row as wide as the table (a blank row too: its cells are empty).
+          const rows = wide.map((r) => r.slice(0, header.length));
           // A row of one empty cell is an empty line, which is what a blank sheet row exports as.
           const { header: h, rows: got } = await readAll(new CsvSheetSource(file(toCsv([header, ...rows], eol))));
           expect(h).toEqual(header);

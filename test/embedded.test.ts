@@ -158,7 +158,7 @@ describe('honest exits with the embedded server', () => {
       await c.end();
       await server.stop();
       const sheet = path.join(data, 'sheet.csv');
-      writeFileSync(sheet, [HEADER.join(','), ...Array.from({ length: 300 }, (_, i) => `K${i},name`)].join('\n'));
+      writeFileSync(sheet, [HEADER.join(','), ...Array.from({ length: 300 }, (_, i) => `K${i},name${','.repeat(HEADER.length - 2)}`)].join('\n'));
 
       const run = runCli(['sync', '--source', sheet, '--batch-size', '10'], env);
       let pid = 0;

@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { CannotRunError } from '../src/errors.ts';
 import { loadMapping } from '../src/mapping/mapping.ts';
@@ -45,6 +45,10 @@ afterAll(async () => {
   await db?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
+afterEach(() => {
+  // A run's copy of the sheet (personal data) goes with the run, success or failure.
+  expect(readdirSync(snapshots)).toEqual([]);
+});
 beforeEach(() => {
   fake.afterRequest = null;
   fake.faults.length = 0;
@@ -61,7 +65,10 @@ function publish(rows: (FakeCell | null)[][], extra: { apiKeys?: string[]; share
   return id;
 }
 
-const fast: GoogleSheetOptions = { backoff: { baseMs: 5, maxMs: 40, attempts: 6 }, perMinute: 100_000, timeoutMs: 2_000 };
+/** Where this file's sources keep their snapshots of a sheet: it must be empty after every sync, whatever the outcome. */
+const snapshots = path.join(dir, 'snapshots');
+mkdirSync(snapshots, { recursive: true });
+const fast: GoogleSheetOptions = { backoff: { baseMs: 5, maxMs: 40, attempts: 6 }, perMinute: 100_000, timeoutMs: 2_000, tempDir: snapshots };
 const apiKey = (key = 'test-key'): (() => SheetsCredentials) => () => credentialsFromEnv({ GOOGLE_API_KEY: key });
 const source = (id: string, opts: GoogleSheetOptions = {}) =>
   new GoogleSheetSource({ spreadsheetId: id, gid: null }, { rootUrl: fake.url, credentials: apiKey(), ...fast, ...opts });
@@ -293,9 +300,14 @@ describe('refusals say what to do', () => {
 
   it('SHEET_TAB and the URL gid pick the tab', async () => {
     const id = publish([[text('B1')]], { tabs: [{ sheetId: 77, title: 'Archive' }] });
-    const reader = await new GoogleSheetSource(parseSheetAddress(`https://docs.google.com/spreadsheets/d/${id}/edit#gid=77`), { rootUrl: fake.url, credentials: apiKey(), ...fast }).open();
+    const sheet = new GoogleSheetSource(parseSheetAddress(`https://docs.google.com/spreadsheets/d/${id}/edit#gid=77`), { rootUrl: fake.url, credentials: apiKey(), ...fast });
+    const reader = await sheet.open();
     expect(fake.requests.at(-1)!.ranges[0]).toMatch(/^'Archive'!/);
     expect(reader.header).toEqual(HEADER);
+    // The snapshot stays for the run (a second open reads it again), and goes when the run lets go of it.
+    expect(readdirSync(snapshots)).toHaveLength(1);
+    await sheet.release();
+    expect(readdirSync(snapshots)).toEqual([]);
   });
 
   it('no credentials at all: exit 3 with both ways to provide them', () => {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { HEADER } from '../src/sample/generate.ts';
 import { SAMPLE_SHEET } from '../src/sheet/open.ts';
-import { createTestDatabase, resetSyncState, runCli, type TestDatabase } from './helpers.ts';
+import { createTestDatabase, resetSyncState, runCli, spawnCli, waitFor, type TestDatabase } from './helpers.ts';
 
 let db: TestDatabase;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-hard-'));
@@ -106,7 +106,7 @@ describe('encodings, never guessed silently', () => {
 
   it('an invalid byte fails its row as data_type naming row and column, never as U+FFFD; a warning says how many', async () => {
     const good = Buffer.from(`${line(HEADER)}\n${line(row('1', { 1: '佐藤' }))}\n2,`);
-    const file = save(Buffer.concat([good, Buffer.from([0xe4, 0xbd]), Buffer.from(`藤\n${line(row('3', { 1: '鈴木' }))}\n`)]));
+    const file = save(Buffer.concat([good, Buffer.from([0xe4, 0xbd]), Buffer.from(`藤${','.repeat(HEADER.length - 2)}\n${line(row('3', { 1: '鈴木' }))}\n`)]));
     const r = await runCli(['sync', '--source', file, '--json'], env());
     expect(r.code).toBe(1);
     expect(json(r.stdout)).toMatchObject({ inserted: 2, failed: 1, errors_by_type: { data_type: 1 } });
@@ -198,6 +198,50 @@ describe('honest exits', () => {
       expect(await count('buyers')).toBe(0);
     } finally {
       await db.pool.query(`drop trigger slow_down on buyers; drop function public.slow_down()`);
+    }
+  });
+});
+
+describe('honest exits when the process is told to stop', () => {
+  it('SIGHUP (the terminal closed) mid-sync: exit 129, one line, the run rolled back and recorded as stopped', async () => {
+    await db.pool.query(`
+      create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
+      create trigger slow_down after insert on buyers for each statement execute function public.slow_down();`);
+    try {
+      const file = save([line(HEADER), ...Array.from({ length: 200 }, (_, i) => line(row(`H${i}`)))].join('\n'));
+      const p = spawnCli(['sync', '--source', file, '--batch-size', '10'], env());
+      await waitFor('the run under way', async () => (await db.pool.query(`select 1 from sync_runs where status = 'running'`)).rowCount === 1);
+      p.child.kill('SIGHUP');
+      const r = await p.done;
+      expect(r.code).toBe(129);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(/^buyer-sync: SIGHUP received: stopping/);
+      expect(lines.slice(1)).toHaveLength(1);
+      expect(lines[1]).toMatch(/^buyer-sync: sync run [0-9a-f-]{36} stopped after \d+ rows and wrote nothing: stopped: SIGHUP received$/);
+      expect((await db.pool.query(`select status, error_message from sync_runs`)).rows).toEqual([{ status: 'failed', error_message: lines[1]!.replace('buyer-sync: ', '') }]);
+      expect(await count('buyers')).toBe(0);
+    } finally {
+      await db.pool.query(`drop trigger slow_down on buyers; drop function public.slow_down()`);
+    }
+  });
+
+  it('a result that cannot be written (a full disk) is a failure, never a silent exit 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { openSync, closeSync } = await import('node:fs');
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'buyer-sync.js'), 'errors', '--json'], {
+        cwd: projectRoot,
+        env: { ...process.env, DATABASE_URL: db.url },
+        stdio: ['ignore', full, 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+      const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+      expect(code).toBe(3);
+      expect(stderr.trim()).toBe('buyer-sync: could not write the result to standard output (ENOSPC)');
+    } finally {
+      closeSync(full);
     }
   });
 });

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -80,26 +80,52 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the real `buyer-sync` command (bin/buyer-sync.js) in a child process. */
-export function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+export interface CliProcess {
+  child: ChildProcess;
+  /** What it printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Settles when it exits. */
+  done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the real `buyer-sync` command (bin/buyer-sync.js) in a child process, for commands that keep running (serve). */
+export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'buyer-sync.js'), ...args], {
-      cwd: projectRoot,
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  const child = spawn(process.execPath, [path.join(projectRoot, 'bin', 'buyer-sync.js'), ...args], {
+    cwd: projectRoot,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, output: () => ({ stdout, stderr }), done };
+}
+
+/** Runs the real `buyer-sync` command (bin/buyer-sync.js) in a child process. */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
+  const { code, stdout, stderr } = await spawnCli(args, env).done;
+  return { code, stdout, stderr };
+}
+
+/** Polls `check` until it returns something truthy, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T>, timeoutMs = 30_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**

@@ -2,7 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadMapping, parseMapping, resolveHeader, columnLetter } from '../src/mapping/mapping.ts';
-import { contentHash, parseAmount, parseDate, parseRow, rowRules } from '../src/sync/rows.ts';
+import { contentHash } from '../src/sync/content-hash.ts';
+import { parseAmount, parseDate, parseRow, rowRules } from '../src/sync/rows.ts';
 import { categorizeError, RowRuleError } from '../src/sync/error-types.ts';
 import { projectRoot } from '../src/config.ts';
 import path from 'node:path';
@@ -258,6 +259,7 @@ describe('hardening rules', () => {
     if (r.kind === 'invalid') expect(r.problem.message).toBe('row 5: column "Notes" (notes) is 40,000,000 characters long, more than the 33,554,432 a cell may hold');
     const key = parseRow(5, row({ 1: 'x' }), csvRules, [{ index: 0, length: 99_999_999, limit: 67_108_864, of: 'row' }]);
     expect(key).toMatchObject({ kind: 'invalid', problem: { errorType: 'field_length', buyerNumber: null } });
+    if (key.kind === 'invalid') expect(key.problem.message).toContain('column "Buyer Number" (buyer_number) was not kept: the row is longer than the 67,108,864 characters a row may hold');
   });
 });
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HEADER } from '../src/sample/generate.ts';
 import { SAMPLE_SHEET } from '../src/sheet/open.ts';
-import { createTestDatabase, resetSyncState, runCli, type TestDatabase } from './helpers.ts';
+import { createTestDatabase, resetSyncState, runCli, spawnCli, waitFor, type TestDatabase } from './helpers.ts';
 
 let db: TestDatabase;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-cli-'));
@@ -90,14 +90,14 @@ describe('sync', () => {
     try {
       const r = await runCli(['sync', '--source', csv([HEADER, row('1')])], { ...env(), DATABASE_URL: db.url.replace(db.name, fresh) });
       expect(r.code).toBe(3);
-      expect(r.stderr.trim()).toMatch(/^buyer-sync: the database is not migrated \(7 pending: 001_legacy_buyers\.sql, 050_buyers_text_columns\.sql, 051_sync_bookkeeping_tables\.sql, …\); run `buyer-sync migrate` first$/);
+      expect(r.stderr.trim()).toMatch(/^buyer-sync: the database is not migrated \(8 pending: 001_legacy_buyers\.sql, 050_buyers_text_columns\.sql, 051_sync_bookkeeping_tables\.sql, …\); run `buyer-sync migrate` first$/);
     } finally {
       await db.pool.query(`drop database if exists "${fresh}" with (force)`);
     }
   });
 
   it('an unknown header is a warning (schema drift made visible), not a failure', async () => {
-    const r = await runCli(['sync', '--source', csv([[...HEADER, 'Referrer'], row('1')])], env());
+    const r = await runCli(['sync', '--source', csv([[...HEADER, 'Referrer'], [...row('1'), 'a friend']])], env());
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('warning: the sheet has columns the mapping does not know (ignored): "Referrer"');
   });
@@ -172,17 +172,76 @@ describe('the sample sheet and npm start', () => {
     expect(text).toContain('#REF!');
   });
 
-  it('`start` migrates, syncs the sample sheet and reports what is missing', async () => {
-    const r = await runCli(['start'], env());
+  it('`start` (npm start) migrates, enqueues a first sync of the sample sheet, serves it, and stops with exit 0 on SIGTERM', async () => {
+    const p = spawnCli(['start'], { ...env(), SYNC_CRON: '0 0 1 1 *' });
+    await waitFor('the first sync', async () => (await db.pool.query(`select 1 from sync_runs where status = 'succeeded'`)).rowCount === 1, 60_000);
+    await waitFor('its line in the log', async () => /sync run [0-9a-f-]{36} \(full\) of .*sample-buyers\.csv: 4,155 rows read: 4,107 inserted/.test(p.output().stdout));
+    p.child.kill('SIGTERM');
+    const r = await p.done;
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Sync run [0-9a-f-]{36}/);
-    expect(r.stdout).toMatch(/4,1\d\d read: 4,1\d\d inserted/);
-    expect(r.stdout).toMatch(/Sheet: 4,137 buyers\. Database: 4,1\d\d buyers\./);
-    expect(r.stdout).toMatch(/Missing: \d+ on the sheet but not in the database/);
+    expect(r.stdout).toMatch(/enqueued a first sync of the sample sheet/);
+    expect(r.stdout).toMatch(/worker running/);
+    expect(r.stdout).toMatch(/stopped\n$/);
     // The incident's buyers, the ones with values over 50 characters, are all in.
     const { rows } = await db.pool.query(
       `select count(*)::int as n from buyers where greatest(length(name), length(email), length(address), length(notes)) > 50`,
     );
     expect(rows[0].n).toBeGreaterThan(300);
+  });
+});
+
+describe('retry', () => {
+  it('--json prints the contract shape; exit 0 when nothing failed, 1 when some did; a permanent failure is delivered to ALERT_WEBHOOK_URL before it exits', async () => {
+    const { createServer } = await import('node:http');
+    const received: unknown[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+    const webhook = `http://127.0.0.1:${(hook.address() as { port: number }).port}/alerts`;
+    try {
+      const file = csv([HEADER, row('R1', { 1: '秘密の名前', 5: 'someday' }), row('R2')]);
+      expect((await runCli(['sync', '--source', file], env())).code).toBe(1);
+      const nothing = await runCli(['retry', '--json'], env());
+      expect(nothing.code).toBe(0);
+      expect(JSON.parse(nothing.stdout)).toEqual({ processed: 0, succeeded: 0, failed: 0, permanently_failed: 0 });
+      for (const expected of [
+        { processed: 1, succeeded: 0, failed: 1, permanently_failed: 0 },
+        { processed: 1, succeeded: 0, failed: 1, permanently_failed: 0 },
+        { processed: 1, succeeded: 0, failed: 0, permanently_failed: 1 },
+      ]) {
+        await db.pool.query(`update retry_queue set next_retry_at = now() - interval '1 second' where status = 'pending'`);
+        const r = await runCli(['retry', '--json'], { ...env(), ALERT_WEBHOOK_URL: webhook });
+        expect(r.code).toBe(1);
+        expect(JSON.parse(r.stdout)).toEqual(expected);
+      }
+      expect(received).toHaveLength(1);
+      const alert = received[0] as { type: string; severity: string; message: string; details: Record<string, unknown>; text: string };
+      expect(alert).toMatchObject({ type: 'permanent_failure', severity: 'critical', details: { buyer_number: 'R1', attempts: 4, error_type: 'data_type' } });
+      expect(alert.text).toMatch(/^\[critical\] permanent_failure: buyer R1 could not be synced after 4 attempt\(s\)/);
+      expect(JSON.stringify(alert)).not.toContain('秘密');
+      expect((await db.pool.query(`select delivered_at is not null as d from sync_alerts`)).rows).toEqual([{ d: true }]);
+      const human = await runCli(['retry'], env());
+      expect(human.stdout).toContain('Retry round: nothing is due.');
+    } finally {
+      hook.close();
+    }
+  });
+
+  it('a webhook that does not answer leaves the alert pending and says so; the command still exits with its own code', async () => {
+    await db.pool.query(`insert into sync_alerts (type, severity, message) values ('permanent_failure', 'critical', 'buyer X could not be synced')`);
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    const port = await new Promise<number>((r) => closed.listen(0, '127.0.0.1', () => r((closed.address() as { port: number }).port)));
+    await new Promise((r) => closed.close(r));
+    const r = await runCli(['retry', '--json'], { ...env(), ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/alerts` });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/alert permanent_failure \([0-9a-f-]{36}\) not delivered to ALERT_WEBHOOK_URL: ECONNREFUSED; it stays pending/);
+    expect((await db.pool.query(`select delivered_at from sync_alerts`)).rows).toEqual([{ delivered_at: null }]);
   });
 });

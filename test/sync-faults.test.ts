@@ -4,6 +4,7 @@
  * overlapping runs. And: no personal data in anything the sync logs.
  */
 import fc from 'fast-check';
+import type { AddressInfo, Socket } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
@@ -349,7 +350,8 @@ describe('huge cells', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-big-'));
     try {
       const file = path.join(dir, 'big.csv');
-      writeFileSync(file, [HEADER.join(','), `A,${'x'.repeat(500)}`, 'B,short'].join('\n'));
+      const pad = ','.repeat(HEADER.length - 2);
+      writeFileSync(file, [HEADER.join(','), `A,${'x'.repeat(500)}${pad}`, `B,short${pad}`].join('\n'));
       const source = new CsvSheetSource(file, { limits: { maxCellLength: 100, maxRecordLength: 1000 } });
       const r = await service.syncAllWithErrorHandling({ source, mapping });
       expect(r).toMatchObject({ inserted: 1, failed: 1, errorsByType: { field_length: 1 } });
@@ -424,5 +426,54 @@ describe('a run that did not finish says why, and sync_runs records the real rea
     expect(await count('buyers')).toBe(0);
     const { rows } = await db.pool.query(`select status, error_message from sync_runs`);
     expect(rows).toEqual([{ status: 'failed', error_message: (err as Error).message }]);
+  });
+});
+
+describe('a commit whose answer never arrives', () => {
+  it('the run did commit: it says so and reports its counts, never "wrote nothing"', async () => {
+    const net = await import('node:net');
+    const { createPool } = await import('../src/db/connection.ts');
+    const target = new URL(db.url);
+    let armed = true;
+    const sockets = new Set<Socket>();
+    // A proxy that passes the commit on to PostgreSQL and then cuts the connection before its answer comes back.
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      sockets.add(client).add(upstream);
+      let cutting = false;
+      client.on('data', (d: Buffer) => {
+        upstream.write(d);
+        if (armed && d.includes('commit\0')) {
+          armed = false;
+          cutting = true;
+          setTimeout(() => (client.destroy(), upstream.destroy()), 300);
+        }
+      });
+      upstream.on('data', (d: Buffer) => {
+        if (!cutting) client.write(d);
+      });
+      client.on('error', () => undefined);
+      upstream.on('error', () => undefined);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    const url = new URL(db.url);
+    url.host = `127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const pool = createPool(url.toString(), 3);
+    try {
+      const warnings: string[] = [];
+      const rows = Array.from({ length: 50 }, (_, i) => row(`C${i}`));
+      const r = await new EnhancedBuyerSyncService(pool).syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, rows), mapping, warn: (w) => warnings.push(w) });
+      expect(armed).toBe(false);
+      expect(r).toMatchObject({ inserted: 50, failed: 0 });
+      expect(warnings).toContain('the database connection was lost as the run committed; the run was written (sync_runs says so)');
+      expect(await count('buyers')).toBe(50);
+      expect((await db.pool.query(`select status from sync_runs where id = $1`, [r.runId])).rows).toEqual([{ status: 'succeeded' }]);
+    } finally {
+      await pool.end();
+      for (const s of sockets) s.destroy();
+      proxy.close();
+    }
   });
 });

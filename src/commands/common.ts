@@ -21,22 +21,8 @@ export function printJson(value: unknown): void {
 
 /** The sheet source a command reads: --source, else SHEET_SOURCE, else the sample sheet. */
 export async function sourceFor(config: Config, override: string | undefined, encoding?: string) {
-  const { openSource } = await import('../sheet/open.ts');
-  const { parseEncoding } = await import('../sheet/csv/encoding.ts');
-  const chosen =
-    encoding !== undefined
-      ? { encoding: parseEncoding(encoding, '--encoding'), from: '--encoding' }
-      : config.sheetEncoding !== null
-        ? { encoding: config.sheetEncoding, from: 'SHEET_ENCODING' }
-        : null;
-  return openSource(override ?? config.sheetSource, {
-    encoding: chosen,
-    tab: config.sheetTab,
-    rootUrl: config.sheetsRootUrl,
-    backoffBaseMs: config.sheetsBackoffMs,
-    perMinute: config.sheetsReadsPerMinute,
-    log: (l) => diag(l),
-  });
+  const { sourceFromConfig } = await import('../sheet/open.ts');
+  return sourceFromConfig(config, override, { encodingFlag: encoding, log: (l) => diag(l) });
 }
 
 export function getConfig(): Config {
@@ -84,7 +70,7 @@ export async function withDatabase<T>(
   }
   const controller = new AbortController();
   let received: NodeJS.Signals | null = null;
-  const exitCode = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated);
+  const exitCode = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? ExitCode.interrupted : signal === 'SIGHUP' ? ExitCode.hungUp : ExitCode.terminated);
   const hardStop = (signal: NodeJS.Signals) => {
     const stopServer = db.embedded?.stop() ?? Promise.resolve();
     void Promise.race([stopServer, new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(exitCode(signal)));
@@ -105,6 +91,20 @@ export async function withDatabase<T>(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal went away (a closed SSH session): stop as for SIGTERM, so the run is recorded as stopped.
+  process.on('SIGHUP', onSignal);
+  /*
+   * Run through npm (`npx buyer-sync …`, `npm start`), the signal a supervisor
+   * sends goes to npm, which exits without passing it on: buyer-sync would go
+   * on alone. So when the npm process that started it ends, stop as for SIGTERM.
+   */
+  const launcher = process.env.npm_command ? process.ppid : null;
+  const orphaned = launcher === null ? null : setInterval(() => {
+    if (process.ppid === launcher || received !== null) return;
+    diag('the npm process that started buyer-sync ended (send signals to buyer-sync itself to stop it cleanly)');
+    onSignal('SIGTERM');
+  }, 500);
+  orphaned?.unref();
   try {
     // A command that finished despite the signal finished: its own result and exit code stand.
     return await fn(db, { signal: controller.signal });
@@ -117,6 +117,8 @@ export async function withDatabase<T>(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    if (orphaned) clearInterval(orphaned);
     await db.close();
   }
 }

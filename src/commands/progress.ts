@@ -25,4 +25,4 @@ export class Progress {
   }
 }
 
-export const fmt = (n: number) => n.toLocaleString('en-US');
+export { fmt } from '../format.ts';

@@ -1,27 +1,22 @@
 /**
- * `npm start`: the product's main job in one command, on the embedded defaults:
- * migrate, sync the sheet (the sample sheet unless SHEET_SOURCE says otherwise),
- * print the run summary and the missing-buyer report.
+ * `npm start`: the service on the embedded defaults (or DATABASE_URL): migrate,
+ * enqueue a first sync of the configured sheet (the sample sheet unless
+ * SHEET_SOURCE says otherwise), and serve. Ctrl-C stops it cleanly.
  */
 import { migrate } from '../db/migrate.ts';
-import { ExitCode } from '../errors.ts';
-import { diag, getConfig, withDatabase } from './common.ts';
-import { runMissing } from './missing.ts';
-import { runSync } from './sync.ts';
+import { getConfig, withDatabase } from './common.ts';
+import { runServe, serviceLog } from './serve.ts';
 
 export async function startCommand(): Promise<number> {
   const config = getConfig();
   return withDatabase(
     config,
-    async (db) => {
-      const { applied } = await migrate(db.url, db.pool, config.migrationsDir, diag);
-      if (applied.length > 0) diag(`applied ${applied.length} migration(s)`);
-      process.stdout.write('\n');
-      await runSync(db, config, { json: false });
-      process.stdout.write('\n');
-      await runMissing(db, config, { json: false });
-      // Failed rows and missing buyers are what the report is for, not a failure of `npm start`.
-      return ExitCode.ok;
+    async (db, ctx) => {
+      const { applied } = await migrate(db.url, db.pool, config.migrationsDir, serviceLog);
+      serviceLog(applied.length > 0 ? `migrated: applied ${applied.length} migration(s)` : 'database up to date');
+      const { rows } = await db.pool.query<{ id: string }>('select buyer_sync.request_sync() as id');
+      serviceLog(`enqueued a first sync of ${config.sheetSource ?? 'the sample sheet (data/sample-buyers.csv)'} (job ${rows[0]!.id})`);
+      return runServe(db, config, ctx);
     },
     { createIfMissing: true, requireMigrated: false },
   );

@@ -3,8 +3,11 @@ import type { Database } from '../db/connection.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { loadMapping } from '../mapping/mapping.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
-import { EnhancedBuyerSyncService, syncResultJson, type SyncResult } from '../sync/service.ts';
+import { deliverAlerts } from '../alerts/deliver.ts';
+import { syncBuyers, type EngineOptions } from '../sync/engine.ts';
 import { RunJournal } from '../sync/run-journal.ts';
+import { syncResultJson } from '../sync/service.ts';
+import type { SyncResult } from '../sync/types.ts';
 import { diag, getConfig, printJson, sourceFor, withDatabase, type CommandContext } from './common.ts';
 import { fmt, Progress } from './progress.ts';
 
@@ -46,13 +49,24 @@ export function printSyncSummary(r: SyncResult): void {
   if (r.failed > 0) out(`Failed rows are listed by \`npx buyer-sync errors --run ${r.runId}\`.`);
 }
 
-/** The sync service as the command line uses it: failures that cannot reach the database go to the run journal. */
-export function serviceFor(db: Database, config: Config): EnhancedBuyerSyncService {
-  return new EnhancedBuyerSyncService(db.pool, {
+/** The engine as this process runs it: failures that cannot reach the database go to the run journal. */
+export function engineOptions(db: Database, config: Config): EngineOptions {
+  return {
     journal: new RunJournal(config.dataDir),
     // A lost connection is often noticed before the server's exit: give the exit a moment to show.
     databaseGone: async () => (await db.embedded?.stoppedBecause(1000)) ?? null,
-  });
+  };
+}
+
+/**
+ * Alerts a command raised are delivered before it exits, so that cron-driven
+ * use without `serve` still alerts (contract.md). A receiver that fails is
+ * one line on stderr; the alert stays pending for the worker to retry.
+ */
+export async function deliverBeforeExit(db: Database, config: Config): Promise<void> {
+  await deliverAlerts(db.pool, config.alertWebhookUrl, { log: (l) => diag(l) }).catch((err: unknown) =>
+    diag(`alerts could not be delivered now: ${(err as Error).message}`),
+  );
 }
 
 export async function runSync(db: Database, config: Config, opts: SyncCommandOptions, ctx?: CommandContext): Promise<number> {
@@ -61,22 +75,27 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
   const mapping = loadMapping(config.mappingFile);
   const source = await sourceFor(config, opts.source, opts.encoding);
   const progress = new Progress();
-  const service = serviceFor(db, config);
-  const options = {
-    source,
-    mapping,
-    batchSize,
-    ...(ctx ? { signal: ctx.signal } : {}),
-    warn: (w: string) => diag(`warning: ${w}`),
-    onProgress: (p: { rowsRead: number; elapsedMs: number }) =>
-      progress.update(`syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
-  };
   let result: SyncResult;
   try {
-    result = only ? await service.syncMissingBuyers(only, options) : await service.syncAllWithErrorHandling(options);
+    result = await syncBuyers(
+      db.pool,
+      {
+        mode: only ? 'only' : 'full',
+        keys: only,
+        source,
+        mapping,
+        batchSize,
+        ...(ctx ? { signal: ctx.signal } : {}),
+        warn: (w: string) => diag(`warning: ${w}`),
+        onProgress: (p) =>
+          progress.update(`syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
+      },
+      engineOptions(db, config),
+    );
   } finally {
     progress.done();
   }
+  await deliverBeforeExit(db, config);
   if (opts.json) printJson(syncResultJson(result));
   else printSyncSummary(result);
   // Rows that failed, or buyers asked for with --only that the sheet does not have: problems found.

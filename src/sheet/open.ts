@@ -3,9 +3,10 @@
  * a .csv export. Unset: the sample sheet shipped with the project.
  */
 import path from 'node:path';
-import { projectRoot } from '../config.ts';
+import { projectRoot, type Config } from '../config.ts';
 import { UsageError } from '../errors.ts';
 import type { EncodingRequest } from './csv/detect.ts';
+import { parseEncoding } from './csv/encoding.ts';
 import { CsvSheetSource } from './csv/source.ts';
 import { parseSheetAddress } from './google/address.ts';
 import { GoogleSheetSource } from './google/source.ts';
@@ -52,4 +53,30 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
     );
   }
   return new CsvSheetSource(spec, csv);
+}
+
+/**
+ * The sheet a command or a task reads: `spec` (--source, a retry's recorded
+ * source), else SHEET_SOURCE, else the sample sheet; with the configuration's
+ * Google settings and encoding (`--encoding` wins over SHEET_ENCODING).
+ */
+export function sourceFromConfig(
+  config: Pick<Config, 'sheetSource' | 'sheetTab' | 'sheetEncoding' | 'sheetsRootUrl' | 'sheetsBackoffMs' | 'sheetsReadsPerMinute'>,
+  spec: string | null | undefined,
+  options: { encodingFlag?: string | undefined; log?: (line: string) => void } = {},
+): SheetSource {
+  const encoding =
+    options.encodingFlag !== undefined
+      ? { encoding: parseEncoding(options.encodingFlag, '--encoding'), from: '--encoding' }
+      : config.sheetEncoding !== null
+        ? { encoding: config.sheetEncoding, from: 'SHEET_ENCODING' }
+        : null;
+  return openSource(spec ?? config.sheetSource, {
+    encoding,
+    tab: config.sheetTab,
+    rootUrl: config.sheetsRootUrl,
+    backoffBaseMs: config.sheetsBackoffMs,
+    perMinute: config.sheetsReadsPerMinute,
+    ...(options.log ? { log: options.log } : {}),
+  });
 }

@@ -63,5 +63,8 @@ export interface OpenHint {
 export interface SheetSource {
   /** What the run records as its source (re-openable); never contains credentials. */
   readonly description: string;
+  /** Opens the sheet; a source may keep what it read for the next open within the same run. */
   open(hint?: OpenHint): Promise<SheetReader>;
+  /** Lets go of whatever the source kept between opens (a snapshot of the sheet): the run is over. */
+  release?(): Promise<void>;
 }

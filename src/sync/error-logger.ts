@@ -2,8 +2,8 @@
  * SyncErrorLogger (design §3): writes and queries sync_error_log. Entries
  * never carry a cell value other than the buyer number.
  */
-import type { Queryable } from './sql.ts';
-import { insertErrors } from './sql.ts';
+import { insertErrors } from './sql/error-log.ts';
+import type { Queryable } from './types.ts';
 import { categorizeError, isRetryable, ERROR_TYPES, type ErrorType } from './error-types.ts';
 
 export interface SyncErrorInfo {

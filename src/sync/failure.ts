@@ -8,9 +8,11 @@
  */
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
-import { categorizeError, errorCode, isConnectionLevel, isRetryable, type ErrorType } from './error-types.ts';
+import { categorizeError, emptyErrorCounts, errorCode, isConnectionLevel, type ErrorType } from './error-types.ts';
 import type { RunJournal } from './run-journal.ts';
-import { finishRun, insertErrors, type RunCounts } from './sql.ts';
+import { insertErrors } from './sql/error-log.ts';
+import { finishRun } from './sql/runs.ts';
+import type { RunCounts } from './types.ts';
 
 /** Thrown for a run that started and then could not finish; the run record holds the details. */
 export class SyncAbortedError extends CannotRunError {
@@ -21,6 +23,16 @@ export class SyncAbortedError extends CannotRunError {
     this.name = 'SyncAbortedError';
     this.runId = runId;
     this.errorType = errorType;
+  }
+}
+
+/** The connection was lost as the run committed, and no one could say whether the commit happened. */
+export class CommitUnknown extends Error {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super('the database connection was lost as the run committed');
+    this.name = 'CommitUnknown';
+    this.cause = cause;
   }
 }
 
@@ -75,6 +87,7 @@ export interface FailureContext {
 
 /** Why a run stopped, in one line without values, and its category. */
 function cause(err: unknown, gone: string | null): { errorType: ErrorType; text: string } {
+  if (err instanceof CommitUnknown) return { errorType: 'transient', text: err.message };
   if (err instanceof SyncCancelled) return { errorType: 'transient', text: `stopped: ${err.message}` };
   if (err instanceof CannotRunError) return { errorType: 'unknown', text: err.message };
   const errorType = categorizeError(err);
@@ -95,15 +108,31 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function abortRun(ctx: FailureContext, runId: string, err: unknown, counts: RunCounts, durationMs: number): Promise<SyncAbortedError> {
   const gone = isConnectionLevel(err) && ctx.databaseGone ? await ctx.databaseGone().catch(() => null) : null;
   const { errorType, text } = cause(err, gone);
-  const again = err instanceof CannotRunError || err instanceof SyncCancelled ? '' : '; run the sync again';
-  const message = `sync run ${runId} stopped after ${counts.totalRows} rows and wrote nothing: ${text}`;
+  const again = err instanceof CannotRunError || err instanceof SyncCancelled || err instanceof CommitUnknown ? '' : '; run the sync again';
+  const message =
+    err instanceof CommitUnknown
+      ? `sync run ${runId}: the database connection was lost (${errorCode(err.cause) ?? 'connection closed'}) as the run committed, and the database ` +
+        'cannot be asked whether it did: sync_runs will say (succeeded: it was written; otherwise nothing was)'
+      : `sync run ${runId} stopped after ${counts.totalRows} rows and wrote nothing: ${text}`;
   let unrecorded: unknown = null;
+  // Nothing of the run was written: its record counts the rows it read, and nothing else.
+  const recorded: RunCounts = {
+    ...counts,
+    blankRows: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    failed: 0,
+    errorsByType: emptyErrorCounts(),
+    durationMs,
+    rowsPerSecond: 0,
+  };
   // The run's own connection is usually the one that died: try on fresh ones, briefly.
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      await finishRun(ctx.pool, runId, { ...counts, durationMs, rowsPerSecond: 0 }, { errorType, message });
+      if (!(await finishRun(ctx.pool, runId, recorded, { errorType, message }))) break; // already finished: never overwritten
       await insertErrors(ctx.pool, runId, [
-        { rowNumber: null, buyerNumber: null, errorType, column: null, message, retryable: isRetryable(errorType), stack: errorType === 'unknown' ? safeStack(err, message) : null },
+        { rowNumber: null, buyerNumber: null, errorType, column: null, message, retryable: false, stack: errorType === 'unknown' ? safeStack(err, message) : null },
       ]);
       unrecorded = null;
       break;

@@ -2,7 +2,8 @@
  * Buyer numbers that look alike: equal after Unicode NFKC normalization, yet
  * written differently. `１２３` (full-width digits, what a Japanese IME types)
  * and `123`; `José` composed and `José` decomposed; `B 7` with an ideographic
- * space. To a person they are one buyer; to a database two. The sync never
+ * space; `123` with a zero-width space after it. To a person they are one
+ * buyer; to a database two. The sync never
  * merges them and never lets them pass as two buyers without a word: the
  * first row to show a spelling owns it, and every row that writes the same
  * number another way fails as a duplicate (constraint_violation), naming the
@@ -62,7 +63,10 @@ export class LookalikeGuard {
   }
 }
 
-/** A buyer number's NFKC form (how `--only` matches, too). */
+/** Invisible characters (zero-width spaces and joiners, soft hyphens, variation selectors…): no one sees them in a buyer number. */
+const INVISIBLE = /\p{Default_Ignorable_Code_Point}/gu;
+
+/** A buyer number as a person reads it: NFKC, without invisible characters (how `--only` matches, too). */
 export function normalForm(key: string): string {
-  return ASCII.test(key) ? key : key.normalize('NFKC');
+  return ASCII.test(key) ? key : key.normalize('NFKC').replace(INVISIBLE, '');
 }

@@ -9,7 +9,8 @@ import { CannotRunError } from '../errors.ts';
 import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { cellProblem } from './rows.ts';
-import { replaceSheetSnapshot, type Queryable } from './sql.ts';
+import { replaceSheetSnapshot } from './sql/snapshot.ts';
+import type { Queryable } from './types.ts';
 
 export interface SheetKeys {
   /** buyer number -> its first row */
@@ -42,6 +43,7 @@ export async function readSheetKeys(source: SheetSource, mapping: Mapping, signa
     return { keys, keysHash: hash.digest('hex') };
   } finally {
     await reader.close();
+    await source.release?.();
   }
 }
 

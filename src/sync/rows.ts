@@ -3,11 +3,11 @@
  * blank, a typed row ready to write (with its content hash), or an error that
  * names the row, the column and the rule, and never the cell's value.
  */
-import { hash } from 'node:crypto';
-import type { ColumnType, HeaderResolution, ResolvedColumn } from '../mapping/mapping.ts';
+import type { HeaderResolution, ResolvedColumn } from '../mapping/mapping.ts';
 import { characterCount } from '../printable.ts';
 import { countLoneSurrogates } from '../sheet/csv/encoding.ts';
 import type { OversizedCell, SheetFormat } from '../sheet/source.ts';
+import { contentHash, hashPart } from './content-hash.ts';
 import type { ErrorType } from './error-types.ts';
 
 /** What the rules need to know besides a row: the header, the source's format, the key's limit. */
@@ -148,27 +148,6 @@ export function parseAmount(text: string, yenBackslash = false): { value: string
   return { value: n.toString() };
 }
 
-/** Serialization the content hash covers: `n` for null, else `v<bytes>:<text>`, per column. */
-function hashPart(type: ColumnType, value: Value, dateDays: number | null): string {
-  if (value === null) return 'n';
-  const text = type === 'date' ? String(dateDays) : value;
-  return `v${Buffer.byteLength(text, 'utf8')}:${text}`;
-}
-
-export function contentHash(parts: string[]): string {
-  return hash('md5', parts.join(''), 'hex');
-}
-
-/** The SQL expression computing the same hash from a buyers row (alias `b`). */
-export function sqlContentHash(columns: Pick<ResolvedColumn, 'column' | 'type'>[], alias = 'b'): string {
-  const parts = columns.map(({ column, type }) => {
-    const ref = `${alias}."${column}"`;
-    const text = type === 'date' ? `(${ref} - date '2000-01-01')::text` : type === 'bigint' ? `${ref}::text` : ref;
-    return `coalesce('v' || octet_length(${text})::text || ':' || ${text}, 'n')`;
-  });
-  return `md5(${parts.join(' || ')})`;
-}
-
 /**
  * What makes a (trimmed, non-empty) cell unusable whatever its column's type:
  * a formula error, or text PostgreSQL cannot store faithfully: a NUL, or
@@ -219,7 +198,10 @@ export function parseRow(rowNumber: number, cells: readonly string[], rules: Row
       empty = false;
       problems.push({
         column: c,
-        rule: `is ${big.length.toLocaleString('en-US')} characters long, more than the ${big.limit.toLocaleString('en-US')} a ${big.of} may hold`,
+        rule:
+          big.of === 'cell'
+            ? `is ${big.length.toLocaleString('en-US')} characters long, more than the ${big.limit.toLocaleString('en-US')} a cell may hold`
+            : `was not kept: the row is longer than the ${big.limit.toLocaleString('en-US')} characters a row may hold`,
         type: 'field_length',
       });
       if (c.index === header.keyIndex) keyUsable = false;

@@ -13,7 +13,8 @@
 import { appendFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ErrorType } from './error-types.ts';
-import { markRunFailed, type Queryable } from './sql.ts';
+import { markRunFailed } from './sql/runs.ts';
+import type { Queryable } from './types.ts';
 
 export interface UnrecordedFailure {
   runId: string;

@@ -2,26 +2,37 @@
  * Which encoding a CSV export is in, decided from the whole file before a
  * row is read, and never a silent guess.
  *
- * - A byte order mark decides: UTF-8, UTF-16LE or UTF-16BE.
- * - Without one, a file that is valid UTF-8 is UTF-8 (every ASCII file is).
- * - A file that is not, but decodes without a single error as Shift_JIS
- *   (Excel's "CSV" on a Japanese Windows) and not as EUC-JP, is Shift_JIS; the
- *   other way round, EUC-JP. One that decodes cleanly as both is ambiguous and
- *   refused: the operator says which (`--encoding`, SHEET_ENCODING).
- * - But much UTF-8 Japanese also decodes cleanly as Shift_JIS (into
- *   nonsense), so first the file must plainly not be UTF-8: a file with four
- *   valid UTF-8 characters or more for every invalid sequence is damaged
- *   UTF-8 (the rows holding the bad bytes fail as data_type); one with four
- *   invalid sequences or more for every valid character is not UTF-8; in
- *   between, the run refuses and asks. A file that is not UTF-8 and decodes
- *   cleanly as nothing is refused, naming the encoding it most looks like.
- * - NUL bytes between ASCII letters without a byte order mark are UTF-16 that
- *   lost its mark: refused, naming the flag to pass.
+ * The evidence for UTF-8 is its multi-byte characters beyond U+07FF (kana,
+ * kanji, most of Unicode): three or four bytes in a pattern no other encoding
+ * produces by chance. Two-byte UTF-8 characters (accented Latin, Greek,
+ * Cyrillic…) prove little: pairs of Shift_JIS half-width katakana (ﾏｷ) are
+ * valid two-byte UTF-8 too.
+ *
+ * - A byte order mark decides: UTF-8, UTF-16LE or UTF-16BE. A file that
+ *   carries the UTF-8 mark but is plainly not UTF-8 is refused.
+ * - Valid UTF-8 is UTF-8, unless nothing in it goes beyond two-byte
+ *   characters, some of them beyond Latin-1 (Greek, Cyrillic…), and it also
+ *   reads cleanly as Shift_JIS: then it is ambiguous (half-width katakana, or
+ *   Greek?) and refused.
+ * - A file that is not valid UTF-8 is damaged UTF-8 when it has four UTF-8
+ *   characters beyond U+07FF or more for every invalid sequence (the rows
+ *   holding the bad bytes fail as data_type); it is plainly not UTF-8 when it
+ *   has four invalid sequences or more for every such character; in between,
+ *   the run refuses and asks.
+ * - A file plainly not UTF-8 that reads cleanly as Shift_JIS (Excel's "CSV"
+ *   on a Japanese Windows) and not as EUC-JP is Shift_JIS; the other way
+ *   round, EUC-JP; both, ambiguous and refused; neither, refused naming the
+ *   closest. A legacy file with a line that is valid UTF-8 Japanese mixes
+ *   encodings (an export with rows appended by another program) and is
+ *   refused rather than turned into nonsense.
+ * - NUL bytes on one side of the byte pairs without a byte order mark are
+ *   UTF-16 that lost its mark: refused, naming the flag to pass.
  *
  * An encoding given with --encoding / SHEET_ENCODING is used as given, unless
- * the file plainly is in another one: invalid bytes in the given encoding
- * while another decodes the whole file cleanly, or a byte order mark that
- * contradicts it. Then the run refuses, saying which encoding to pass.
+ * the file plainly is in another one: valid UTF-8 with characters beyond
+ * U+07FF, invalid bytes in the given encoding while another decodes the whole
+ * file cleanly, or a byte order mark that contradicts it. Then the run
+ * refuses, saying which encoding to pass.
  *
  * Refusals are CannotRunError (exit 3): nothing has been written yet.
  */
@@ -50,12 +61,13 @@ export interface EncodingChoice {
 
 const PIECE = 1 << 20;
 
-/** Reads the file in pieces. */
-async function* bytesOf(file: string, from = 0): AsyncGenerator<Uint8Array> {
+/** Reads the file in pieces (stopping when the signal fires). */
+async function* bytesOf(file: string, from = 0, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
   const handle = await open(file, 'r');
   try {
     let position = from;
     for (;;) {
+      signal?.throwIfAborted();
       const buffer = Buffer.allocUnsafe(PIECE);
       const { bytesRead } = await handle.read(buffer, 0, PIECE, position);
       if (bytesRead === 0) return;
@@ -67,20 +79,23 @@ async function* bytesOf(file: string, from = 0): AsyncGenerator<Uint8Array> {
   }
 }
 
+/** Bytes at the end of `buf` that begin a UTF-8 sequence the piece does not finish. */
+function unfinishedTail(buf: Uint8Array): number {
+  for (let k = 1; k <= Math.min(3, buf.length); k++) {
+    const b = buf[buf.length - k]!;
+    if ((b & 0xc0) === 0x80) continue;
+    const needs = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return needs > k ? k : 0;
+  }
+  return 0;
+}
+
 /** Whether the whole file (after `skip` bytes) is valid UTF-8, with Node's validator. */
-async function validUtf8(file: string, skip: number): Promise<boolean> {
+async function validUtf8(file: string, skip: number, signal?: AbortSignal): Promise<boolean> {
   let carry = Buffer.alloc(0);
-  for await (const piece of bytesOf(file, skip)) {
+  for await (const piece of bytesOf(file, skip, signal)) {
     const buf = carry.length > 0 ? Buffer.concat([carry, piece]) : Buffer.from(piece);
-    // Hold back a sequence the piece does not finish (at most 3 bytes).
-    let end = buf.length;
-    for (let k = 1; k <= Math.min(3, buf.length); k++) {
-      const b = buf[buf.length - k]!;
-      if ((b & 0xc0) === 0x80) continue;
-      const needs = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-      if (needs > k) end = buf.length - k;
-      break;
-    }
+    const end = buf.length - unfinishedTail(buf);
     if (!isUtf8(buf.subarray(0, end))) return false;
     carry = Buffer.from(buf.subarray(end));
   }
@@ -91,22 +106,32 @@ interface Fit {
   encoding: Encoding;
   invalid: number;
   firstInvalidLine: number | null;
-  /** Characters beyond ASCII it decoded (what counts as evidence for an encoding). */
-  decoded: number;
+  /** Characters beyond U+07FF it decoded (the evidence a UTF-8 reading has). */
+  wide: number;
+  /** Characters U+0080 to U+07FF it decoded. */
+  narrow: number;
+  /** Of those, beyond Latin-1 (U+0100 to U+07FF: Greek, Cyrillic, Armenian…). */
+  beyondLatin1: number;
 }
 
-/** Decodes the whole file in `encoding`, counting invalid sequences and finding the line of the first. */
-async function fit(file: string, encoding: Encoding, skip: number): Promise<Fit> {
+/** Decodes the file in `encoding`, counting invalid sequences and characters; `untilWide` stops at the first wide one. */
+async function fit(file: string, encoding: Encoding, skip: number, signal?: AbortSignal, untilWide = false): Promise<Fit> {
   const decoder = createDecoder(encoding);
   let lines = 1;
   let lastWasCr = false;
   let firstInvalidLine: number | null = null;
-  let decoded = 0;
-  const scan = (text: string) => {
+  let wide = 0;
+  let narrow = 0;
+  let beyondLatin1 = 0;
+  const scan = (text: string): boolean => {
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
+      if (c < 0x80) continue;
       // Low surrogates (and INVALID, one of them) are not counted: a pair counts once, by its high half.
-      if (c >= 0x80 && (c < 0xdc00 || c > 0xdfff)) decoded++;
+      if (c < 0x800) {
+        narrow++;
+        if (c >= 0x100) beyondLatin1++;
+      } else if (c < 0xdc00 || c > 0xdfff) wide++;
     }
     if (firstInvalidLine === null) {
       const at = firstLoneSurrogate(text);
@@ -123,16 +148,52 @@ async function fit(file: string, encoding: Encoding, skip: number): Promise<Fit>
       }
       if (at >= 0) firstInvalidLine = lines;
     }
+    return untilWide && wide > 0;
   };
-  for await (const piece of bytesOf(file, skip)) scan(decoder.decode(piece, false));
-  scan(decoder.decode(new Uint8Array(0), true));
-  return { encoding, invalid: decoder.invalid, firstInvalidLine, decoded };
+  let stopped = false;
+  for await (const piece of bytesOf(file, skip, signal)) {
+    if (scan(decoder.decode(piece, false))) {
+      stopped = true;
+      break;
+    }
+  }
+  if (!stopped) scan(decoder.decode(new Uint8Array(0), true));
+  return { encoding, invalid: decoder.invalid, firstInvalidLine, wide, narrow, beyondLatin1 };
 }
 
-/** NUL bytes in the first 4 KB, on even and on odd offsets: ASCII text in UTF-16 has them on one side. */
-async function utf16Hint(file: string): Promise<Encoding | null> {
+/**
+ * The first physical line of a legacy-encoded file that is valid UTF-8 with a
+ * character beyond U+07FF: text another program wrote in UTF-8 into a
+ * Shift_JIS or EUC-JP file. Null when there is none.
+ */
+async function utf8Line(file: string, signal?: AbortSignal): Promise<number | null> {
+  let line = 1;
+  let current: Buffer[] = [];
+  const check = (bytes: Buffer): boolean => {
+    let high = false;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0xe0) high = true;
+    return high && isUtf8(bytes);
+  };
+  for await (const piece of bytesOf(file, 0, signal)) {
+    let start = 0;
+    for (let i = 0; i < piece.length; i++) {
+      const b = piece[i]!;
+      if (b !== 0x0a && b !== 0x0d) continue;
+      current.push(Buffer.from(piece.subarray(start, i)));
+      if (check(Buffer.concat(current))) return line;
+      current = [];
+      if (!(b === 0x0a && i > 0 && piece[i - 1] === 0x0d)) line++;
+      start = i + 1;
+    }
+    current.push(Buffer.from(piece.subarray(start)));
+  }
+  return check(Buffer.concat(current)) ? line : null;
+}
+
+/** NUL bytes in the first 4 KB on one side of the byte pairs only: ASCII (commas, digits, line breaks) written in UTF-16. */
+async function utf16Hint(file: string, signal?: AbortSignal): Promise<Encoding | null> {
   // Returning from inside for-await closes the generator (and its file handle).
-  for await (const piece of bytesOf(file)) {
+  for await (const piece of bytesOf(file, 0, signal)) {
     const head = piece.subarray(0, 4096);
     let even = 0;
     let odd = 0;
@@ -141,9 +202,9 @@ async function utf16Hint(file: string): Promise<Encoding | null> {
       if (i % 2 === 0) even++;
       else odd++;
     }
-    const half = head.length / 2;
-    if (half >= 2 && odd > half * 0.3 && even < half * 0.05) return 'utf-16le';
-    if (half >= 2 && even > half * 0.3 && odd < half * 0.05) return 'utf-16be';
+    const pairs = head.length / 2;
+    if (pairs >= 2 && odd >= pairs * 0.05 && even <= pairs * 0.01) return 'utf-16le';
+    if (pairs >= 2 && even >= pairs * 0.05 && odd <= pairs * 0.01) return 'utf-16be';
     return null;
   }
   return null;
@@ -156,86 +217,111 @@ function describeFit(f: Fit): string {
 }
 
 /** Decides the encoding of `file`, or refuses (CannotRunError). */
-export async function chooseEncoding(file: string, requested: EncodingRequest | null): Promise<EncodingChoice> {
-  const pieces = bytesOf(file);
+export async function chooseEncoding(file: string, requested: EncodingRequest | null, signal?: AbortSignal): Promise<EncodingChoice> {
+  const pieces = bytesOf(file, 0, signal);
   const head = (await pieces.next()).value ?? new Uint8Array(0);
   await pieces.return(undefined);
   const bom = byteOrderMark(head);
+  const refuse = (what: string) => new CannotRunError(`the sheet export ${file} ${what}; nothing was written`);
 
   if (bom) {
     if (requested && requested.encoding !== bom.encoding) {
-      throw new CannotRunError(
-        `the sheet export ${file} starts with a ${ENCODING_LABEL[bom.encoding]} byte order mark, but ${requested.from} says ${ENCODING_LABEL[requested.encoding]}: ` +
+      throw refuse(
+        `starts with a ${ENCODING_LABEL[bom.encoding]} byte order mark, but ${requested.from} says ${ENCODING_LABEL[requested.encoding]}: ` +
           `remove ${requested.from} (the mark says how the file is encoded), or export the file again`,
       );
     }
-    const f = await fit(file, bom.encoding, bom.length);
+    const f = await fit(file, bom.encoding, bom.length, signal);
+    if (bom.encoding === 'utf-8' && f.invalid > 0 && f.invalid >= 4 * f.wide) {
+      const sjis = await fit(file, 'shift_jis', bom.length, signal);
+      throw refuse(
+        `starts with a UTF-8 byte order mark but is not UTF-8 (${describeFit(f)})${sjis.invalid === 0 ? '; after the mark it reads as Shift_JIS' : ''}: ` +
+          'the file was changed by a program that kept the mark; export it again',
+      );
+    }
     return { encoding: bom.encoding, skip: bom.length, how: 'byte order mark', invalid: f.invalid, firstInvalidLine: f.firstInvalidLine };
   }
 
   if (requested) {
-    const f = requested.encoding === 'utf-8' && (await validUtf8(file, 0)) ? { encoding: 'utf-8' as const, invalid: 0, firstInvalidLine: null, decoded: 0 } : await fit(file, requested.encoding, 0);
-    if (f.invalid > 0) {
-      const clean = await cleanAlternative(file, requested.encoding);
+    const valid = await validUtf8(file, 0, signal);
+    if (requested.encoding !== 'utf-8' && valid && (await fit(file, 'utf-8', 0, signal, true)).wide > 0) {
+      throw refuse(
+        `is valid UTF-8 with characters no ${ENCODING_LABEL[requested.encoding]} file holds by chance, but ${requested.from} says ${ENCODING_LABEL[requested.encoding]}: ` +
+          `remove ${requested.from} (or pass --encoding utf-8)`,
+      );
+    }
+    const f = requested.encoding === 'utf-8' && valid ? null : await fit(file, requested.encoding, 0, signal);
+    if (f && f.invalid > 0) {
+      const clean = await cleanAlternative(file, requested.encoding, signal);
       if (clean) {
-        throw new CannotRunError(
-          `the sheet export ${file} is not valid ${ENCODING_LABEL[requested.encoding]} as ${requested.from} says (${describeFit(f)}), ` +
-            `but it is valid ${ENCODING_LABEL[clean]}: pass --encoding ${clean} (or set SHEET_ENCODING=${clean}); nothing was written`,
+        throw refuse(
+          `is not valid ${ENCODING_LABEL[requested.encoding]} as ${requested.from} says (${describeFit(f)}), but it is valid ${ENCODING_LABEL[clean]}: ` +
+            `pass --encoding ${clean} (or set SHEET_ENCODING=${clean})`,
         );
       }
     }
-    return { encoding: requested.encoding, skip: 0, how: requested.from, invalid: f.invalid, firstInvalidLine: f.firstInvalidLine };
+    return { encoding: requested.encoding, skip: 0, how: requested.from, invalid: f?.invalid ?? 0, firstInvalidLine: f?.firstInvalidLine ?? null };
   }
 
-  const utf16 = await utf16Hint(file);
+  const utf16 = await utf16Hint(file, signal);
   if (utf16) {
-    throw new CannotRunError(
-      `the sheet export ${file} looks like ${ENCODING_LABEL[utf16]} without a byte order mark (NUL bytes between the letters): ` +
-        `pass --encoding ${utf16} (or set SHEET_ENCODING=${utf16}); nothing was written`,
-    );
+    throw refuse(`looks like ${ENCODING_LABEL[utf16]} without a byte order mark (NUL bytes between the letters): pass --encoding ${utf16} (or set SHEET_ENCODING=${utf16})`);
   }
-  if (await validUtf8(file, 0)) return { encoding: 'utf-8', skip: 0, how: 'detected', invalid: 0, firstInvalidLine: null };
 
-  /*
-   * Not valid UTF-8. Much UTF-8 Japanese also decodes without an error as
-   * Shift_JIS (into nonsense), so a clean Shift_JIS reading proves nothing by
-   * itself; what tells them apart is how much of the file is valid UTF-8:
-   * damaged UTF-8 has valid multi-byte characters by the thousand and a few
-   * bad sequences, a real Shift_JIS file the other way round.
-   */
-  const [utf8, sjis, eucjp] = await Promise.all([fit(file, 'utf-8', 0), fit(file, 'shift_jis', 0), fit(file, 'euc-jp', 0)]);
-  if (utf8.decoded >= 4 * utf8.invalid) {
+  if (await validUtf8(file, 0, signal)) {
+    const utf8 = await fit(file, 'utf-8', 0, signal, true);
+    /*
+     * Nothing beyond two-byte characters: the same bytes may be Shift_JIS
+     * half-width katakana. Latin-1 letters and signs (¥, é, ü) are what
+     * UTF-8 text holds; as katakana they would be only pairs beginning with
+     * ﾂ or ﾃ, which no Japanese text is. Beyond Latin-1 (Greek, Cyrillic…)
+     * the two readings are equally likely: the operator says which.
+     */
+    if (utf8.wide === 0 && utf8.beyondLatin1 > 0 && (await fit(file, 'shift_jis', 0, signal)).invalid === 0) {
+      throw refuse(
+        `reads as UTF-8 (Greek, Cyrillic or other letters beyond Latin-1?) and as Shift_JIS (half-width katakana?) alike: pass --encoding utf-8 or --encoding shift_jis ` +
+          '(or set SHEET_ENCODING)',
+      );
+    }
+    return { encoding: 'utf-8', skip: 0, how: 'detected', invalid: 0, firstInvalidLine: null };
+  }
+
+  const [utf8, sjis, eucjp] = await Promise.all([fit(file, 'utf-8', 0, signal), fit(file, 'shift_jis', 0, signal), fit(file, 'euc-jp', 0, signal)]);
+  if (utf8.wide >= 4 * utf8.invalid) {
     return { encoding: 'utf-8', skip: 0, how: 'detected', invalid: utf8.invalid, firstInvalidLine: utf8.firstInvalidLine };
   }
-  if (utf8.invalid < 4 * utf8.decoded) {
-    throw new CannotRunError(
-      `the sheet export ${file} is not valid UTF-8 (${describeFit(utf8)}), yet ${plural(utf8.decoded, 'character')} in it are; ` +
-        `it is unclear whether it is damaged UTF-8 or another encoding: pass --encoding utf-8 or --encoding ${[sjis, eucjp].sort((a, b) => a.invalid - b.invalid)[0]!.encoding} ` +
-        '(or set SHEET_ENCODING); nothing was written',
+  if (utf8.invalid < 4 * utf8.wide) {
+    throw refuse(
+      `is not valid UTF-8 (${describeFit(utf8)}), yet ${plural(utf8.wide, 'character')} in it are; it is unclear whether it is damaged UTF-8 or ` +
+        `another encoding: pass --encoding utf-8 or --encoding ${[sjis, eucjp].sort((a, b) => a.invalid - b.invalid)[0]!.encoding} (or set SHEET_ENCODING)`,
     );
   }
   if (sjis.invalid === 0 && eucjp.invalid === 0) {
-    throw new CannotRunError(
-      `the sheet export ${file} is not UTF-8 (${describeFit(utf8)}), and it reads as Shift_JIS and as EUC-JP alike: ` +
-        'pass --encoding shift_jis (Excel on a Japanese Windows) or --encoding euc-jp (or set SHEET_ENCODING); nothing was written',
+    throw refuse(
+      `is not UTF-8 (${describeFit(utf8)}), and it reads as Shift_JIS and as EUC-JP alike: ` +
+        'pass --encoding shift_jis (Excel on a Japanese Windows) or --encoding euc-jp (or set SHEET_ENCODING)',
     );
   }
-  if (sjis.invalid === 0) return { encoding: 'shift_jis', skip: 0, how: 'detected', invalid: 0, firstInvalidLine: null };
-  if (eucjp.invalid === 0) return { encoding: 'euc-jp', skip: 0, how: 'detected', invalid: 0, firstInvalidLine: null };
   const best = [sjis, eucjp].sort((a, b) => a.invalid - b.invalid)[0]!;
-  throw new CannotRunError(
-    `the sheet export ${file} is not valid UTF-8 (${describeFit(utf8)}) nor any other encoding buyer-sync knows; ` +
-      `it reads best as ${ENCODING_LABEL[best.encoding]} (${describeFit(best)}): pass --encoding ${best.encoding} to read it so ` +
-      `(the rows with invalid bytes will fail), or export it again as UTF-8; nothing was written`,
+  const mixed = await utf8Line(file, signal);
+  if (mixed !== null) {
+    throw refuse(
+      `is ${ENCODING_LABEL[best.encoding]}, but line ${mixed} is UTF-8 (rows added by another program?): the file mixes encodings; export it again in one`,
+    );
+  }
+  if (best.invalid === 0) return { encoding: best.encoding, skip: 0, how: 'detected', invalid: 0, firstInvalidLine: null };
+  throw refuse(
+    `is not valid UTF-8 (${describeFit(utf8)}) nor any other encoding buyer-sync knows; it reads best as ${ENCODING_LABEL[best.encoding]} ` +
+      `(${describeFit(best)}): pass --encoding ${best.encoding} to read it so (the rows with invalid bytes will fail), or export it again as UTF-8`,
   );
 }
 
 /** Another encoding that decodes the whole file without an error, if one does. */
-async function cleanAlternative(file: string, not: Encoding): Promise<Encoding | null> {
-  if (not !== 'utf-8' && (await validUtf8(file, 0))) return 'utf-8';
+async function cleanAlternative(file: string, not: Encoding, signal?: AbortSignal): Promise<Encoding | null> {
+  if (not !== 'utf-8' && (await validUtf8(file, 0, signal))) return 'utf-8';
   for (const e of ['shift_jis', 'euc-jp'] as const) {
     if (e === not) continue;
-    if ((await fit(file, e, 0)).invalid === 0) return e;
+    if ((await fit(file, e, 0, signal)).invalid === 0) return e;
   }
   return null;
 }

@@ -9,7 +9,10 @@
  * - UTF-16 LE/BE (by their byte order mark): Node's own UTF-16 decoder, which
  *   keeps lone surrogates as they are.
  * - Shift_JIS (CP932, what Excel writes as "CSV" on a Japanese Windows) and
- *   EUC-JP: the WHATWG decoders of Node's TextDecoder (full ICU).
+ *   EUC-JP: iconv-lite's decoders (Microsoft's CP932 table, user-defined
+ *   characters to the private use area). Not Node's TextDecoder: its ICU
+ *   decoders drop some bytes without a trace (EUC-JP's bytes 0x80-0xA0,
+ *   CP932's user-defined area), which is exactly what must never happen.
  *
  * Bytes that are not valid in the encoding become INVALID, a lone surrogate:
  * no valid UTF-8, Shift_JIS or EUC-JP decodes to one, and in UTF-16 a lone
@@ -18,7 +21,7 @@
  * byte can never reach the database as U+FFFD.
  */
 import { isUtf8 } from 'node:buffer';
-import { TextDecoder } from 'node:util';
+import iconv from 'iconv-lite';
 import { UsageError } from '../../errors.ts';
 
 export const ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'shift_jis', 'euc-jp'] as const;
@@ -89,7 +92,7 @@ export function createDecoder(encoding: Encoding): StreamDecoder {
       return new Utf16Decoder(true);
     case 'shift_jis':
     case 'euc-jp':
-      return new WhatwgDecoder(encoding);
+      return new LegacyDecoder(encoding);
   }
 }
 
@@ -229,19 +232,59 @@ class Utf16Decoder implements StreamDecoder {
   }
 }
 
-class WhatwgDecoder implements StreamDecoder {
-  private readonly decoder: TextDecoder;
+/** Shift_JIS: bytes that begin a two-byte character. */
+const sjisLead = (b: number) => (b >= 0x81 && b <= 0x9f) || (b >= 0xe0 && b <= 0xfc);
+const eucTrail = (b: number) => b >= 0xa1 && b <= 0xfe;
+
+/**
+ * How many bytes at the end of `buf` begin a character the piece does not
+ * finish. (iconv-lite's streaming decoders mishandle a lead byte that ends a
+ * piece when the next piece starts with a byte that cannot follow it: they
+ * drop that byte, a comma or a line break, say. So pieces are cut only
+ * between characters.)
+ */
+function unfinishedLegacy(encoding: 'shift_jis' | 'euc-jp', buf: Uint8Array): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i]!;
+    if (encoding === 'shift_jis') {
+      if (!sjisLead(b)) i += 1;
+      else if (i + 1 >= buf.length) return 1;
+      else i += 2;
+    } else {
+      const needs = b === 0x8f ? 3 : b === 0x8e || eucTrail(b) ? 2 : 1;
+      let n = 1;
+      while (n < needs && i + n < buf.length && eucTrail(buf[i + n]!)) n++;
+      if (n < needs && i + n >= buf.length) return buf.length - i;
+      i += n;
+    }
+  }
+  return 0;
+}
+
+class LegacyDecoder implements StreamDecoder {
+  private readonly encoding: 'shift_jis' | 'euc-jp';
+  private readonly decoder: ReturnType<typeof iconv.getDecoder>;
+  private carry: Uint8Array | null = null;
   invalid = 0;
   constructor(encoding: 'shift_jis' | 'euc-jp') {
-    try {
-      this.decoder = new TextDecoder(encoding);
-    } catch (err) {
-      throw new UsageError(`this Node.js cannot decode ${ENCODING_LABEL[encoding]} (it was built without full ICU); run buyer-sync with the Node.js that \`npm install\` put in node_modules`, { cause: err });
-    }
+    this.encoding = encoding;
+    this.decoder = iconv.getDecoder(encoding === 'shift_jis' ? 'cp932' : 'eucjp');
   }
 
   decode(bytes: Uint8Array, final: boolean): string {
-    const text = this.decoder.decode(bytes, { stream: !final });
+    const buf = concat(this.carry, bytes);
+    this.carry = null;
+    let end = buf.length;
+    if (!final) {
+      const keep = unfinishedLegacy(this.encoding, buf);
+      if (keep > 0) {
+        end -= keep;
+        this.carry = Uint8Array.prototype.slice.call(buf, end);
+      }
+    }
+    let text = end > 0 ? this.decoder.write(buf.subarray(0, end)) : '';
+    if (final) text += this.decoder.end() ?? '';
     // Neither encoding has a character that decodes to U+FFFD: every one is an invalid sequence.
     if (!text.includes('\ufffd')) return text;
     let n = 0;

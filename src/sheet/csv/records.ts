@@ -43,6 +43,8 @@ export interface CsvRecord {
   cells: string[];
   /** Cells whose text was dropped for being too long (their cell is ''), or null. */
   oversized: OversizedCell[] | null;
+  /** Indexes of the quoted cells that hold a line break (a row swallowed by a stray quote would be one), or null. */
+  multiline: number[] | null;
 }
 
 export interface CsvLimits {
@@ -78,6 +80,9 @@ export class CsvRecordParser {
   private crPending = false;
   /** Records completed so far. */
   records = 0;
+  /** The current field began with a quote. */
+  private quoted = false;
+  private multiline: number[] | null = null;
 
   constructor(limits: CsvLimits) {
     this.limits = limits;
@@ -98,6 +103,7 @@ export class CsvRecordParser {
       if (state === FIELD_START) {
         if (text.charCodeAt(i) === QUOTE) {
           state = QUOTED;
+          this.quoted = true;
           i++;
           continue;
         }
@@ -203,12 +209,15 @@ export class CsvRecordParser {
       });
       this.cells.push('');
     } else {
-      this.cells.push(parts.length === 0 ? '' : parts.length === 1 ? parts[0]! : parts.join(''));
+      const value = parts.length === 0 ? '' : parts.length === 1 ? parts[0]! : parts.join('');
+      if (this.quoted && (value.includes('\n') || value.includes('\r'))) (this.multiline ??= []).push(this.cells.length);
+      this.cells.push(value);
       this.recordLength += this.fieldLength;
     }
     this.parts = [];
     this.fieldLength = 0;
     this.dropping = false;
+    this.quoted = false;
   }
 
   /** Ends the record at the line ending `text[at]`; returns where the next record starts. */
@@ -226,10 +235,28 @@ export class CsvRecordParser {
   }
 
   private finishRecord(out: CsvRecord[]): void {
-    out.push({ cells: this.cells, oversized: this.oversized });
+    out.push({ cells: this.cells, oversized: this.oversized, multiline: this.multiline });
     this.records++;
     this.cells = [];
     this.oversized = null;
+    this.multiline = null;
     this.recordLength = 0;
   }
+}
+
+/**
+ * Whether a cell's text, after its first line, has a line with at least
+ * `commas` commas: with a whole row's worth of commas, rows swallowed by a
+ * quote opened by mistake, most likely.
+ */
+export function looksLikeSwallowedRow(value: string, commas: number): boolean {
+  let at = value.search(/[\r\n]/);
+  if (at < 0) return false;
+  let count = 0;
+  for (; at < value.length; at++) {
+    const c = value.charCodeAt(at);
+    if (c === LF || c === CR) count = 0;
+    else if (c === COMMA && ++count >= commas) return true;
+  }
+  return false;
 }

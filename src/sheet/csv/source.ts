@@ -15,10 +15,11 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CannotRunError } from '../../errors.ts';
-import type { SheetReader, SheetRow, SheetSource } from '../source.ts';
+import { columnLetter } from '../../mapping/mapping.ts';
+import type { OpenHint, SheetReader, SheetRow, SheetSource } from '../source.ts';
 import { chooseEncoding, type EncodingRequest } from './detect.ts';
 import { createDecoder, ENCODING_LABEL } from './encoding.ts';
-import { CsvRecordParser, CsvSyntaxError, type CsvLimits, type CsvRecord } from './records.ts';
+import { CsvRecordParser, CsvSyntaxError, looksLikeSwallowedRow, type CsvLimits, type CsvRecord } from './records.ts';
 
 /**
  * The longest cell kept: 32 Mi characters (Google Sheets allows 50,000 in a
@@ -40,11 +41,12 @@ interface Fingerprint {
   size: number;
   mtimeMs: number;
   ino: number;
+  regular: boolean;
 }
 
 async function fingerprint(file: string): Promise<Fingerprint> {
   const s = await stat(file);
-  return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino };
+  return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, regular: s.isFile() };
 }
 
 export class CsvSheetSource implements SheetSource {
@@ -62,7 +64,7 @@ export class CsvSheetSource implements SheetSource {
     };
   }
 
-  async open(): Promise<SheetReader> {
+  async open(hint?: OpenHint): Promise<SheetReader> {
     const file = this.file;
     let before: Fingerprint;
     try {
@@ -74,7 +76,11 @@ export class CsvSheetSource implements SheetSource {
         { cause: err },
       );
     }
-    const choice = await chooseEncoding(file, this.options.encoding);
+    if (!before.regular) {
+      // The file is read twice (its encoding first, then its rows): a pipe or a device cannot be.
+      throw new CannotRunError(`the sheet export ${file} is not a file (a directory, a pipe or a device); write the export to a file and pass that`);
+    }
+    const choice = await chooseEncoding(file, this.options.encoding, hint?.signal);
     const decoder = createDecoder(choice.encoding);
     const parser = new CsvRecordParser(this.options.limits);
     const input = createReadStream(file, { start: choice.skip, highWaterMark: this.options.pieceBytes });
@@ -116,13 +122,51 @@ export class CsvSheetSource implements SheetSource {
     let first: CsvRecord[] | null = [];
     while (first !== null && first.length === 0) first = await nextRecords();
     const header = first === null ? [] : first.shift()!.cells;
+    const width = header.length;
+    const swallowed = (r: CsvRecord): number | null => (width > 2 ? (r.multiline?.find((i) => looksLikeSwallowedRow(r.cells[i]!, width - 1)) ?? null) : null);
+
+    /*
+     * A spreadsheet writes every row as wide as the table. A record that is
+     * not (cells missing, or text beyond the last column), or a quoted cell
+     * that holds what looks like more rows, means the file's structure is
+     * broken: a line break or a comma outside quotes, a quote opened by
+     * mistake, a file cut short. Guessing would put one buyer's data into
+     * another's row, or make a buyer of a note, so the file is refused.
+     */
+    const broken = (rowNumber: number, r: CsvRecord): CannotRunError | null => {
+      const gulp = swallowed(r);
+      const what =
+        gulp !== null
+          ? `its quoted cell in column ${columnLetter(gulp)} holds what looks like more rows (a line with ${width - 1} commas): a quote opened by mistake?`
+          : r.cells.length < width && !r.cells.every((c) => c.trim() === '')
+            ? `it has ${r.cells.length} cell(s) where the header has ${width} (a line break outside quotes, or a file cut short?)`
+            : r.cells.length > width && r.cells.slice(width).some((c) => c.trim() !== '')
+              ? `it has text in column ${columnLetter(r.cells.slice(width).findIndex((c) => c.trim() !== '') + width)}, beyond the header's ${width} columns (a comma outside quotes?)`
+              : null;
+      return what === null
+        ? null
+        : new CannotRunError(`the sheet export ${file} is not a whole table: row ${rowNumber}: ${what}; nothing was written, fix the file and export it again`);
+    };
 
     async function* rows(): AsyncGenerator<SheetRow[]> {
       let rowNumber = 1;
       let batch: CsvRecord[] | null = first;
       while (batch !== null) {
         if (batch.length > 0) {
-          yield batch.map((r) => (r.oversized ? { rowNumber: ++rowNumber, cells: r.cells, oversized: r.oversized } : { rowNumber: ++rowNumber, cells: r.cells }));
+          const out: SheetRow[] = new Array(batch.length);
+          for (let i = 0; i < batch.length; i++) {
+            const r = batch[i]!;
+            rowNumber++;
+            if (r.cells.length !== width || r.multiline !== null) {
+              const err = broken(rowNumber, r);
+              if (err) {
+                input.destroy();
+                throw err;
+              }
+            }
+            out[i] = r.oversized ? { rowNumber, cells: r.cells, oversized: r.oversized } : { rowNumber, cells: r.cells };
+          }
+          yield out;
         }
         batch = await nextRecords();
       }

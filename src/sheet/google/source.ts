@@ -14,7 +14,8 @@
  *   rate limiter; 400/401/403/404 are reported at once with what to do.
  * - One consistent snapshot: the whole sheet is read (into a temporary file)
  *   before the first row is handed to the sync, so a sheet that cannot be read
- *   to the end writes nothing. Opening again in the same process reuses it.
+ *   to the end writes nothing. Opening again in the same run reuses it;
+ *   release() (the run is over) removes it.
  */
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
@@ -44,6 +45,8 @@ export interface GoogleSheetOptions {
   perMinute?: number;
   /** Aim for responses of about this many bytes. */
   targetBytes?: number;
+  /** Where the run's snapshot of the sheet is kept while the run lasts (default: the system's temp directory). */
+  tempDir?: string;
   log?: (line: string) => void;
 }
 
@@ -94,6 +97,7 @@ function isRetryable(f: HttpFailure, err: unknown): boolean {
   return name === 'AbortError' || name === 'TimeoutError' || /timeout|socket hang up|terminated|premature/i.test(f.message);
 }
 
+/** Snapshots not released yet: removed when the process exits, as a last resort (a run releases its own). */
 const snapshots = new Set<string>();
 process.on('exit', () => {
   for (const dir of snapshots) rmSync(dir, { recursive: true, force: true });
@@ -103,7 +107,7 @@ export class GoogleSheetSource implements SheetSource {
   description: string;
   readonly stats: ReadStats = { requests: 0, retries: 0, bytes: 0, rows: 0 };
   private readonly address: SheetAddress;
-  private readonly options: Required<Omit<GoogleSheetOptions, 'tab' | 'rootUrl' | 'credentials' | 'log'>> & GoogleSheetOptions;
+  private readonly options: Required<Omit<GoogleSheetOptions, 'tab' | 'rootUrl' | 'credentials' | 'log' | 'tempDir'>> & GoogleSheetOptions;
   private snapshot: { dir: string; file: string; header: string[] } | null = null;
 
   constructor(address: SheetAddress, options: GoogleSheetOptions = {}) {
@@ -135,6 +139,18 @@ export class GoogleSheetSource implements SheetSource {
       if (chunk.length > 0) yield chunk;
     }
     return { header: [...header], rows: rows(), format: { encoding: null, dateSerials: true }, warnings: [], close: async () => undefined };
+  }
+
+  /**
+   * The run is over: its snapshot of the sheet (personal data, on disk) goes
+   * now, not when the process exits. A long-running worker would otherwise
+   * pile up a copy of the sheet every few minutes.
+   */
+  async release(): Promise<void> {
+    if (this.snapshot === null) return;
+    rmSync(this.snapshot.dir, { recursive: true, force: true });
+    snapshots.delete(this.snapshot.dir);
+    this.snapshot = null;
   }
 
   /**
@@ -240,7 +256,7 @@ export class GoogleSheetSource implements SheetSource {
     /** The buyer-number cell of every stored row, in order: what the final check compares. */
     const keyCells: string[] = [];
 
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-sheet-'));
+    const dir = mkdtempSync(path.join(o.tempDir ?? os.tmpdir(), 'buyer-sync-sheet-'));
     snapshots.add(dir);
     const file = path.join(dir, 'rows.jsonl');
     const out = createWriteStream(file, { encoding: 'utf8' });
@@ -330,10 +346,12 @@ export class GoogleSheetSource implements SheetSource {
       );
       const header2 = ((again.values?.[0] ?? []) as unknown[]).map((v) => String(v ?? ''));
       if (header2.join('\u0000') !== header.join('\u0000')) throw new SheetChanged('the header row changed');
-      if (keyIndex >= 0 && keyCells.length > 0) {
+      if (keyIndex >= 0) {
+        // One row more than was stored: a row inserted above pushes the last one down, an appended row lands there.
         const col = columnLetter(keyIndex);
-        for (let from = 0; from < keyCells.length; from += 50_000) {
-          const to = Math.min(keyCells.length, from + 50_000);
+        const expected = [...keyCells, ''];
+        for (let from = 0; from < expected.length; from += 50_000) {
+          const to = Math.min(expected.length, from + 50_000);
           const data = await call(`buyer numbers ${from + 2}-${to + 1} (check)`, () =>
             api.spreadsheets.values.get(
               { spreadsheetId: id, range: `${q}!${col}${from + 2}:${col}${to + 1}`, valueRenderOption: 'FORMATTED_VALUE', majorDimension: 'COLUMNS' },
@@ -342,7 +360,7 @@ export class GoogleSheetSource implements SheetSource {
           );
           const now = ((data.values?.[0] ?? []) as unknown[]).map(cellText);
           for (let i = from; i < to; i++) {
-            if ((now[i - from] ?? '') !== keyCells[i]) throw new SheetChanged(`row ${i + 2} changed while the sheet was being read`);
+            if ((now[i - from] ?? '') !== expected[i]) throw new SheetChanged(`row ${i + 2} changed while the sheet was being read`);
           }
         }
       }

@@ -1,0 +1,61 @@
+/** The mapped table (buyers), as a run reads it before writing: content hashes and size. */
+import type pg from 'pg';
+import { escapeIdentifier as id } from 'pg';
+import type { Mapping, ResolvedColumn } from '../../mapping/mapping.ts';
+import { sqlContentHash } from '../content-hash.ts';
+import type { Queryable } from '../types.ts';
+
+/**
+ * Streams `buyer number -> content hash` for the whole table (or the given
+ * buyer numbers) through a cursor, so a million buyers never sit in one result.
+ * Must run inside a transaction.
+ */
+export async function loadContentHashes(
+  client: pg.ClientBase,
+  mapping: Mapping,
+  columns: ResolvedColumn[],
+  into: (key: string, md5hex: string) => void,
+  only: string[] | null,
+): Promise<void> {
+  const table = `public.${id(mapping.table)}`;
+  const stored = await storedHashMatches(client, mapping, columns);
+  const select = `select b.${id(mapping.key)}, ${stored ? 'b.content_hash' : sqlContentHash(columns)} from ${table} b`;
+  if (only !== null) {
+    const { rows } = await client.query<[string, string]>({
+      text: `${select} where b.${id(mapping.key)} = any($1::text[])`,
+      values: [only],
+      rowMode: 'array',
+    });
+    for (const [k, h] of rows) into(k, h);
+    return;
+  }
+  await client.query(`declare buyer_hashes no scroll cursor for ${select}`);
+  for (;;) {
+    const { rows } = await client.query<[string, string]>({ text: 'fetch 20000 from buyer_hashes', rowMode: 'array' });
+    for (const [k, h] of rows) into(k, h);
+    if (rows.length < 20000) break;
+  }
+  await client.query('close buyer_hashes');
+}
+
+/**
+ * Whether buyers.content_hash (migrations 054, 056) covers exactly the mapped
+ * columns, in order and as the same types; then it is read instead of hashing
+ * every row on the fly.
+ */
+export async function storedHashMatches(db: Queryable, mapping: Mapping, columns: Pick<ResolvedColumn, 'column' | 'type'>[]): Promise<boolean> {
+  if (mapping.table !== 'buyers') return false;
+  const { rows } = await db.query<{ column_name: string; column_type: string }>(
+    `select column_name, column_type from buyer_sync_private.content_hash_columns order by position`,
+  );
+  return rows.length === columns.length && rows.every((r, i) => r.column_name === columns[i]!.column && r.column_type === columns[i]!.type);
+}
+
+/** The planner's estimate of the table's size: enough to size the run's index, without counting. */
+export async function buyerCount(db: Queryable, mapping: Mapping): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `select greatest(reltuples, 0)::bigint::int as n from pg_catalog.pg_class where oid = to_regclass($1)`,
+    [`public.${id(mapping.table)}`],
+  );
+  return rows[0]?.n ?? 0;
+}

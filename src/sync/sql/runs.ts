@@ -1,0 +1,113 @@
+/**
+ * sync_runs and the lock that keeps runs apart: one row per run, written on
+ * its own connection (so a run that stops is still recorded), and a
+ * transaction-level advisory lock held by the run's transaction.
+ */
+import type pg from 'pg';
+import type { ErrorType } from '../error-types.ts';
+import type { Queryable, RunCounts, SyncMode } from '../types.ts';
+
+/** Any constant: the lock that keeps two sync runs (of any mode, from any process) from overlapping. */
+const SYNC_LOCK = 7_340_001;
+
+/** Takes the sync lock for the client's transaction; false when another run holds it. */
+export async function tryRunLock(client: pg.ClientBase): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_xact_lock($1) as ok', [SYNC_LOCK]);
+  return rows[0]?.ok === true;
+}
+
+export interface RunRecordStart {
+  mode: SyncMode;
+  source: string;
+  batchSize: number;
+  /** The CSV export's encoding; null for the Sheets API. */
+  encoding: string | null;
+}
+
+export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string }> {
+  const { rows } = await db.query<{ id: string }>(
+    `insert into public.sync_runs (mode, source, batch_size, encoding) values ($1, $2, $3, $4) returning id`,
+    [run.mode, run.source, run.batchSize, run.encoding],
+  );
+  return { id: rows[0]!.id };
+}
+
+/**
+ * Finishes a run's record: succeeded (inside the run's transaction, so it is
+ * written exactly when the run is), or failed with why. Only a run still
+ * marked running is finished: a committed run is never turned into a failed
+ * one. Returns whether it was.
+ */
+export async function finishRun(
+  db: Queryable,
+  runId: string,
+  counts: RunCounts,
+  failure: { errorType: ErrorType; message: string } | null,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `update public.sync_runs
+        set finished_at = clock_timestamp(), status = $2,
+            total_rows = $3, blank_rows = $4, inserted = $5, updated = $6, unchanged = $7, failed = $8,
+            batches = $9, errors_by_type = $10, retry_queue_size = $11, duration_ms = $12, rows_per_second = $13,
+            error_type = $14, error_message = $15
+      where id = $1 and status = 'running'`,
+    [
+      runId,
+      failure ? 'failed' : 'succeeded',
+      counts.totalRows,
+      counts.blankRows,
+      counts.inserted,
+      counts.updated,
+      counts.unchanged,
+      counts.failed,
+      counts.batches,
+      JSON.stringify(counts.errorsByType),
+      counts.retryQueueSize,
+      Math.round(counts.durationMs),
+      Math.round(counts.rowsPerSecond * 100) / 100,
+      failure?.errorType ?? null,
+      failure?.message ?? null,
+    ],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** A run's status as the database has it: what a lost commit acknowledgement leaves to ask. */
+export async function runStatus(db: Queryable, runId: string): Promise<string | null> {
+  const { rows } = await db.query<{ status: string }>(`select status from public.sync_runs where id = $1`, [runId]);
+  return rows[0]?.status ?? null;
+}
+
+/**
+ * Runs still marked running while we hold the sync lock (and after the run
+ * journal was replayed) belong to processes that died without a word (killed,
+ * machine lost): their transaction rolled back, so they wrote nothing. Say so.
+ */
+export async function closeInterruptedRuns(db: Queryable): Promise<void> {
+  await db.query(
+    `update public.sync_runs
+        set status = 'failed', finished_at = clock_timestamp(), error_type = 'transient',
+            error_message = 'interrupted: the run''s process stopped (killed, or its machine lost) before it could record why; nothing of the run was written'
+      where status = 'running'`,
+  );
+}
+
+/**
+ * Records why a run stopped, if it is still marked running (a finished record
+ * is never overwritten), with the run-level entry in the error log (never
+ * queued: retryable false). Returns whether it did.
+ */
+export async function markRunFailed(db: Queryable, runId: string, errorType: ErrorType, message: string, at: Date): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `with run as (
+       update public.sync_runs
+          set status = 'failed', finished_at = $4, error_type = $2, error_message = $3
+        where id = $1 and status = 'running'
+       returning id
+     )
+     insert into public.sync_error_log (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, created_at)
+     select id, null, null, $2, null, $3, false, $4 from run`,
+    [runId, errorType, message, at],
+  );
+  return (rowCount ?? 0) > 0;
+}

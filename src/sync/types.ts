@@ -1,0 +1,113 @@
+/**
+ * The sync's vocabulary: what a run is asked to do, what it reports, and the
+ * entries it writes. Types (and the defaults they imply) only, so every part
+ * of the engine imports them without cycles.
+ */
+import type pg from 'pg';
+import type { Mapping } from '../mapping/mapping.ts';
+import type { SheetSource } from '../sheet/source.ts';
+import type { ErrorType } from './error-types.ts';
+
+/** Anything that runs a query: the pool, or one client (inside a transaction). */
+export type Queryable = pg.Pool | pg.ClientBase;
+
+/** Sheet rows per batch unless SYNC_BATCH_SIZE or --batch-size say otherwise (the design's Property 21). */
+export const DEFAULT_BATCH_SIZE = 100;
+
+/**
+ * A batch also ends once its rows hold this many characters, so that a sheet
+ * of huge cells never builds a statement beyond what V8 strings and the
+ * PostgreSQL protocol (1 GB a message) can carry. Real sheets never get near
+ * it (100 rows of 14 cells at Google's limit of 50,000 characters a cell are
+ * 70 Mi, and real cells are a thousandth of that).
+ */
+export const BATCH_TEXT_BUDGET = 32 * 2 ** 20;
+
+/**
+ * full: the whole sheet. only: the listed buyer numbers (`sync --only`, the
+ * missing-buyer recovery). retry: the listed buyer numbers whose retries are
+ * due (a retry round); the same as only, recorded as a retry.
+ */
+export type SyncMode = 'full' | 'only' | 'retry';
+
+export interface SyncProgress {
+  rowsRead: number;
+  batches: number;
+  elapsedMs: number;
+}
+
+/** One sync run, as the command line and every worker task ask for it. */
+export interface SyncRequest {
+  mode: SyncMode;
+  source: SheetSource;
+  mapping: Mapping;
+  /** The buyer numbers of an 'only' or 'retry' run. */
+  keys?: string[] | null;
+  batchSize?: number;
+  /** Stops the run (rolled back, recorded as stopped): Ctrl-C, SIGTERM, a worker shutting down. */
+  signal?: AbortSignal;
+  onProgress?: (p: SyncProgress) => void;
+  /** Called once per batch with the number of sheet rows in it (Property 21). */
+  onBatch?: (size: number) => void;
+  /** Warnings for the operator (unknown headers, numbers not on the sheet, lookalikes). */
+  warn?: (line: string) => void;
+}
+
+export interface RunCounts {
+  totalRows: number;
+  blankRows: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  failed: number;
+  batches: number;
+  errorsByType: Record<ErrorType, number>;
+  retryQueueSize: number | null;
+  durationMs: number;
+  rowsPerSecond: number;
+}
+
+/** A finished run: its counts (as recorded in sync_runs) and what the operator should know. */
+export interface SyncResult extends Omit<RunCounts, 'retryQueueSize'> {
+  runId: string;
+  mode: SyncMode;
+  source: string;
+  /** The CSV export's encoding and how it was chosen; null for the Sheets API. */
+  encoding: { label: string; how: string } | null;
+  retryQueueSize: number;
+  warnings: string[];
+  /** With keys: listed buyer numbers not found on the sheet. */
+  notOnSheet: string[];
+}
+
+/** A failed row (or a run that stopped: row and buyer number null), as sync_error_log stores it. */
+export interface ErrorEntry {
+  rowNumber: number | null;
+  buyerNumber: string | null;
+  errorType: ErrorType;
+  column: string | null;
+  message: string;
+  /** Whether the buyer was queued for retry because of it (sync_error_log.retryable). */
+  retryable: boolean;
+  stack: string | null;
+}
+
+/** A buyer to queue (or, when it has an open entry, whose schedule to advance). */
+export interface RetryEntry {
+  buyerNumber: string;
+  rowNumber: number;
+  source: string;
+  info: Record<string, unknown>;
+}
+
+/** What one batch asks of the database, in one statement. */
+export interface BatchWrite {
+  /** New buyers (not in the database when the run started). */
+  inserts: { key: string; values: (string | null)[] }[];
+  /** Existing buyers whose content changed. */
+  updates: { key: string; values: (string | null)[] }[];
+  errors: ErrorEntry[];
+  retries: RetryEntry[];
+  /** Buyers that synced fine this run and had an open retry-queue entry. */
+  resolved: string[];
+}

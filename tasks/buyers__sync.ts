@@ -1,0 +1,21 @@
+/**
+ * buyers__sync: a full sync of the configured sheet. Scheduled by the
+ * crontab (every 15 minutes unless SYNC_CRON says otherwise) and requested
+ * by `select buyer_sync.request_sync()`. Runs in the queue buyer_sync: one
+ * sync at a time.
+ */
+import type { Task } from 'graphile-worker';
+import { fullSync } from '../src/worker/jobs.ts';
+import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
+
+const task: Task = async (payload, helpers) => {
+  try {
+    assertPlainPayload('buyers__sync', payload);
+  } catch (err) {
+    if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
+    throw err;
+  }
+  await fullSync(helpers.abortSignal);
+};
+
+export default task;
