@@ -281,7 +281,8 @@ export async function startEmbeddedPostgres(cfg: EmbeddedPostgresConfig, { log =
       stop,
       stoppedBecause: async (waitMs = 0) => {
         if (exitedBecause === null && waitMs > 0) {
-          await Promise.race([exited, new Promise((r) => setTimeout(r, waitMs).unref())]);
+          // A kept (ref'd) timer: the server child is unref'd, and this wait must hold the process open until its exit is seen.
+          await Promise.race([exited, new Promise((r) => setTimeout(r, waitMs))]);
         }
         return exitedBecause === null || stopping ? null : `the embedded PostgreSQL server stopped (${exitedBecause})`;
       },
