@@ -59,6 +59,83 @@ COMMENT ON FUNCTION buyer_sync.buyer_number_max_length() IS 'The longest buyer n
 
 
 --
+-- Name: check_health(text[]); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.check_health(extra_issues text[] DEFAULT '{}'::text[]) RETURNS jsonb
+    LANGUAGE plpgsql
+    AS $$
+declare
+  h record;
+  raised jsonb;
+  issues text[];
+  metrics_id uuid;
+begin
+  select coalesce(jsonb_agg(jsonb_build_object('id', a.id, 'type', a.type, 'severity', a.severity,
+                                               'resolved', a.resolves is not null) order by a.created_at), '[]'::jsonb)
+    into raised
+    from buyer_sync.evaluate_alerts() a;
+  select * into h from buyer_sync.current_health;
+  issues := array(
+    select c.message from buyer_sync.health_conditions() c where c.active
+    union all
+    select format('%s buyer(s) failed for good and still do (permanent_failure alerts open)', h.permanent_failures)
+     where h.permanent_failures > 0
+    union all
+    select 'no full sync has succeeded yet' where h.last_run_id is null
+    union all
+    select unnest(extra_issues));
+  insert into public.sync_health_metrics
+    (spreadsheet_count, database_count, missing_count, extra_count, error_rate, sync_duration_ms, throughput_per_second,
+     retry_queue_size, last_sync_at, run_id, healthy, issues)
+  values (h.spreadsheet_count, h.database_count, h.missing_count, h.extra_count, h.error_rate, h.last_sync_duration_ms,
+          h.last_sync_rows_per_second, h.retry_queue_size, h.last_sync_time, h.last_run_id, cardinality(issues) = 0, issues)
+  returning id into metrics_id;
+  return jsonb_build_object(
+    'healthy', cardinality(issues) = 0,
+    'issues', to_jsonb(issues),
+    'missing_count', h.missing_count,
+    'error_rate', h.error_rate,
+    'last_sync_time', h.last_sync_time,
+    'retry_queue_size', h.retry_queue_size,
+    'extra_count', h.extra_count,
+    'spreadsheet_count', h.spreadsheet_count,
+    'database_count', h.database_count,
+    'sheet_read_at', h.sheet_read_at,
+    'check_id', metrics_id,
+    'alerts', raised);
+end $$;
+
+
+--
+-- Name: FUNCTION check_health(extra_issues text[]); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.check_health(extra_issues text[]) IS 'One health check (buyer-sync health, and the worker every 5 minutes, after refreshing the sheet''s snapshot): evaluates the alerts, writes a sync_health_metrics row and returns the health as JSON. extra_issues: what the caller found itself (the sheet could not be read).';
+
+
+--
+-- Name: error_rate(timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.error_rate(since timestamp with time zone, until timestamp with time zone DEFAULT 'infinity'::timestamp with time zone, mode text DEFAULT NULL::text) RETURNS numeric
+    LANGUAGE sql STABLE
+    AS $$
+  select coalesce(round(100.0 * sum(r.failed) / nullif(sum(r.total_rows - r.blank_rows), 0), 2), 0)::numeric(5, 2)
+    from public.sync_runs r
+   where r.status = 'succeeded' and r.started_at >= since and r.started_at < until
+     and (error_rate.mode is null or r.mode = error_rate.mode)
+$$;
+
+
+--
+-- Name: FUNCTION error_rate(since timestamp with time zone, until timestamp with time zone, mode text); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.error_rate(since timestamp with time zone, until timestamp with time zone, mode text) IS 'Percent of the non-blank rows read by the runs that succeeded in [since, until) (of one mode, if given) that failed.';
+
+
+--
 -- Name: error_stats(timestamp with time zone, timestamp with time zone); Type: FUNCTION; Schema: buyer_sync; Owner: -
 --
 
@@ -78,6 +155,153 @@ $$;
 --
 
 COMMENT ON FUNCTION buyer_sync.error_stats(since timestamp with time zone, until timestamp with time zone) IS 'Error counts by type between since (inclusive) and until (exclusive).';
+
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: sync_alerts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_alerts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    type text NOT NULL,
+    severity text NOT NULL,
+    message text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    condition text NOT NULL,
+    resolved_at timestamp with time zone,
+    resolves uuid,
+    delivery_attempts integer DEFAULT 0 NOT NULL,
+    delivery_error text,
+    CONSTRAINT sync_alerts_delivery_attempts_check CHECK ((delivery_attempts >= 0)),
+    CONSTRAINT sync_alerts_notice_is_closed CHECK (((resolves IS NULL) OR (resolved_at IS NULL))),
+    CONSTRAINT sync_alerts_notice_is_info CHECK (((resolves IS NULL) OR (severity = 'info'::text))),
+    CONSTRAINT sync_alerts_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text])))
+);
+
+
+--
+-- Name: TABLE sync_alerts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_alerts IS 'Every alert raised. delivered_at is set once the alert webhook accepted it.';
+
+
+--
+-- Name: COLUMN sync_alerts.type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.type IS 'missing_buyers, high_error_rate, permanent_failure, slow_sync, stale_sync or verification_failed (buyer_sync.alert_types); a resolved notice has its alert''s type.';
+
+
+--
+-- Name: COLUMN sync_alerts.delivered_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.delivered_at IS 'When ALERT_WEBHOOK_URL accepted the alert (2xx); set once. Null: not delivered (no webhook configured, or the receiver failed: delivery_error).';
+
+
+--
+-- Name: COLUMN sync_alerts.condition; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.condition IS 'What the alert is about: its type, or permanent_failure:<buyer number>. At most one open alert per condition.';
+
+
+--
+-- Name: COLUMN sync_alerts.resolved_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.resolved_at IS 'When the condition cleared; null while it lasts (or for a resolved notice).';
+
+
+--
+-- Name: COLUMN sync_alerts.resolves; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.resolves IS 'For a resolved notice (severity info): the alert whose condition cleared.';
+
+
+--
+-- Name: COLUMN sync_alerts.delivery_attempts; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.delivery_attempts IS 'POSTs tried so far.';
+
+
+--
+-- Name: COLUMN sync_alerts.delivery_error; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.delivery_error IS 'Why the last POST failed (HTTP status, connection refused, timeout); null once delivered.';
+
+
+--
+-- Name: evaluate_alerts(); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.evaluate_alerts() RETURNS SETOF public.sync_alerts
+    LANGUAGE plpgsql
+    AS $$
+declare
+  c record;
+  a public.sync_alerts;
+begin
+  for c in select * from buyer_sync.health_conditions() loop
+    if c.active then
+      return query
+        insert into public.sync_alerts (type, severity, condition, message, details)
+        select c.type, t.severity, c.condition, c.message, c.details from buyer_sync.alert_types t where t.type = c.type
+        on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing
+        returning *;
+    else
+      for a in
+        update public.sync_alerts s set resolved_at = now()
+         where s.condition = c.condition and s.resolved_at is null and s.resolves is null
+        returning s.*
+      loop
+        return query select * from buyer_sync_private.resolve_notice(a, c.details);
+      end loop;
+    end if;
+  end loop;
+
+  /*
+   * A permanent failure clears once a later full sync went by without a
+   * retryable failure of the buyer, and the buyer is in buyers (or no longer
+   * on the sheet); or once a retry of it succeeded. (A duplicate row of a
+   * buyer that synced is its own constraint_violation, not this condition.)
+   */
+  for a in
+    update public.sync_alerts s set resolved_at = now()
+     where s.type = 'permanent_failure' and s.resolved_at is null and s.resolves is null
+       and ((exists (select 1 from public.sync_runs r
+                      where r.mode = 'full' and r.status = 'succeeded' and r.started_at > s.created_at
+                        and r.id is distinct from (s.details->>'run_id')::uuid
+                        and not exists (select 1 from public.sync_error_log e
+                                          join buyer_sync.error_types t on t.error_type = e.error_type
+                                         where e.run_id = r.id and e.buyer_number = s.details->>'buyer_number' and t.retryable))
+             and (exists (select 1 from public.buyers b where b.buyer_number = s.details->>'buyer_number')
+                  or not exists (select 1 from buyer_sync_private.sheet_buyers k where k.buyer_number = s.details->>'buyer_number')))
+            or exists (select 1 from public.retry_queue q
+                        where q.buyer_number = s.details->>'buyer_number' and q.status = 'succeeded'
+                          and q.resolved_at > s.created_at))
+    returning s.*
+  loop
+    return query select * from buyer_sync_private.resolve_notice(a, jsonb_build_object('buyer_number', a.details->>'buyer_number'));
+  end loop;
+end $$;
+
+
+--
+-- Name: FUNCTION evaluate_alerts(); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.evaluate_alerts() IS 'Raises an alert for each condition of buyer_sync.health_conditions() that holds and has no open alert, resolves the open alerts whose condition cleared (with an info notice each), and returns the alerts and notices it raised. Every sync run calls it; so does buyer_sync.check_health().';
 
 
 --
@@ -126,6 +350,64 @@ CREATE FUNCTION buyer_sync.hash_part(value text) RETURNS text
 --
 
 COMMENT ON FUNCTION buyer_sync.hash_part(value text) IS 'How a text value enters a content hash: n for null, v<bytes>:<text> otherwise, so no two different rows encode alike.';
+
+
+--
+-- Name: health_conditions(); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.health_conditions() RETURNS TABLE(type text, condition text, active boolean, message text, details jsonb)
+    LANGUAGE sql STABLE
+    AS $$
+  with t as (select * from buyer_sync_private.thresholds()),
+       h as (select * from buyer_sync.current_health),
+       last_attempt as (select min(started_at) as first_at from public.sync_runs where mode = 'full')
+  select 'missing_buyers', 'missing_buyers', h.missing_count > t.missing_buyers_max,
+         format('%s buyer(s) on the sheet are not in the database (threshold %s); buyer-sync missing lists them',
+                h.missing_count, t.missing_buyers_max),
+         jsonb_build_object('missing_count', h.missing_count, 'threshold', t.missing_buyers_max,
+                            'spreadsheet_count', h.spreadsheet_count, 'database_count', h.database_count,
+                            'sheet_read_at', h.sheet_read_at,
+                            'first_missing', (select coalesce(jsonb_agg(m.buyer_number order by m.row_number), '[]'::jsonb)
+                                                from (select buyer_number, row_number from buyer_sync.missing_buyers
+                                                       order by row_number limit 20) m))
+    from t, h
+  union all
+  select 'high_error_rate', 'high_error_rate', coalesce(l.error_rate > t.error_rate_max, false),
+         format('the last full sync failed on %s%% of its non-blank rows (%s of %s; threshold %s%%); buyer-sync errors --run %s lists them',
+                l.error_rate, l.failed, l.non_blank_rows, t.error_rate_max, l.run_id),
+         jsonb_build_object('error_rate', l.error_rate, 'threshold', t.error_rate_max, 'failed', l.failed,
+                            'non_blank_rows', l.non_blank_rows, 'errors_by_type', l.errors_by_type, 'run_id', l.run_id)
+    from t left join buyer_sync.last_full_sync l on true
+  union all
+  select 'slow_sync', 'slow_sync', coalesce(l.duration_ms > extract(epoch from t.slow_sync_after) * 1000, false),
+         format('the last full sync took %s s (limit %s s; %s rows/s)',
+                round(l.duration_ms / 1000.0, 1), extract(epoch from t.slow_sync_after)::bigint, l.rows_per_second),
+         jsonb_build_object('duration_ms', l.duration_ms, 'limit_ms', (extract(epoch from t.slow_sync_after) * 1000)::bigint,
+                            'rows', l.total_rows, 'rows_per_second', l.rows_per_second, 'run_id', l.run_id)
+    from t left join buyer_sync.last_full_sync l on true
+  union all
+  select 'stale_sync', 'stale_sync',
+         coalesce(now() - coalesce(l.finished_at, a.first_at) > t.stale_after, false),
+         case when l.run_id is null
+              then format('no full sync has succeeded since the first attempt at %s (limit %s)', a.first_at, t.stale_after)
+              else format('no full sync has succeeded since %s (limit %s)', l.finished_at, t.stale_after) end,
+         jsonb_build_object('last_sync_time', l.finished_at, 'first_attempt_at', a.first_at, 'stale_after', t.stale_after::text,
+                            'latest_failures', (select coalesce(jsonb_agg(jsonb_build_object('run_id', f.id, 'started_at', f.started_at,
+                                                                                        'failure', f.failure, 'error_message', f.error_message)
+                                                                     order by f.started_at desc), '[]'::jsonb)
+                                                  from (select id, started_at, failure, error_message from public.sync_runs
+                                                         where mode = 'full' and status = 'failed'
+                                                         order by started_at desc limit 3) f))
+    from t cross join last_attempt a left join buyer_sync.last_full_sync l on true
+$$;
+
+
+--
+-- Name: FUNCTION health_conditions(); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.health_conditions() IS 'The conditions that raise alerts and whether each holds now (missing_buyers, high_error_rate, slow_sync, stale_sync), with the message and details an alert would carry. Permanent failures are raised as they happen (one per buyer).';
 
 
 --
@@ -310,9 +592,9 @@ CREATE FUNCTION buyer_sync_private.alert_permanent_failure() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 begin
-  insert into public.sync_alerts (type, severity, message, details)
+  insert into public.sync_alerts (type, severity, condition, message, details)
   values (
-    'permanent_failure', 'critical',
+    'permanent_failure', 'critical', 'permanent_failure:' || new.buyer_number,
     format('buyer %s could not be synced after %s attempt(s)%s; fix its row on the sheet, then run buyer-sync sync --only with its number',
            left(new.buyer_number, 60) || case when char_length(new.buyer_number) > 60 then '…' else '' end,
            new.attempt_count,
@@ -325,7 +607,8 @@ begin
       'row_number', new.row_number,
       'resolution', new.resolution,
       'source', new.source,
-      'run_id', new.last_run_id));
+      'run_id', new.last_run_id))
+  on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing;
   return null;
 end $$;
 
@@ -337,9 +620,146 @@ end $$;
 COMMENT ON FUNCTION buyer_sync_private.alert_permanent_failure() IS 'Raises the permanent_failure alert when a retry-queue entry fails for good.';
 
 
-SET default_tablespace = '';
+--
+-- Name: enqueue_alert_delivery(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
 
-SET default_table_access_method = heap;
+CREATE FUNCTION buyer_sync_private.enqueue_alert_delivery() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform graphile_worker.add_job('alerts__deliver', json_build_object('alert_id', new.id),
+    job_key := 'alerts__deliver:' || new.id, max_attempts := 25);
+  return null;
+end $$;
+
+
+--
+-- Name: FUNCTION enqueue_alert_delivery(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.enqueue_alert_delivery() IS 'Enqueues the worker job that POSTs a new alert to ALERT_WEBHOOK_URL.';
+
+
+--
+-- Name: resolve_notice(public.sync_alerts, jsonb); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.resolve_notice(a public.sync_alerts, now_details jsonb) RETURNS SETOF public.sync_alerts
+    LANGUAGE sql
+    AS $$
+  insert into public.sync_alerts (type, severity, condition, message, details, resolves)
+  values (a.type, 'info', a.condition,
+          'resolved: ' || a.message,
+          jsonb_build_object('resolved', true, 'alert_id', a.id, 'raised_at', a.created_at,
+                             'lasted_seconds', round(extract(epoch from (a.resolved_at - a.created_at)))::bigint,
+                             'now', coalesce(now_details, '{}'::jsonb)),
+          a.id)
+  returning *
+$$;
+
+
+--
+-- Name: thresholds(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.thresholds() RETURNS TABLE(missing_buyers_max integer, error_rate_max numeric, slow_sync_after interval, stale_after interval)
+    LANGUAGE sql STABLE
+    AS $$
+  select t.missing_buyers_max, t.error_rate_max, t.slow_sync_after, t.stale_after
+    from (select 1 as rank, missing_buyers_max, error_rate_max, slow_sync_after, stale_after from buyer_sync.alert_thresholds
+          union all
+          select 2, 10, 5, interval '5 minutes', interval '1 hour') t
+   order by t.rank
+   limit 1
+$$;
+
+
+--
+-- Name: verification_alert(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.verification_alert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  a public.sync_alerts;
+begin
+  if new.trigger <> 'after_sync' then
+    return null;
+  end if;
+  if not new.accurate then
+    insert into public.sync_alerts (type, severity, condition, message, details)
+    values ('verification_failed', 'critical', 'verification_failed',
+            format('%s of %s sampled buyer(s) differ from the sheet rows the sync had just read (%s column(s)); select * from buyer_sync.verification_mismatches where report_id = ''%s''',
+                   new.mismatched_buyers, new.sample_size, new.mismatch_count, new.id),
+            jsonb_build_object('report_id', new.id, 'run_id', new.run_id, 'mismatch_count', new.mismatch_count,
+                               'mismatched_buyers', new.mismatched_buyers, 'sample_size', new.sample_size))
+    on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing;
+  else
+    for a in
+      update public.sync_alerts s set resolved_at = now()
+       where s.condition = 'verification_failed' and s.resolved_at is null and s.resolves is null
+      returning s.*
+    loop
+      perform buyer_sync_private.resolve_notice(a, jsonb_build_object('report_id', new.id, 'sample_size', new.sample_size));
+    end loop;
+  end if;
+  return null;
+end $$;
+
+
+--
+-- Name: FUNCTION verification_alert(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.verification_alert() IS 'Raises verification_failed when a verification after a scheduled sync finds differences, and resolves it when one finds none.';
+
+
+--
+-- Name: alert_thresholds; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.alert_thresholds (
+    singleton boolean DEFAULT true NOT NULL,
+    missing_buyers_max integer DEFAULT 10 NOT NULL,
+    error_rate_max numeric(5,2) DEFAULT 5 NOT NULL,
+    slow_sync_after interval DEFAULT '00:05:00'::interval NOT NULL,
+    stale_after interval DEFAULT '01:00:00'::interval NOT NULL,
+    CONSTRAINT alert_thresholds_error_rate_max_check CHECK (((error_rate_max >= (0)::numeric) AND (error_rate_max <= (100)::numeric))),
+    CONSTRAINT alert_thresholds_missing_buyers_max_check CHECK ((missing_buyers_max >= 0)),
+    CONSTRAINT alert_thresholds_singleton_check CHECK (singleton),
+    CONSTRAINT alert_thresholds_slow_sync_after_check CHECK ((slow_sync_after > '00:00:00'::interval)),
+    CONSTRAINT alert_thresholds_stale_after_check CHECK ((stale_after > '00:00:00'::interval))
+);
+
+
+--
+-- Name: TABLE alert_thresholds; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.alert_thresholds IS 'The alert thresholds (one row; change them with update). missing_buyers alerts when missing > missing_buyers_max, high_error_rate when the last full sync''s error rate (percent) > error_rate_max, slow_sync when it took longer than slow_sync_after, stale_sync when no full sync succeeded within stale_after.';
+
+
+--
+-- Name: alert_types; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.alert_types (
+    type text NOT NULL,
+    severity text NOT NULL,
+    raised_when text NOT NULL,
+    what_to_do text NOT NULL,
+    CONSTRAINT alert_types_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text])))
+);
+
+
+--
+-- Name: TABLE alert_types; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.alert_types IS 'The kinds of alert: severity, when one is raised (buyer_sync.alert_thresholds) and what an operator does about it.';
+
 
 --
 -- Name: buyers; Type: TABLE; Schema: public; Owner: -
@@ -436,7 +856,10 @@ CREATE TABLE public.sync_runs (
     error_type text,
     error_message text,
     encoding text,
+    failure text,
     CONSTRAINT sync_runs_batch_size_check CHECK ((batch_size > 0)),
+    CONSTRAINT sync_runs_failure_check CHECK ((failure = ANY (ARRAY['blocked'::text, 'sheet'::text, 'database'::text, 'cancelled'::text, 'interrupted'::text, 'error'::text]))),
+    CONSTRAINT sync_runs_failure_fits_status CHECK (((status = 'failed'::text) = (failure IS NOT NULL))),
     CONSTRAINT sync_runs_mode_check CHECK ((mode = ANY (ARRAY['full'::text, 'only'::text, 'retry'::text]))),
     CONSTRAINT sync_runs_rows_accounted CHECK (((status <> 'succeeded'::text) OR (((((inserted + updated) + unchanged) + failed) + blank_rows) = total_rows))),
     CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
@@ -448,6 +871,13 @@ CREATE TABLE public.sync_runs (
 --
 
 COMMENT ON TABLE public.sync_runs IS 'One row per sync run: where it read from, what it did with every row, how long it took.';
+
+
+--
+-- Name: COLUMN sync_runs.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.status IS 'running, succeeded or failed. A failed run wrote nothing to buyers.';
 
 
 --
@@ -486,6 +916,13 @@ COMMENT ON COLUMN public.sync_runs.encoding IS 'The character encoding of the CS
 
 
 --
+-- Name: COLUMN sync_runs.failure; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.failure IS 'Why a failed run failed: blocked (the schema check or the column mapping refused it before the sheet was read), sheet (the sheet could not be read, or was refused as it is: see error_message), database (the connection was lost, or the database failed), cancelled (stopped on purpose: Ctrl-C, SIGTERM, a worker shutting down), interrupted (its process died), error (anything else). Null unless status is failed.';
+
+
+--
 -- Name: buyer_provenance; Type: VIEW; Schema: buyer_sync; Owner: -
 --
 
@@ -511,6 +948,672 @@ CREATE VIEW buyer_sync.buyer_provenance AS
 --
 
 COMMENT ON VIEW buyer_sync.buyer_provenance IS 'For each buyer, the sync run that inserted it and the one that last wrote it.';
+
+
+--
+-- Name: sheet_buyers; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.sheet_buyers (
+    buyer_number text NOT NULL,
+    row_number integer NOT NULL
+);
+
+
+--
+-- Name: TABLE sheet_buyers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.sheet_buyers IS 'Buyer numbers of the latest full read of the sheet (first row of each).';
+
+
+--
+-- Name: extra_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.extra_buyers AS
+ SELECT b.buyer_number
+   FROM public.buyers b
+  WHERE (NOT (EXISTS ( SELECT 1
+           FROM buyer_sync_private.sheet_buyers s
+          WHERE (s.buyer_number = b.buyer_number))));
+
+
+--
+-- Name: VIEW extra_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.extra_buyers IS 'Buyer numbers in buyers that are not on the sheet (latest full read). Never deleted by a sync.';
+
+
+--
+-- Name: run_stats; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.run_stats AS
+ SELECT r.id AS run_id,
+    r.started_at,
+    r.finished_at,
+    r.mode,
+    r.status,
+    r.failure,
+    r.source,
+    r.total_rows,
+    r.blank_rows,
+    (r.total_rows - r.blank_rows) AS non_blank_rows,
+    r.inserted,
+    r.updated,
+    r.unchanged,
+    r.failed,
+    (
+        CASE
+            WHEN (r.status = 'succeeded'::text) THEN COALESCE(round(((100.0 * (r.failed)::numeric) / (NULLIF((r.total_rows - r.blank_rows), 0))::numeric), 2), (0)::numeric)
+            ELSE NULL::numeric
+        END)::numeric(5,2) AS error_rate,
+    r.errors_by_type,
+    r.duration_ms,
+    r.rows_per_second,
+    r.retry_queue_size,
+    r.error_type,
+    r.error_message
+   FROM public.sync_runs r;
+
+
+--
+-- Name: VIEW run_stats; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.run_stats IS 'Every sync run with its error rate: the percent of its non-blank rows that failed (null unless it succeeded: a failed run wrote nothing). failure and error_message say why a run failed.';
+
+
+--
+-- Name: last_full_sync; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.last_full_sync AS
+ SELECT s.run_id,
+    s.started_at,
+    s.finished_at,
+    s.mode,
+    s.status,
+    s.failure,
+    s.source,
+    s.total_rows,
+    s.blank_rows,
+    s.non_blank_rows,
+    s.inserted,
+    s.updated,
+    s.unchanged,
+    s.failed,
+    s.error_rate,
+    s.errors_by_type,
+    s.duration_ms,
+    s.rows_per_second,
+    s.retry_queue_size,
+    s.error_type,
+    s.error_message
+   FROM buyer_sync.run_stats s
+  WHERE ((s.mode = 'full'::text) AND (s.status = 'succeeded'::text))
+  ORDER BY s.started_at DESC, s.run_id
+ LIMIT 1;
+
+
+--
+-- Name: VIEW last_full_sync; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.last_full_sync IS 'The latest full sync that succeeded: what the health check''s error rate, duration and throughput are about.';
+
+
+--
+-- Name: missing_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.missing_buyers AS
+ SELECT s.buyer_number,
+    s.row_number
+   FROM buyer_sync_private.sheet_buyers s
+  WHERE (NOT (EXISTS ( SELECT 1
+           FROM public.buyers b
+          WHERE (b.buyer_number = s.buyer_number))));
+
+
+--
+-- Name: VIEW missing_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.missing_buyers IS 'Buyer numbers on the sheet (latest full read) that are not in buyers, with their sheet row.';
+
+
+--
+-- Name: sheet_snapshot; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.sheet_snapshot (
+    singleton boolean DEFAULT true NOT NULL,
+    source text NOT NULL,
+    read_at timestamp with time zone NOT NULL,
+    row_count integer NOT NULL,
+    keys_hash text NOT NULL,
+    run_id uuid,
+    CONSTRAINT sheet_snapshot_singleton_check CHECK (singleton)
+);
+
+
+--
+-- Name: TABLE sheet_snapshot; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.sheet_snapshot IS 'When and from where buyer_sync_private.sheet_buyers was read.';
+
+
+--
+-- Name: COLUMN sheet_snapshot.keys_hash; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_private.sheet_snapshot.keys_hash IS 'Hash of the (buyer number, row) list: an unchanged sheet does not rewrite sheet_buyers.';
+
+
+--
+-- Name: retry_queue; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.retry_queue (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    buyer_number text NOT NULL,
+    row_number integer,
+    error_info jsonb NOT NULL,
+    attempt_count integer DEFAULT 0 NOT NULL,
+    next_retry_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    source text,
+    resolution text,
+    resolved_at timestamp with time zone,
+    last_run_id uuid,
+    resolved_run_id uuid,
+    CONSTRAINT retry_queue_attempt_count_check CHECK ((attempt_count >= 0)),
+    CONSTRAINT retry_queue_resolution_check CHECK ((resolution = ANY (ARRAY['synced'::text, 'left_sheet'::text, 'exhausted'::text, 'not_retryable'::text]))),
+    CONSTRAINT retry_queue_resolution_fits_status CHECK (
+CASE status
+    WHEN 'succeeded'::text THEN (resolution = ANY (ARRAY['synced'::text, 'left_sheet'::text]))
+    WHEN 'failed'::text THEN (resolution = ANY (ARRAY['exhausted'::text, 'not_retryable'::text]))
+    ELSE (resolution IS NULL)
+END),
+    CONSTRAINT retry_queue_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'succeeded'::text, 'failed'::text])))
+);
+
+
+--
+-- Name: TABLE retry_queue; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.retry_queue IS 'Buyers whose sync failed with a retryable error, with their retry schedule (1, 5, 15 minutes).';
+
+
+--
+-- Name: COLUMN retry_queue.attempt_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.attempt_count IS 'Failed attempts so far: the first (the run that failed, with its one immediate retry) and each retry that failed.';
+
+
+--
+-- Name: COLUMN retry_queue.next_retry_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.next_retry_at IS 'When the next attempt is due (buyer_sync.next_retry_at).';
+
+
+--
+-- Name: COLUMN retry_queue.status; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.status IS 'pending, processing, succeeded or failed (failed = permanently, after the last attempt).';
+
+
+--
+-- Name: COLUMN retry_queue.source; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.source IS 'The sheet the failing run read (a CSV path or gsheets:<id>#gid=<tab>): a retry re-reads the buyer''s row from it.';
+
+
+--
+-- Name: COLUMN retry_queue.resolution; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.resolution IS 'How a closed entry ended: synced (a retry or a later sync wrote the buyer), left_sheet (the buyer''s row is no longer on the sheet), exhausted (every scheduled attempt failed), not_retryable (a later attempt failed in a way retrying cannot fix).';
+
+
+--
+-- Name: COLUMN retry_queue.last_run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.last_run_id IS 'The run that made the latest attempt.';
+
+
+--
+-- Name: COLUMN retry_queue.resolved_run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.retry_queue.resolved_run_id IS 'The run that closed the entry; with resolved_at, the log of a retry''s success.';
+
+
+--
+-- Name: current_health; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.current_health AS
+ SELECT l.finished_at AS last_sync_time,
+    l.run_id AS last_run_id,
+    (COALESCE(l.error_rate, (0)::numeric))::numeric(5,2) AS error_rate,
+    (( SELECT count(*) AS count
+           FROM buyer_sync.missing_buyers))::integer AS missing_count,
+    (( SELECT count(*) AS count
+           FROM buyer_sync.extra_buyers))::integer AS extra_count,
+    (( SELECT count(*) AS count
+           FROM buyer_sync_private.sheet_buyers))::integer AS spreadsheet_count,
+    (( SELECT count(*) AS count
+           FROM public.buyers))::integer AS database_count,
+    ( SELECT sheet_snapshot.read_at
+           FROM buyer_sync_private.sheet_snapshot) AS sheet_read_at,
+    (( SELECT count(*) AS count
+           FROM public.retry_queue q
+          WHERE (q.status = ANY (ARRAY['pending'::text, 'processing'::text]))))::integer AS retry_queue_size,
+    ( SELECT min(q.created_at) AS min
+           FROM public.retry_queue q
+          WHERE (q.status = ANY (ARRAY['pending'::text, 'processing'::text]))) AS oldest_retry_at,
+    (( SELECT count(*) AS count
+           FROM public.sync_alerts a
+          WHERE ((a.type = 'permanent_failure'::text) AND (a.resolved_at IS NULL) AND (a.resolves IS NULL))))::integer AS permanent_failures,
+    l.duration_ms AS last_sync_duration_ms,
+    l.rows_per_second AS last_sync_rows_per_second,
+    ( SELECT max(r.started_at) AS max
+           FROM public.sync_runs r
+          WHERE (r.status = 'failed'::text)) AS last_failed_run_at,
+    (( SELECT count(*) AS count
+           FROM public.sync_alerts a
+          WHERE ((a.resolved_at IS NULL) AND (a.resolves IS NULL))))::integer AS open_alerts
+   FROM (( SELECT 1 AS "?column?") one
+     LEFT JOIN buyer_sync.last_full_sync l ON (true));
+
+
+--
+-- Name: VIEW current_health; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.current_health IS 'Health now, in one row: the last full sync (time, error rate in percent of its non-blank rows, duration, throughput), missing and extra buyers by set difference against the latest full read of the sheet, the retry queue''s depth and oldest entry, open permanent failures and alerts.';
+
+
+--
+-- Name: sync_error_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_error_log (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    buyer_number text,
+    row_number integer,
+    error_message text NOT NULL,
+    error_type text NOT NULL,
+    stack_trace text,
+    retryable boolean DEFAULT false NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    run_id uuid,
+    column_name text,
+    CONSTRAINT sync_error_log_row_number_check CHECK ((row_number >= 2))
+);
+
+
+--
+-- Name: TABLE sync_error_log; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_error_log IS 'One row per sheet row that failed to sync, per attempt. Never holds a cell value other than the buyer number.';
+
+
+--
+-- Name: COLUMN sync_error_log.buyer_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.buyer_number IS 'The failing row''s buyer number, or null when the row had none.';
+
+
+--
+-- Name: COLUMN sync_error_log.row_number; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.row_number IS 'The sheet''s own row number (the header is row 1).';
+
+
+--
+-- Name: COLUMN sync_error_log.error_message; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.error_message IS 'What failed: the column, the rule and, for lengths, the length. Never a cell value.';
+
+
+--
+-- Name: COLUMN sync_error_log.error_type; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.error_type IS 'field_length, data_type, constraint_violation, transient or unknown.';
+
+
+--
+-- Name: COLUMN sync_error_log.retryable; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.retryable IS 'Whether the buyer was queued for retry because of this failure: a retryable type (buyer_sync.error_types) and a usable buyer number. Run-level entries (a run that stopped) are never queued.';
+
+
+--
+-- Name: COLUMN sync_error_log.run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.run_id IS 'The sync run the failure happened in.';
+
+
+--
+-- Name: COLUMN sync_error_log.column_name; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_error_log.column_name IS 'The column whose value broke a rule, when one did.';
+
+
+--
+-- Name: daily_errors_by_type; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.daily_errors_by_type AS
+ SELECT date_trunc('day'::text, e.created_at) AS day,
+    e.error_type,
+    (count(*))::integer AS errors,
+    (count(DISTINCT e.buyer_number))::integer AS buyers,
+    (count(*) FILTER (WHERE e.retryable))::integer AS queued_for_retry
+   FROM public.sync_error_log e
+  GROUP BY (date_trunc('day'::text, e.created_at)), e.error_type;
+
+
+--
+-- Name: VIEW daily_errors_by_type; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.daily_errors_by_type IS 'Error-log entries per day (session TimeZone) and type, with the distinct buyers they concern.';
+
+
+--
+-- Name: daily_runs; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.daily_runs AS
+ WITH runs AS (
+         SELECT date_trunc('day'::text, r_1.started_at) AS day,
+            r_1.status,
+            r_1.failure,
+            (r_1.total_rows - r_1.blank_rows) AS rows,
+            r_1.failed,
+            r_1.duration_ms
+           FROM public.sync_runs r_1
+        ), failures AS (
+         SELECT f_1.day,
+            jsonb_object_agg(f_1.failure, f_1.runs) AS failures
+           FROM ( SELECT runs.day,
+                    runs.failure,
+                    count(*) AS runs
+                   FROM runs
+                  WHERE (runs.failure IS NOT NULL)
+                  GROUP BY runs.day, runs.failure) f_1
+          GROUP BY f_1.day
+        )
+ SELECT r.day,
+    (count(*))::integer AS runs,
+    (count(*) FILTER (WHERE (r.status = 'succeeded'::text)))::integer AS succeeded,
+    (count(*) FILTER (WHERE (r.status = 'failed'::text)))::integer AS failed_runs,
+    COALESCE((max((f.failures)::text))::jsonb, '{}'::jsonb) AS failures,
+    COALESCE(sum(r.rows) FILTER (WHERE (r.status = 'succeeded'::text)), (0)::bigint) AS non_blank_rows,
+    COALESCE(sum(r.failed) FILTER (WHERE (r.status = 'succeeded'::text)), (0)::bigint) AS failed_rows,
+    (COALESCE(round(((100.0 * (sum(r.failed) FILTER (WHERE (r.status = 'succeeded'::text)))::numeric) / (NULLIF(sum(r.rows) FILTER (WHERE (r.status = 'succeeded'::text)), 0))::numeric), 2), (0)::numeric))::numeric(5,2) AS error_rate,
+    (round(avg(r.duration_ms) FILTER (WHERE (r.status = 'succeeded'::text))))::integer AS avg_duration_ms,
+    max(r.duration_ms) FILTER (WHERE (r.status = 'succeeded'::text)) AS max_duration_ms
+   FROM (runs r
+     LEFT JOIN failures f ON ((f.day = r.day)))
+  GROUP BY r.day;
+
+
+--
+-- Name: VIEW daily_runs; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.daily_runs IS 'Runs per day (in the session''s TimeZone: set timezone = ''Asia/Tokyo''): how many, how many failed and why (failures: reason -> runs), the rows of the succeeded ones and their error rate (percent of non-blank rows that failed), durations.';
+
+
+--
+-- Name: verification_reports; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.verification_reports (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    source text NOT NULL,
+    trigger text NOT NULL,
+    run_id uuid,
+    seed bigint NOT NULL,
+    sample_requested integer,
+    sample_size integer NOT NULL,
+    spreadsheet_count integer NOT NULL,
+    database_count integer NOT NULL,
+    missing_count integer NOT NULL,
+    extra_count integer NOT NULL,
+    unverifiable_count integer NOT NULL,
+    mismatch_count integer NOT NULL,
+    mismatched_buyers integer NOT NULL,
+    complete boolean NOT NULL,
+    accurate boolean NOT NULL,
+    passed boolean NOT NULL,
+    summary text NOT NULL,
+    duration_ms integer NOT NULL,
+    CONSTRAINT verification_reports_check CHECK ((passed = (complete AND accurate))),
+    CONSTRAINT verification_reports_sample_requested_check CHECK ((sample_requested >= 0)),
+    CONSTRAINT verification_reports_sample_size_check CHECK ((sample_size >= 0)),
+    CONSTRAINT verification_reports_trigger_check CHECK ((trigger = ANY (ARRAY['command'::text, 'after_sync'::text])))
+);
+
+
+--
+-- Name: TABLE verification_reports; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.verification_reports IS 'Every integrity verification (buyer-sync verify, and after each scheduled sync): completeness (every sheet buyer in buyers, by set difference) and accuracy (a seeded sample compared column by column), with its summary.';
+
+
+--
+-- Name: COLUMN verification_reports.trigger; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.trigger IS 'command: buyer-sync verify (the sheet as it is now); after_sync: right after a scheduled sync, on the very rows the sync read.';
+
+
+--
+-- Name: COLUMN verification_reports.seed; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.seed IS 'The sample''s seed: buyer-sync verify --seed <seed> --sample <n> draws the same buyers from the same sheet.';
+
+
+--
+-- Name: COLUMN verification_reports.sample_requested; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.sample_requested IS '--sample N; null: every buyer.';
+
+
+--
+-- Name: COLUMN verification_reports.unverifiable_count; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.unverifiable_count IS 'Sheet buyers whose row breaks a row rule: the sync cannot write them (the error log says why), so they are not compared.';
+
+
+--
+-- Name: latest_verification; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.latest_verification AS
+ SELECT v.id,
+    v.created_at,
+    v.trigger,
+    v.run_id,
+    v.source,
+    v.passed,
+    v.complete,
+    v.accurate,
+    v.summary,
+    v.sample_size,
+    v.missing_count,
+    v.extra_count,
+    v.unverifiable_count,
+    v.mismatch_count,
+    v.mismatched_buyers
+   FROM buyer_sync.verification_reports v
+  ORDER BY v.created_at DESC, v.id
+ LIMIT 1;
+
+
+--
+-- Name: VIEW latest_verification; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.latest_verification IS 'The latest verification report''s summary and counts (no values).';
+
+
+--
+-- Name: sync_health_metrics; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_health_metrics (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    check_time timestamp with time zone DEFAULT now() NOT NULL,
+    spreadsheet_count integer NOT NULL,
+    database_count integer NOT NULL,
+    missing_count integer NOT NULL,
+    error_rate numeric(5,2),
+    sync_duration_ms integer,
+    throughput_per_second numeric(10,2),
+    extra_count integer,
+    retry_queue_size integer,
+    last_sync_at timestamp with time zone,
+    run_id uuid,
+    healthy boolean,
+    issues text[],
+    CONSTRAINT sync_health_metrics_error_rate_check CHECK (((error_rate >= (0)::numeric) AND (error_rate <= (100)::numeric)))
+);
+
+
+--
+-- Name: TABLE sync_health_metrics; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
+
+
+--
+-- Name: COLUMN sync_health_metrics.spreadsheet_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.spreadsheet_count IS 'Distinct buyer numbers on the sheet (latest full read).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.missing_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.missing_count IS 'On the sheet, not in buyers (set difference).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.sync_duration_ms; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.sync_duration_ms IS 'Duration of the last full sync (run_id).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.throughput_per_second; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.throughput_per_second IS 'Sheet rows per second of the last full sync (run_id).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.extra_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.extra_count IS 'In buyers, not on the sheet (set difference; never deleted).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.run_id IS 'The last full sync at the time of the check: error_rate, sync_duration_ms and throughput are its.';
+
+
+--
+-- Name: COLUMN sync_health_metrics.issues; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.issues IS 'Why the check was unhealthy, one line each (no personal data).';
+
+
+--
+-- Name: dashboard_summary; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.dashboard_summary AS
+ SELECT h.last_sync_time,
+    h.error_rate,
+        CASE
+            WHEN (h.last_run_id IS NOT NULL) THEN (((100)::numeric - h.error_rate))::numeric(5,2)
+            ELSE NULL::numeric
+        END AS row_success_rate,
+    r.runs_24h,
+    r.failed_runs_24h,
+    (round(((100.0 * ((r.runs_24h - r.failed_runs_24h))::numeric) / (NULLIF(r.runs_24h, 0))::numeric), 2))::numeric(5,2) AS run_success_rate_24h,
+    h.missing_count,
+    h.extra_count,
+    h.spreadsheet_count,
+    h.database_count,
+    h.sheet_read_at,
+    h.retry_queue_size,
+    h.oldest_retry_at,
+    h.permanent_failures,
+    h.open_alerts,
+    h.last_sync_duration_ms,
+    h.last_sync_rows_per_second,
+    v.created_at AS last_verification_at,
+    v.passed AS last_verification_passed,
+    v.summary AS last_verification_summary,
+    ( SELECT m.healthy
+           FROM public.sync_health_metrics m
+          ORDER BY m.check_time DESC, m.id
+         LIMIT 1) AS last_check_healthy,
+    ( SELECT max(m.check_time) AS max
+           FROM public.sync_health_metrics m) AS last_check_time
+   FROM ((buyer_sync.current_health h
+     CROSS JOIN ( SELECT (count(*) FILTER (WHERE (s.status <> 'running'::text)))::integer AS runs_24h,
+            (count(*) FILTER (WHERE (s.status = 'failed'::text)))::integer AS failed_runs_24h
+           FROM public.sync_runs s
+          WHERE (s.started_at > (now() - '24:00:00'::interval))) r)
+     LEFT JOIN buyer_sync.latest_verification v ON (true));
+
+
+--
+-- Name: VIEW dashboard_summary; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.dashboard_summary IS 'The dashboard''s numbers in one row (null where nothing has run yet): the last full sync (time, error rate and its complement, the row success rate), the share of finished runs of the last 24 hours that succeeded, missing and extra buyers (set difference), the retry queue, open permanent failures and alerts, the latest verification and health check.';
 
 
 --
@@ -572,62 +1675,6 @@ CREATE TABLE buyer_sync.error_types (
 --
 
 COMMENT ON TABLE buyer_sync.error_types IS 'The categories of a failed sheet row, and whether a failure of that kind is queued for retry.';
-
-
---
--- Name: sheet_buyers; Type: TABLE; Schema: buyer_sync_private; Owner: -
---
-
-CREATE TABLE buyer_sync_private.sheet_buyers (
-    buyer_number text NOT NULL,
-    row_number integer NOT NULL
-);
-
-
---
--- Name: TABLE sheet_buyers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
---
-
-COMMENT ON TABLE buyer_sync_private.sheet_buyers IS 'Buyer numbers of the latest full read of the sheet (first row of each).';
-
-
---
--- Name: extra_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
---
-
-CREATE VIEW buyer_sync.extra_buyers AS
- SELECT b.buyer_number
-   FROM public.buyers b
-  WHERE (NOT (EXISTS ( SELECT 1
-           FROM buyer_sync_private.sheet_buyers s
-          WHERE (s.buyer_number = b.buyer_number))));
-
-
---
--- Name: VIEW extra_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON VIEW buyer_sync.extra_buyers IS 'Buyer numbers in buyers that are not on the sheet (latest full read). Never deleted by a sync.';
-
-
---
--- Name: missing_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
---
-
-CREATE VIEW buyer_sync.missing_buyers AS
- SELECT s.buyer_number,
-    s.row_number
-   FROM buyer_sync_private.sheet_buyers s
-  WHERE (NOT (EXISTS ( SELECT 1
-           FROM public.buyers b
-          WHERE (b.buyer_number = s.buyer_number))));
-
-
---
--- Name: VIEW missing_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON VIEW buyer_sync.missing_buyers IS 'Buyer numbers on the sheet (latest full read) that are not in buyers, with their sheet row.';
 
 
 --
@@ -733,6 +1780,69 @@ COMMENT ON COLUMN buyer_sync.non_text_columns.declared_type IS 'The column''s ty
 
 
 --
+-- Name: open_alerts; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.open_alerts AS
+ SELECT a.id,
+    a.type,
+    a.severity,
+    a.condition,
+    a.message,
+    a.details,
+    a.created_at,
+    a.delivered_at,
+    a.delivery_error
+   FROM public.sync_alerts a
+  WHERE ((a.resolved_at IS NULL) AND (a.resolves IS NULL));
+
+
+--
+-- Name: VIEW open_alerts; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.open_alerts IS 'Alerts whose condition still holds. Buyer numbers, counts and rules only.';
+
+
+--
+-- Name: recent_runs; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.recent_runs AS
+ SELECT s.run_id,
+    s.started_at,
+    s.finished_at,
+    s.mode,
+    s.status,
+    s.failure,
+    s.source,
+    s.total_rows,
+    s.blank_rows,
+    s.non_blank_rows,
+    s.inserted,
+    s.updated,
+    s.unchanged,
+    s.failed,
+    s.error_rate,
+    s.errors_by_type,
+    s.duration_ms,
+    s.rows_per_second,
+    s.retry_queue_size,
+    s.error_type,
+    s.error_message
+   FROM buyer_sync.run_stats s
+  ORDER BY s.started_at DESC, s.run_id
+ LIMIT 50;
+
+
+--
+-- Name: VIEW recent_runs; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.recent_runs IS 'The 50 latest sync runs, newest first, with their error rates.';
+
+
+--
 -- Name: retry_schedule; Type: TABLE; Schema: buyer_sync; Owner: -
 --
 
@@ -749,35 +1859,6 @@ CREATE TABLE buyer_sync.retry_schedule (
 --
 
 COMMENT ON TABLE buyer_sync.retry_schedule IS 'After the attempt-th failed attempt at a buyer, the next one comes delay later; after the last attempt listed, the retry-queue entry fails for good (permanent_failure alert).';
-
-
---
--- Name: sheet_snapshot; Type: TABLE; Schema: buyer_sync_private; Owner: -
---
-
-CREATE TABLE buyer_sync_private.sheet_snapshot (
-    singleton boolean DEFAULT true NOT NULL,
-    source text NOT NULL,
-    read_at timestamp with time zone NOT NULL,
-    row_count integer NOT NULL,
-    keys_hash text NOT NULL,
-    run_id uuid,
-    CONSTRAINT sheet_snapshot_singleton_check CHECK (singleton)
-);
-
-
---
--- Name: TABLE sheet_snapshot; Type: COMMENT; Schema: buyer_sync_private; Owner: -
---
-
-COMMENT ON TABLE buyer_sync_private.sheet_snapshot IS 'When and from where buyer_sync_private.sheet_buyers was read.';
-
-
---
--- Name: COLUMN sheet_snapshot.keys_hash; Type: COMMENT; Schema: buyer_sync_private; Owner: -
---
-
-COMMENT ON COLUMN buyer_sync_private.sheet_snapshot.keys_hash IS 'Hash of the (buyer number, row) list: an unchanged sheet does not rewrite sheet_buyers.';
 
 
 --
@@ -802,6 +1883,46 @@ COMMENT ON VIEW buyer_sync.sheet_snapshot IS 'The latest full read of the sheet 
 
 
 --
+-- Name: verification_findings; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.verification_findings (
+    report_id uuid NOT NULL,
+    finding text NOT NULL,
+    buyer_number text NOT NULL,
+    row_number integer,
+    CONSTRAINT verification_findings_finding_check CHECK ((finding = ANY (ARRAY['missing'::text, 'extra'::text, 'unverifiable'::text])))
+);
+
+
+--
+-- Name: TABLE verification_findings; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.verification_findings IS 'The buyer numbers a verification found missing (on the sheet, not in buyers), extra (in buyers, not on the sheet) or unverifiable (row breaks a rule), at most 1,000 of each per report.';
+
+
+--
+-- Name: verification_mismatches; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.verification_mismatches (
+    report_id uuid NOT NULL,
+    buyer_number text NOT NULL,
+    field text NOT NULL,
+    spreadsheet_value text,
+    database_value text
+);
+
+
+--
+-- Name: TABLE verification_mismatches; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.verification_mismatches IS 'Each column of a sampled buyer whose database value differs from the sheet''s (normalized by the sync''s row rules). Holds buyers'' personal data: for operators with database access, never exposed by the API or sent in an alert.';
+
+
+--
 -- Name: content_hash_columns; Type: TABLE; Schema: buyer_sync_private; Owner: -
 --
 
@@ -821,123 +1942,12 @@ COMMENT ON TABLE buyer_sync_private.content_hash_columns IS 'The columns buyers.
 
 
 --
--- Name: retry_queue; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.retry_queue (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    buyer_number text NOT NULL,
-    row_number integer,
-    error_info jsonb NOT NULL,
-    attempt_count integer DEFAULT 0 NOT NULL,
-    next_retry_at timestamp with time zone NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    status text DEFAULT 'pending'::text NOT NULL,
-    source text,
-    resolution text,
-    resolved_at timestamp with time zone,
-    last_run_id uuid,
-    resolved_run_id uuid,
-    CONSTRAINT retry_queue_attempt_count_check CHECK ((attempt_count >= 0)),
-    CONSTRAINT retry_queue_resolution_check CHECK ((resolution = ANY (ARRAY['synced'::text, 'left_sheet'::text, 'exhausted'::text, 'not_retryable'::text]))),
-    CONSTRAINT retry_queue_resolution_fits_status CHECK (
-CASE status
-    WHEN 'succeeded'::text THEN (resolution = ANY (ARRAY['synced'::text, 'left_sheet'::text]))
-    WHEN 'failed'::text THEN (resolution = ANY (ARRAY['exhausted'::text, 'not_retryable'::text]))
-    ELSE (resolution IS NULL)
-END),
-    CONSTRAINT retry_queue_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processing'::text, 'succeeded'::text, 'failed'::text])))
-);
-
-
---
--- Name: TABLE retry_queue; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.retry_queue IS 'Buyers whose sync failed with a retryable error, with their retry schedule (1, 5, 15 minutes).';
-
-
---
--- Name: COLUMN retry_queue.attempt_count; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.retry_queue.attempt_count IS 'Failed attempts so far: the first (the run that failed, with its one immediate retry) and each retry that failed.';
-
-
---
--- Name: COLUMN retry_queue.next_retry_at; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.retry_queue.next_retry_at IS 'When the next attempt is due (buyer_sync.next_retry_at).';
-
-
---
--- Name: COLUMN retry_queue.status; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.retry_queue.status IS 'pending, processing, succeeded or failed (failed = permanently, after the last attempt).';
-
-
---
--- Name: COLUMN retry_queue.source; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.retry_queue.source IS 'The sheet the failing run read (a CSV path or gsheets:<id>#gid=<tab>): a retry re-reads the buyer''s row from it.';
-
-
---
--- Name: COLUMN retry_queue.resolution; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.retry_queue.resolution IS 'How a closed entry ended: synced (a retry or a later sync wrote the buyer), left_sheet (the buyer''s row is no longer on the sheet), exhausted (every scheduled attempt failed), not_retryable (a later attempt failed in a way retrying cannot fix).';
-
-
---
--- Name: COLUMN retry_queue.last_run_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.retry_queue.last_run_id IS 'The run that made the latest attempt.';
-
-
---
--- Name: COLUMN retry_queue.resolved_run_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.retry_queue.resolved_run_id IS 'The run that closed the entry; with resolved_at, the log of a retry''s success.';
-
-
---
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
 CREATE TABLE public.schema_migrations (
     version character varying NOT NULL
 );
-
-
---
--- Name: sync_alerts; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.sync_alerts (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    type text NOT NULL,
-    severity text NOT NULL,
-    message text NOT NULL,
-    details jsonb DEFAULT '{}'::jsonb NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    delivered_at timestamp with time zone,
-    CONSTRAINT sync_alerts_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text]))),
-    CONSTRAINT sync_alerts_type_check CHECK ((type = ANY (ARRAY['missing_buyers'::text, 'high_error_rate'::text, 'permanent_failure'::text, 'slow_sync'::text])))
-);
-
-
---
--- Name: TABLE sync_alerts; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.sync_alerts IS 'Every alert raised. delivered_at is set once the alert webhook accepted it.';
 
 
 --
@@ -962,102 +1972,19 @@ COMMENT ON TABLE public.sync_buyer_changes IS 'One row per buyer a sync run upda
 
 
 --
--- Name: sync_error_log; Type: TABLE; Schema: public; Owner: -
+-- Name: alert_thresholds alert_thresholds_pkey; Type: CONSTRAINT; Schema: buyer_sync; Owner: -
 --
 
-CREATE TABLE public.sync_error_log (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    buyer_number text,
-    row_number integer,
-    error_message text NOT NULL,
-    error_type text NOT NULL,
-    stack_trace text,
-    retryable boolean DEFAULT false NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    run_id uuid,
-    column_name text,
-    CONSTRAINT sync_error_log_row_number_check CHECK ((row_number >= 2))
-);
+ALTER TABLE ONLY buyer_sync.alert_thresholds
+    ADD CONSTRAINT alert_thresholds_pkey PRIMARY KEY (singleton);
 
 
 --
--- Name: TABLE sync_error_log; Type: COMMENT; Schema: public; Owner: -
+-- Name: alert_types alert_types_pkey; Type: CONSTRAINT; Schema: buyer_sync; Owner: -
 --
 
-COMMENT ON TABLE public.sync_error_log IS 'One row per sheet row that failed to sync, per attempt. Never holds a cell value other than the buyer number.';
-
-
---
--- Name: COLUMN sync_error_log.buyer_number; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_error_log.buyer_number IS 'The failing row''s buyer number, or null when the row had none.';
-
-
---
--- Name: COLUMN sync_error_log.row_number; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_error_log.row_number IS 'The sheet''s own row number (the header is row 1).';
-
-
---
--- Name: COLUMN sync_error_log.error_message; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_error_log.error_message IS 'What failed: the column, the rule and, for lengths, the length. Never a cell value.';
-
-
---
--- Name: COLUMN sync_error_log.error_type; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_error_log.error_type IS 'field_length, data_type, constraint_violation, transient or unknown.';
-
-
---
--- Name: COLUMN sync_error_log.retryable; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_error_log.retryable IS 'Whether the buyer was queued for retry because of this failure: a retryable type (buyer_sync.error_types) and a usable buyer number. Run-level entries (a run that stopped) are never queued.';
-
-
---
--- Name: COLUMN sync_error_log.run_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_error_log.run_id IS 'The sync run the failure happened in.';
-
-
---
--- Name: COLUMN sync_error_log.column_name; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_error_log.column_name IS 'The column whose value broke a rule, when one did.';
-
-
---
--- Name: sync_health_metrics; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.sync_health_metrics (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    check_time timestamp with time zone DEFAULT now() NOT NULL,
-    spreadsheet_count integer NOT NULL,
-    database_count integer NOT NULL,
-    missing_count integer NOT NULL,
-    error_rate numeric(5,2),
-    sync_duration_ms integer,
-    throughput_per_second numeric(10,2),
-    CONSTRAINT sync_health_metrics_error_rate_check CHECK (((error_rate >= (0)::numeric) AND (error_rate <= (100)::numeric)))
-);
-
-
---
--- Name: TABLE sync_health_metrics; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
+ALTER TABLE ONLY buyer_sync.alert_types
+    ADD CONSTRAINT alert_types_pkey PRIMARY KEY (type);
 
 
 --
@@ -1074,6 +2001,14 @@ ALTER TABLE ONLY buyer_sync.error_types
 
 ALTER TABLE ONLY buyer_sync.retry_schedule
     ADD CONSTRAINT retry_schedule_pkey PRIMARY KEY (attempt);
+
+
+--
+-- Name: verification_reports verification_reports_pkey; Type: CONSTRAINT; Schema: buyer_sync; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync.verification_reports
+    ADD CONSTRAINT verification_reports_pkey PRIMARY KEY (id);
 
 
 --
@@ -1197,6 +2132,27 @@ ALTER TABLE ONLY public.sync_runs
 
 
 --
+-- Name: verification_findings_report_idx; Type: INDEX; Schema: buyer_sync; Owner: -
+--
+
+CREATE INDEX verification_findings_report_idx ON buyer_sync.verification_findings USING btree (report_id, finding);
+
+
+--
+-- Name: verification_mismatches_report_idx; Type: INDEX; Schema: buyer_sync; Owner: -
+--
+
+CREATE INDEX verification_mismatches_report_idx ON buyer_sync.verification_mismatches USING btree (report_id);
+
+
+--
+-- Name: verification_reports_created_at_idx; Type: INDEX; Schema: buyer_sync; Owner: -
+--
+
+CREATE INDEX verification_reports_created_at_idx ON buyer_sync.verification_reports USING btree (created_at);
+
+
+--
 -- Name: sheet_buyers_buyer_number_idx; Type: INDEX; Schema: buyer_sync_private; Owner: -
 --
 
@@ -1260,6 +2216,20 @@ CREATE INDEX sync_alerts_created_at_idx ON public.sync_alerts USING btree (creat
 
 
 --
+-- Name: sync_alerts_open_condition_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX sync_alerts_open_condition_key ON public.sync_alerts USING btree (md5(condition)) WHERE ((resolved_at IS NULL) AND (resolves IS NULL));
+
+
+--
+-- Name: sync_alerts_resolves_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_alerts_resolves_idx ON public.sync_alerts USING btree (resolves);
+
+
+--
 -- Name: sync_alerts_undelivered_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -1316,6 +2286,13 @@ CREATE INDEX sync_runs_started_at_idx ON public.sync_runs USING btree (started_a
 
 
 --
+-- Name: verification_reports verification_reports_alert; Type: TRIGGER; Schema: buyer_sync; Owner: -
+--
+
+CREATE TRIGGER verification_reports_alert AFTER INSERT ON buyer_sync.verification_reports FOR EACH ROW EXECUTE FUNCTION buyer_sync_private.verification_alert();
+
+
+--
 -- Name: retry_queue retry_queue_failed_on_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -1327,6 +2304,37 @@ CREATE TRIGGER retry_queue_failed_on_insert AFTER INSERT ON public.retry_queue F
 --
 
 CREATE TRIGGER retry_queue_failed_on_update AFTER UPDATE OF status ON public.retry_queue FOR EACH ROW WHEN (((new.status = 'failed'::text) AND (old.status IS DISTINCT FROM 'failed'::text))) EXECUTE FUNCTION buyer_sync_private.alert_permanent_failure();
+
+
+--
+-- Name: sync_alerts sync_alerts_deliver; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER sync_alerts_deliver AFTER INSERT ON public.sync_alerts FOR EACH ROW EXECUTE FUNCTION buyer_sync_private.enqueue_alert_delivery();
+
+
+--
+-- Name: verification_findings verification_findings_report_id_fkey; Type: FK CONSTRAINT; Schema: buyer_sync; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync.verification_findings
+    ADD CONSTRAINT verification_findings_report_id_fkey FOREIGN KEY (report_id) REFERENCES buyer_sync.verification_reports(id) ON DELETE CASCADE;
+
+
+--
+-- Name: verification_mismatches verification_mismatches_report_id_fkey; Type: FK CONSTRAINT; Schema: buyer_sync; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync.verification_mismatches
+    ADD CONSTRAINT verification_mismatches_report_id_fkey FOREIGN KEY (report_id) REFERENCES buyer_sync.verification_reports(id) ON DELETE CASCADE;
+
+
+--
+-- Name: verification_reports verification_reports_run_id_fkey; Type: FK CONSTRAINT; Schema: buyer_sync; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync.verification_reports
+    ADD CONSTRAINT verification_reports_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
 
 
 --
@@ -1354,6 +2362,22 @@ ALTER TABLE ONLY public.retry_queue
 
 
 --
+-- Name: sync_alerts sync_alerts_resolves_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_alerts
+    ADD CONSTRAINT sync_alerts_resolves_fkey FOREIGN KEY (resolves) REFERENCES public.sync_alerts(id) ON DELETE CASCADE;
+
+
+--
+-- Name: sync_alerts sync_alerts_type_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_alerts
+    ADD CONSTRAINT sync_alerts_type_fkey FOREIGN KEY (type) REFERENCES buyer_sync.alert_types(type) ON UPDATE CASCADE;
+
+
+--
 -- Name: sync_buyer_changes sync_buyer_changes_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1375,6 +2399,14 @@ ALTER TABLE ONLY public.sync_error_log
 
 ALTER TABLE ONLY public.sync_error_log
     ADD CONSTRAINT sync_error_log_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
+
+
+--
+-- Name: sync_health_metrics sync_health_metrics_run_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sync_health_metrics
+    ADD CONSTRAINT sync_health_metrics_run_id_fkey FOREIGN KEY (run_id) REFERENCES public.sync_runs(id) ON DELETE SET NULL;
 
 
 --
@@ -1404,4 +2436,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('053'),
     ('054'),
     ('055'),
-    ('056');
+    ('056'),
+    ('057');

@@ -4,23 +4,29 @@
  * 0 ok, 1 problems found, 2 usage error, 3 could not run.
  */
 import { Command, CommanderError } from 'commander';
+import type { DbUrlCommandOptions } from './commands/db-url.ts';
 import type { ErrorsCommandOptions } from './commands/errors.ts';
+import type { HealthCommandOptions } from './commands/health.ts';
 import type { MissingCommandOptions } from './commands/missing.ts';
 import type { RetryCommandOptions } from './commands/retry.ts';
 import type { SyncCommandOptions } from './commands/sync.ts';
+import type { VerifyCommandOptions } from './commands/verify.ts';
 import { ExitCode, UserFacingError } from './errors.ts';
 import { oneLine } from './printable.ts';
 
 // Commands are loaded when run, so `--help` and small commands start fast.
 const commands = {
   checkSchema: () => import('./commands/check-schema.ts'),
+  dbUrl: () => import('./commands/db-url.ts'),
   errors: () => import('./commands/errors.ts'),
+  health: () => import('./commands/health.ts'),
   migrate: () => import('./commands/migrate.ts'),
   missing: () => import('./commands/missing.ts'),
   retry: () => import('./commands/retry.ts'),
   serve: () => import('./commands/serve.ts'),
   start: () => import('./commands/start.ts'),
   sync: () => import('./commands/sync.ts'),
+  verify: () => import('./commands/verify.ts'),
 };
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
@@ -54,6 +60,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--encoding <name>', encodingHelp)
     .option('--only <numbers>', 'sync only these buyer numbers, comma-separated (B1,B2,...)')
     .option('--batch-size <n>', 'sheet rows per batch (default SYNC_BATCH_SIZE or 100)')
+    .option('--dry-run', 'do the whole run, then roll it back: report what it would insert, update and fail (buyer numbers, changed columns), write nothing', false)
     .option('--json', 'print the result as one JSON object', false)
     .action(async (opts: SyncCommandOptions) => setExitCode(await (await commands.sync()).syncCommand(opts)));
 
@@ -84,8 +91,33 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .action(async (opts: RetryCommandOptions) => setExitCode(await (await commands.retry()).retryCommand(opts)));
 
   program
+    .command('health')
+    .description('one health check: reads the sheet, judges the thresholds, records it, raises and delivers alerts (exit 1 when unhealthy)')
+    .option('--source <sheet>', sourceHelp)
+    .option('--encoding <name>', encodingHelp)
+    .option('--json', 'print the result as one JSON object', false)
+    .action(async (opts: HealthCommandOptions) => setExitCode(await (await commands.health()).healthCommand(opts)));
+
+  program
+    .command('verify')
+    .description('integrity check: every sheet buyer in the database, and a sample compared column by column; stored (exit 1 when it fails)')
+    .option('--source <sheet>', sourceHelp)
+    .option('--encoding <name>', encodingHelp)
+    .option('--sample <n>', 'buyers to compare column by column, or "all" (default VERIFY_SAMPLE or 100; at or above the count means all)')
+    .option('--seed <n>', 'the sample\'s seed, to draw the same buyers again (default: random, printed with the report)')
+    .option('--format <format>', 'text or md (a Markdown report for a ticket)', 'text')
+    .option('--json', 'print the result as one JSON object', false)
+    .action(async (opts: VerifyCommandOptions) => setExitCode(await (await commands.verify()).verifyCommand(opts)));
+
+  program
+    .command('db-url')
+    .description('print the connection string of the database in use (DATABASE_URL or the embedded server), for psql and BI tools')
+    .option('--json', 'print {url, embedded, running} as one JSON object', false)
+    .action(async (opts: DbUrlCommandOptions) => setExitCode(await (await commands.dbUrl()).dbUrlCommand(opts)));
+
+  program
     .command('serve')
-    .description('the long-running service: the worker (scheduled syncs, retry rounds, jobs requested from SQL) until Ctrl-C or SIGTERM')
+    .description('the long-running service: the worker (scheduled syncs and verifications, retry rounds, health checks, alert delivery, jobs requested from SQL) until Ctrl-C or SIGTERM')
     .action(async () => setExitCode(await (await commands.serve()).serveCommand()));
 
   program
@@ -103,7 +135,8 @@ Environment (see .env.example):
   SHEET_ENCODING the encoding of a .csv export; unset: a byte order mark, else detected
   GOOGLE_APPLICATION_CREDENTIALS / GOOGLE_API_KEY   Google auth (service-account key file / API key)
   ALERT_WEBHOOK_URL  where alerts are POSTed; unset: only recorded in sync_alerts
-  SYNC_CRON      serve's full-sync schedule (default "*/15 * * * *", UTC); RETRY_ROUND_LIMIT, WORKER_CONCURRENCY
+  SYNC_CRON      serve's full-sync schedule (default "*/15 * * * *", UTC); HEALTH_CRON its health checks' ("*/5 * * * *")
+  VERIFY_SAMPLE  buyers the verification compares (default 100, or "all"); RETRY_ROUND_LIMIT, WORKER_CONCURRENCY
 
 Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143 stopped by Ctrl-C/SIGTERM.`,
   );

@@ -48,10 +48,24 @@ export interface Config {
   alertWebhookUrl: string | null;
   /** SYNC_CRON: when `serve` runs the full sync (five cron fields, UTC). */
   syncCron: string;
+  /** HEALTH_CRON: when `serve` runs the health check (five cron fields, UTC). */
+  healthCron: string;
   /** RETRY_ROUND_LIMIT: at most this many retry-queue entries a round. */
   retryRoundLimit: number;
   /** WORKER_CONCURRENCY: jobs one `serve` process runs at once (syncs still run one at a time). */
   workerConcurrency: number;
+  /** VERIFY_SAMPLE: buyers the verification after each scheduled sync compares column by column; null: all. */
+  verifySample: number | null;
+}
+
+/** A sample size: a whole number of buyers (0 compares none), or "all". */
+export function sampleSize(name: string, value: string | undefined, fallback: number | null): number | null {
+  const text = nonEmpty(value);
+  if (text === null) return fallback;
+  if (text.toLowerCase() === 'all') return null;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number of buyers or "all", got "${text}"`);
+  return n;
 }
 
 /** Five cron fields (minute hour day month weekday), as graphile-worker's crontab takes them. */
@@ -132,7 +146,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sheetsBackoffMs: nonEmpty(env.GOOGLE_SHEETS_BACKOFF_MS) === null ? null : positiveInt('GOOGLE_SHEETS_BACKOFF_MS', env.GOOGLE_SHEETS_BACKOFF_MS, 1000),
     alertWebhookUrl: webhook('ALERT_WEBHOOK_URL', env.ALERT_WEBHOOK_URL),
     syncCron: cron('SYNC_CRON', env.SYNC_CRON, '*/15 * * * *'),
+    healthCron: cron('HEALTH_CRON', env.HEALTH_CRON, '*/5 * * * *'),
     retryRoundLimit: positiveInt('RETRY_ROUND_LIMIT', env.RETRY_ROUND_LIMIT, 200),
     workerConcurrency: positiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, 2),
+    verifySample: sampleSize('VERIFY_SAMPLE', env.VERIFY_SAMPLE, 100),
   };
 }

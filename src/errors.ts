@@ -41,3 +41,15 @@ export class UsageError extends UserFacingError {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * The sheet could not be read for a passing reason (Google kept failing or
+ * did not answer, the network went away): the run is recorded as transient,
+ * and trying again later is the fix.
+ */
+export class SourceUnavailableError extends CannotRunError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SourceUnavailableError';
+  }
+}

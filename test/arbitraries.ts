@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { HEADER } from '../src/sample/generate.ts';
+import { normalForm } from '../src/sync/lookalikes.ts';
 
 /** What a cell must become: a stored value (text, ISO date, bigint digits), null, or a rule failure. */
 export type Expect = { ok: string | null } | { bad: 'data_type' };
@@ -160,3 +161,21 @@ export function expectedFates(rows: GeneratedRow[]): RowFate[] {
     return { fate: 'synced', key, values: [key, ...row.cells.map((c) => ('ok' in c.expect ? c.expect.ok : null))] };
   });
 }
+
+/**
+ * Hostile buyer numbers a sheet really holds: leading zeros, Japanese, emoji,
+ * inner spaces, punctuation, up to the 200 characters a buyer number may have.
+ * Distinct even once Unicode-normalized (lookalikes are their own tests).
+ */
+const hostileKey = fc
+  .oneof(
+    { weight: 3, arbitrary: fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, '0')) },
+    { weight: 3, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }) },
+    { weight: 1, arbitrary: fc.constantFrom('東京-3', 'B 7', "O'Neil#1", '🏠-12', 'a,b', 'x"y', '\\back', 'ＡＢＣ-１') },
+    { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 150, maxLength: 200 }) },
+  )
+  .map((s) => s.trim())
+  .filter((s) => s !== '' && s.length <= 200 && s === s.trim() && !FORMULA.test(s) && !s.includes('\u0000') && s.isWellFormed());
+
+export const keyPoolArb = (maxLength = 40) =>
+  fc.uniqueArray(hostileKey, { minLength: 1, maxLength, selector: normalForm });

@@ -119,8 +119,9 @@ describe('hostile exports', () => {
           const expected = await syncFile(write(encode(plain, 'utf-8')), 'utf-8');
           const got = await syncFile(write(bytes), how, pieceBytes);
           expect(got.state).toEqual(expected.state);
-          const same = { runId: '', source: '', durationMs: 0, rowsPerSecond: 0, encoding: null };
+          const same = { runId: '', source: '', durationMs: 0, rowsPerSecond: 0, encoding: null, alerts: [] };
           expect({ ...got.result, ...same }).toEqual({ ...expected.result, ...same });
+          expect(got.result.alerts.map((a) => [a.type, a.resolved])).toEqual(expected.result.alerts.map((a) => [a.type, a.resolved]));
           // CP932 that is plain ASCII reads as UTF-8, rightly: the same text.
           const ascii = [...hostile].every((c) => c.charCodeAt(0) < 0x80);
           const label = how === 'cp932' && ascii ? 'UTF-8' : { 'utf-8': 'UTF-8', 'utf-8 bom': 'UTF-8', 'utf-16le bom': 'UTF-16LE', 'utf-16be bom': 'UTF-16BE', cp932: 'Shift_JIS' }[how];

@@ -203,3 +203,46 @@ describe('honest exits with the embedded server', () => {
     }
   });
 });
+
+describe('`npm start` on the embedded defaults, and analysts reaching the views', () => {
+  it('start migrates, prints the connection string, syncs the sample sheet and verifies it; db-url gives the same string, and psql-style clients read the views', async () => {
+    const { spawnCli, waitFor } = await import('./helpers.ts');
+    const pg = (await import('pg')).default;
+    const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: scratchDir(), EMBEDDED_PG_PORT: String(await freePort()), SHEET_SOURCE: undefined, SYNC_CRON: '0 0 1 1 *' };
+    const service = spawnCli(['start'], env);
+    try {
+      const logged = await waitFor('the connection string in the log', async () => /database: (postgres:\/\/\S+)/.exec(service.output().stdout)?.[1], 90_000);
+      const url = await runCli(['db-url', '--json'], env);
+      expect(JSON.parse(url.stdout)).toEqual({ url: logged, embedded: true, running: true });
+      const client = new pg.Client({ connectionString: logged });
+      await client.connect();
+      try {
+        const summary = await waitFor(
+          'the first sync and its verification',
+          async () => (await client.query('select * from buyer_sync.dashboard_summary where last_verification_at is not null')).rows[0],
+          90_000,
+        );
+        expect(summary).toMatchObject({ database_count: 4107, spreadsheet_count: 4137, missing_count: 30, open_alerts: 1 });
+        expect(summary.last_verification_summary).toMatch(/^failed: 30 sheet buyers of 4,137 missing from the database/);
+        const { rows } = await client.query(`select trigger, sample_size, mismatch_count from buyer_sync.verification_reports`);
+        expect(rows).toEqual([{ trigger: 'after_sync', sample_size: 100, mismatch_count: 0 }]);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      service.child.kill('SIGTERM');
+      const done = await service.done;
+      expect(done.code).toBe(0);
+      rmSync(env.BUYER_SYNC_DATA_DIR, { recursive: true, force: true });
+    }
+  }, 200_000);
+
+  it('db-url while the embedded server is not running: the string, and a note that `npm start` runs it', async () => {
+    const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()) };
+    expect((await runCli(['migrate'], env)).code).toBe(0);
+    const r = await runCli(['db-url'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${env.EMBEDDED_PG_PORT}/buyer_sync\\n$`));
+    expect(r.stderr).toContain('the embedded server is not running now; `npm start` runs it');
+  });
+});

@@ -19,9 +19,11 @@ import { parseSheetAddress } from '../src/sheet/google/address.ts';
 import { credentialsFromEnv, type SheetsCredentials } from '../src/sheet/google/auth.ts';
 import { RateLimiter } from '../src/sheet/google/limiter.ts';
 import { GoogleSheetSource, type GoogleSheetOptions } from '../src/sheet/google/source.ts';
+import { syncBuyers } from '../src/sync/engine.ts';
 import { EnhancedBuyerSyncService } from '../src/sync/service.ts';
+import { verifyIntegrity } from '../src/verify/checker.ts';
 import { FakeSheetsServer, num, text, type FakeCell } from './fake-sheets.ts';
-import { createTestDatabase, readBuyers, resetSyncState, runCli, type TestDatabase } from './helpers.ts';
+import { createTestDatabase, readBuyers, recordedRuns, resetSyncState, runCli, type TestDatabase } from './helpers.ts';
 
 const mapping = loadMapping(path.join(projectRoot, 'db', 'sheet-mapping.json'));
 const fake = new FakeSheetsServer();
@@ -126,10 +128,35 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
         const viaApi = await service.syncAllWithErrorHandling({ source: source(id), mapping });
         const fromApi = await outcome();
         expect(fromApi).toEqual(fromCsv);
-        const same = { runId: '', source: '', durationMs: 0, rowsPerSecond: 0, encoding: null };
+        const same = { runId: '', source: '', durationMs: 0, rowsPerSecond: 0, encoding: null, alerts: [] };
         expect({ ...viaApi, ...same }).toEqual({ ...viaCsv, ...same });
+        expect(viaApi.alerts.map((a) => a.type)).toEqual(viaCsv.alerts.map((a) => a.type));
         expect(viaApi.encoding).toBeNull();
         expect(viaCsv.encoding).toEqual({ label: 'UTF-8', how: 'detected' });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('property: a verification of the sheet through the API after its sync finds nothing, on the sync’s own copy and on a fresh read', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(typedRow, { maxLength: 14 }), async (rows) => {
+        const id = publish(rows);
+        await resetSyncState(db.pool);
+        const kept = source(id);
+        await syncBuyers(db.pool, { mode: 'full', source: kept, mapping, keepSource: true });
+        const requests = fake.requests.length;
+        try {
+          const same = await verifyIntegrity(db.pool, { source: kept, mapping, sample: null, trigger: 'after_sync', keepSource: true });
+          expect(same.accuracy.mismatches).toEqual([]);
+          // The sync's own copy: not one more request to Google.
+          expect(fake.requests.length).toBe(requests);
+        } finally {
+          await kept.release?.();
+        }
+        const fresh = await verifyIntegrity(db.pool, { source: source(id), mapping, sample: null });
+        expect(fresh.accuracy.mismatches).toEqual([]);
+        expect(fresh.completeness.missingCount).toBe((await db.pool.query('select count(*)::int as n from buyer_sync.missing_buyers')).rows[0].n);
       }),
       { numRuns: 100 },
     );
@@ -181,7 +208,8 @@ describe('faults are retried; a sheet that cannot be read writes nothing', () =>
     expect(err).toBeInstanceOf(CannotRunError);
     expect((err as Error).message).toMatch(/Google Sheets kept failing while reading rows .* \(503 UNAVAILABLE\) after 6 attempts; nothing was written/);
     expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
-    expect((await db.pool.query('select count(*)::int as n from sync_runs')).rows[0].n).toBe(0);
+    // Google being down is a failed run with its reason, not a quiet day.
+    expect(await recordedRuns(db.pool)).toEqual([{ status: 'failed', failure: 'sheet', error_type: 'transient', total_rows: 0, inserted: 0 }]);
   });
 
   it('a refusal after the first chunks of a large sheet: nothing written (one snapshot, never half)', async () => {
@@ -192,7 +220,7 @@ describe('faults are retried; a sheet that cannot be read writes nothing', () =>
     expect(err).toBeInstanceOf(CannotRunError);
     expect(fake.count('batchGet')).toBe(5);
     expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
-    expect((await db.pool.query('select count(*)::int as n from sync_runs')).rows[0].n).toBe(0);
+    expect(await recordedRuns(db.pool)).toEqual([{ status: 'failed', failure: 'sheet', error_type: 'unknown', total_rows: 0, inserted: 0 }]);
   });
 });
 

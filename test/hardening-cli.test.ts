@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { HEADER } from '../src/sample/generate.ts';
 import { SAMPLE_SHEET } from '../src/sheet/open.ts';
-import { createTestDatabase, resetSyncState, runCli, spawnCli, waitFor, type TestDatabase } from './helpers.ts';
+import { createTestDatabase, recordedRuns, resetSyncState, runCli, spawnCli, waitFor, type TestDatabase } from './helpers.ts';
 
 let db: TestDatabase;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-hard-'));
@@ -98,7 +98,8 @@ describe('encodings, never guessed silently', () => {
     expect(r.code).toBe(3);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/is not valid UTF-8 as --encoding says .* but it is valid Shift_JIS: pass --encoding shift_jis/);
-    expect(await count('sync_runs')).toBe(0);
+    expect(await recordedRuns(db.pool)).toEqual([{ status: 'failed', failure: 'sheet', error_type: 'unknown', total_rows: 0, inserted: 0 }]);
+    await db.pool.query('delete from sync_error_log; delete from sync_runs');
     const ok = await runCli(['sync', '--source', cp932, '--json'], env({ SHEET_ENCODING: 'cp932' }));
     expect(json(ok.stdout)).toMatchObject({ inserted: 1 });
     expect((await db.pool.query(`select name from buyers`)).rows).toEqual([{ name: '佐藤 太郎' }]);

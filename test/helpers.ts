@@ -3,7 +3,7 @@
  * test/global-setup.ts built. Each file gets its own: no shared state.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
@@ -111,6 +111,15 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
   return { child, output: () => ({ stdout, stderr }), done };
 }
 
+/** Writes a CSV export (header included) under `dir`, quoting as a spreadsheet would; returns its path. */
+let csvFiles = 0;
+export function writeCsv(dir: string, rows: string[][]): string {
+  const file = path.join(dir, `sheet-${process.pid}-${csvFiles++}.csv`);
+  const line = (cells: string[]) => cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(',');
+  writeFileSync(file, rows.map(line).join('\n'));
+  return file;
+}
+
 /** Runs the real `buyer-sync` command (bin/buyer-sync.js) in a child process. */
 export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
   const { code, stdout, stderr } = await spawnCli(args, env).done;
@@ -137,7 +146,16 @@ export async function waitFor<T>(what: string, check: () => Promise<T>, timeoutM
 export async function resetSyncState(pool: pg.Pool): Promise<void> {
   await pool.query(`delete from public.sync_buyer_changes; delete from public.sync_error_log; delete from public.retry_queue;
     delete from buyer_sync_private.sheet_buyers; delete from buyer_sync_private.sheet_snapshot; delete from public.sync_alerts;
-    delete from public.sync_health_metrics; delete from public.buyers; delete from public.sync_runs;`);
+    delete from public.sync_health_metrics; delete from buyer_sync.verification_reports; delete from public.buyers; delete from public.sync_runs;`);
+}
+
+/**
+ * The runs recorded, in order: a refused or failed run is a failed row with
+ * its reason (failure, error type), and nothing of it was written.
+ */
+export async function recordedRuns(pool: pg.Pool): Promise<{ status: string; failure: string | null; error_type: string | null; total_rows: number; inserted: number }[]> {
+  const { rows } = await pool.query(`select status, failure, error_type, total_rows, inserted from public.sync_runs order by started_at`);
+  return rows;
 }
 
 /** The buyers table as `buyer_number -> [mapped values as text]` (dates ISO, budget digits). */

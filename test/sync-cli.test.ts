@@ -67,14 +67,18 @@ describe('sync', () => {
     ['a missing required header', () => csv([HEADER.filter((h) => h !== 'Phone'), ['1']]), /the sheet has no "Phone" column/],
     ['a duplicated header', () => csv([[...HEADER, 'NAME'], ['1']]), /header "Name" appears 2 times/],
     ['a missing file', () => path.join(dir, 'absent.csv'), /cannot read the sheet export .*absent\.csv: no such file/],
-  ])('%s: exit 3, one line naming it, nothing written', async (_, make, message) => {
+  ])('%s: exit 3, one line naming it, nothing written; the refused run is recorded with its reason', async (_, make, message) => {
     const r = await runCli(['sync', '--source', make(), '--json'], env());
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(await count('buyers')).toBe(0);
-    expect(await count('sync_runs')).toBe(0);
+    const { rows } = await db.pool.query(`select status, failure, total_rows, error_message from sync_runs`);
+    expect(rows).toEqual([{ status: 'failed', failure: 'sheet', total_rows: 0, error_message: expect.stringMatching(/^sync refused, nothing read or written: /) }]);
+    expect(rows[0].error_message).toMatch(message);
+    // `errors` shows it too: a run-level entry, no row.
+    expect((await db.pool.query(`select row_number, buyer_number, retryable from sync_error_log`)).rows).toEqual([{ row_number: null, buyer_number: null, retryable: false }]);
   });
 
   it('a sheet whose row 1 is not the header: exit 3, and no cell of it is repeated', async () => {
@@ -90,7 +94,7 @@ describe('sync', () => {
     try {
       const r = await runCli(['sync', '--source', csv([HEADER, row('1')])], { ...env(), DATABASE_URL: db.url.replace(db.name, fresh) });
       expect(r.code).toBe(3);
-      expect(r.stderr.trim()).toMatch(/^buyer-sync: the database is not migrated \(8 pending: 001_legacy_buyers\.sql, 050_buyers_text_columns\.sql, 051_sync_bookkeeping_tables\.sql, …\); run `buyer-sync migrate` first$/);
+      expect(r.stderr.trim()).toMatch(/^buyer-sync: the database is not migrated \(9 pending: 001_legacy_buyers\.sql, 050_buyers_text_columns\.sql, 051_sync_bookkeeping_tables\.sql, …\); run `buyer-sync migrate` first$/);
     } finally {
       await db.pool.query(`drop database if exists "${fresh}" with (force)`);
     }
@@ -109,6 +113,9 @@ describe('sync', () => {
       expect(r.code).toBe(3);
       expect(r.stderr).toContain('sync refused, nothing written: buyers.referrer is character varying(50)');
       expect(await count('buyers')).toBe(0);
+      expect((await db.pool.query(`select failure, error_message from sync_runs`)).rows).toEqual([
+        { failure: 'blocked', error_message: expect.stringContaining('nothing read or written: buyers.referrer is character varying(50)') },
+      ]);
     } finally {
       await db.pool.query(`alter table buyers drop column referrer`);
     }
@@ -225,7 +232,11 @@ describe('retry', () => {
       expect(alert).toMatchObject({ type: 'permanent_failure', severity: 'critical', details: { buyer_number: 'R1', attempts: 4, error_type: 'data_type' } });
       expect(alert.text).toMatch(/^\[critical\] permanent_failure: buyer R1 could not be synced after 4 attempt\(s\)/);
       expect(JSON.stringify(alert)).not.toContain('秘密');
-      expect((await db.pool.query(`select delivered_at is not null as d from sync_alerts`)).rows).toEqual([{ d: true }]);
+      // The sync (without a webhook) raised high_error_rate, recorded only; retry delivered what it raised itself.
+      expect((await db.pool.query(`select type, delivered_at is not null as d from sync_alerts order by created_at`)).rows).toEqual([
+        { type: 'high_error_rate', d: false },
+        { type: 'permanent_failure', d: true },
+      ]);
       const human = await runCli(['retry'], env());
       expect(human.stdout).toContain('Retry round: nothing is due.');
     } finally {
@@ -234,14 +245,18 @@ describe('retry', () => {
   });
 
   it('a webhook that does not answer leaves the alert pending and says so; the command still exits with its own code', async () => {
-    await db.pool.query(`insert into sync_alerts (type, severity, message) values ('permanent_failure', 'critical', 'buyer X could not be synced')`);
     const { createServer } = await import('node:net');
     const closed = createServer();
     const port = await new Promise<number>((r) => closed.listen(0, '127.0.0.1', () => r((closed.address() as { port: number }).port)));
     await new Promise((r) => closed.close(r));
-    const r = await runCli(['retry', '--json'], { ...env(), ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/alerts` });
-    expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/alert permanent_failure \([0-9a-f-]{36}\) not delivered to ALERT_WEBHOOK_URL: ECONNREFUSED; it stays pending/);
-    expect((await db.pool.query(`select delivered_at from sync_alerts`)).rows).toEqual([{ delivered_at: null }]);
+    // Every row fails: the run raises high_error_rate (and missing_buyers stays under its threshold).
+    const file = csv([HEADER, row('W1', { 5: 'someday' }), row('W2', { 5: 'later' })]);
+    const r = await runCli(['sync', '--source', file, '--json'], { ...env(), ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/alerts` });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).failed).toBe(2);
+    expect(r.stderr).toMatch(/alert high_error_rate \([0-9a-f-]{36}\) not delivered to ALERT_WEBHOOK_URL: ECONNREFUSED; the worker \(buyer-sync serve\) tries again/);
+    expect((await db.pool.query(`select type, delivered_at, delivery_attempts, delivery_error from sync_alerts`)).rows).toEqual([
+      { type: 'high_error_rate', delivered_at: null, delivery_attempts: 1, delivery_error: 'ECONNREFUSED' },
+    ]);
   });
 });

@@ -14,7 +14,7 @@ import { HEADER } from '../src/sample/generate.ts';
 import { ArraySheetSource } from '../src/sheet/array-source.ts';
 import type { SheetReader, SheetRow, SheetSource } from '../src/sheet/source.ts';
 import { EnhancedBuyerSyncService, SyncAbortedError } from '../src/sync/service.ts';
-import { createTestDatabase, resetSyncState, type TestDatabase } from './helpers.ts';
+import { createTestDatabase, recordedRuns, resetSyncState, type TestDatabase } from './helpers.ts';
 
 const mapping = loadMapping(path.join(projectRoot, 'db', 'sheet-mapping.json'));
 let db: TestDatabase;
@@ -63,7 +63,7 @@ describe('the schema check blocks the sync', () => {
       expect((err as CannotRunError).exitCode).toBe(3);
       expect((err as Error).message).toContain('buyers.referrer is character varying(50)');
       expect(await count('buyers')).toBe(0);
-      expect(await count('sync_runs')).toBe(0);
+      expect(await recordedRuns(db.pool)).toEqual([{ status: 'failed', failure: 'blocked', error_type: 'unknown', total_rows: 0, inserted: 0 }]);
     } finally {
       await db.pool.query(`alter table buyers drop column referrer`);
     }
@@ -279,7 +279,9 @@ describe('the column mapping is checked before the sheet is read', () => {
   const refusal = async (m = mapping) => {
     const err = await service.syncAllWithErrorHandling({ source: unread, mapping: m }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotRunError);
-    expect(await count('sync_runs')).toBe(0);
+    // Recorded as blocked, before the sheet was read.
+    expect(await recordedRuns(db.pool)).toEqual([{ status: 'failed', failure: 'blocked', error_type: 'unknown', total_rows: 0, inserted: 0 }]);
+    await db.pool.query('delete from sync_error_log; delete from sync_runs');
     return (err as Error).message;
   };
 

@@ -5,7 +5,7 @@
  * SIGTERM stops serve cleanly.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,7 +14,7 @@ import { readConfig, projectRoot } from '../src/config.ts';
 import { loadMapping } from '../src/mapping/mapping.ts';
 import { HEADER } from '../src/sample/generate.ts';
 import { buyerNumbersOf, PoisonPayload, assertPlainPayload } from '../src/worker/payloads.ts';
-import { crontabFor, startWorker } from '../src/worker/runtime.ts';
+import { CRONTAB_FILE, crontabFor, startWorker } from '../src/worker/runtime.ts';
 import { createTestDatabase, resetSyncState, spawnCli, waitFor, type CliProcess, type TestDatabase } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -60,11 +60,16 @@ describe('payloads are checked at the edge', () => {
     }
   });
 
-  it('the crontab schedules the full sync as SYNC_CRON says, and nothing else changes', () => {
-    const text = crontabFor({ syncCron: '*/5 * * * *' });
+  it('the crontab schedules the full sync and the health check as SYNC_CRON and HEALTH_CRON say, and nothing else changes', () => {
+    const text = crontabFor({ syncCron: '*/5 * * * *', healthCron: '*/2 * * * *' });
     expect(text).toContain('*/5 * * * * buyers__sync ?id=scheduled_sync&jobKey=buyers__sync&queue=buyer_sync&max=3');
+    expect(text).toContain('*/2 * * * * health__check ?id=health_check&jobKey=health__check&max=1');
     expect(text).toContain('* * * * * retry_queue__process ?id=retry_round');
-    expect(crontabFor({ syncCron: '*/15 * * * *' })).toBe(crontabFor({ syncCron: '*/15 * * * *' }, text.replace('*/5 * * * * buyers__sync', '*/15 * * * * buyers__sync')));
+    const defaults = { syncCron: '*/15 * * * *', healthCron: '*/5 * * * *' };
+    expect(crontabFor(defaults)).toBe(
+      crontabFor(defaults, text.replace('*/5 * * * * buyers__sync', '*/15 * * * * buyers__sync').replace('*/2 * * * * health__check', '*/5 * * * * health__check')),
+    );
+    expect(crontabFor(defaults)).toBe(readFileSync(CRONTAB_FILE, 'utf8'));
   });
 });
 

@@ -13,7 +13,8 @@ import { loadMapping } from '../mapping/mapping.ts';
 import { sourceFromConfig } from '../sheet/open.ts';
 import { processRetryQueue, retryRoundJson, type RetryRoundResult } from '../sync/retry-round.ts';
 import { diag, getConfig, printJson, withDatabase, type CommandContext } from './common.ts';
-import { deliverBeforeExit, engineOptions } from './sync.ts';
+import { alertsFrom, deliverBeforeExit } from './delivery.ts';
+import { engineOptions } from './sync.ts';
 
 export interface RetryCommandOptions {
   json: boolean;
@@ -36,6 +37,7 @@ function printRound(r: RetryRoundResult): void {
 
 export async function runRetry(db: Database, config: Config, opts: RetryCommandOptions, ctx?: CommandContext): Promise<number> {
   const mapping = loadMapping(config.mappingFile);
+  const since = await alertsFrom(db);
   const r = await processRetryQueue(db.pool, {
     mapping,
     limit: config.retryRoundLimit,
@@ -45,7 +47,7 @@ export async function runRetry(db: Database, config: Config, opts: RetryCommandO
     warn: (w) => diag(`warning: ${w}`),
     engine: engineOptions(db, config),
   });
-  await deliverBeforeExit(db, config);
+  await deliverBeforeExit(db, config, since);
   if (opts.json) printJson(retryRoundJson(r));
   else printRound(r);
   for (const s of r.skipped) diag(`retries of ${s.source} were not run: ${s.reason}`);

@@ -24,7 +24,7 @@ export async function runServe(db: Database, config: Config, ctx: CommandContext
   const worker = await startWorker({ pool: db.pool, url: db.url, config, mapping, engine: engineOptions(db, config), log: serviceLog });
   serviceLog(
     `worker running (${config.workerConcurrency} jobs at a time): full sync of ${config.sheetSource ?? 'the sample sheet'} at "${config.syncCron}" (UTC), ` +
-      `retries every minute; alerts ${config.alertWebhookUrl ? 'go to ALERT_WEBHOOK_URL' : 'are recorded in sync_alerts (no ALERT_WEBHOOK_URL)'}. Ctrl-C stops it.`,
+      `health check at "${config.healthCron}", retries every minute; alerts ${config.alertWebhookUrl ? 'go to ALERT_WEBHOOK_URL' : 'are recorded in sync_alerts (no ALERT_WEBHOOK_URL)'}. Ctrl-C stops it.`,
   );
   const stopped = once(ctx.signal, 'abort').then(() => 'signal' as const);
   const failed = worker.promise.then(

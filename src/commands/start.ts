@@ -1,11 +1,28 @@
 /**
  * `npm start`: the service on the embedded defaults (or DATABASE_URL): migrate,
- * enqueue a first sync of the configured sheet (the sample sheet unless
- * SHEET_SOURCE says otherwise), and serve. Ctrl-C stops it cleanly.
+ * print the connection string analysts use, enqueue a first sync of the
+ * configured sheet (the sample sheet unless SHEET_SOURCE says otherwise),
+ * and serve. Ctrl-C stops it cleanly.
  */
 import { migrate } from '../db/migrate.ts';
 import { getConfig, withDatabase } from './common.ts';
 import { runServe, serviceLog } from './serve.ts';
+
+/**
+ * The connection string as the service log shows it: the embedded server's
+ * in full (local only, its password a file of this checkout), DATABASE_URL's
+ * without its password (a production secret stays out of logs).
+ */
+export function shownUrl(url: string, embedded: boolean): string {
+  if (embedded) return url;
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '****';
+    return u.toString();
+  } catch {
+    return '(DATABASE_URL)';
+  }
+}
 
 export async function startCommand(): Promise<number> {
   const config = getConfig();
@@ -14,6 +31,7 @@ export async function startCommand(): Promise<number> {
     async (db, ctx) => {
       const { applied } = await migrate(db.url, db.pool, config.migrationsDir, serviceLog);
       serviceLog(applied.length > 0 ? `migrated: applied ${applied.length} migration(s)` : 'database up to date');
+      serviceLog(`database: ${shownUrl(db.url, db.embedded !== null)} (psql, BI tools; \`npx buyer-sync db-url\` prints it; README: for analysts)`);
       const { rows } = await db.pool.query<{ id: string }>('select buyer_sync.request_sync() as id');
       serviceLog(`enqueued a first sync of ${config.sheetSource ?? 'the sample sheet (data/sample-buyers.csv)'} (job ${rows[0]!.id})`);
       return runServe(db, config, ctx);

@@ -2,13 +2,16 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { ExitCode, UsageError } from '../errors.ts';
 import { loadMapping } from '../mapping/mapping.ts';
+import { alertLine } from '../monitor/alerts.ts';
+import { printable } from '../printable.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
-import { deliverAlerts } from '../alerts/deliver.ts';
 import { syncBuyers, type EngineOptions } from '../sync/engine.ts';
 import { RunJournal } from '../sync/run-journal.ts';
-import { syncResultJson } from '../sync/service.ts';
+import { dryRunJson, syncResultJson } from '../sync/service.ts';
 import type { SyncResult } from '../sync/types.ts';
+import { targetLabel } from '../db/connection.ts';
 import { diag, getConfig, printJson, sourceFor, withDatabase, type CommandContext } from './common.ts';
+import { alertsFrom, deliverBeforeExit } from './delivery.ts';
 import { fmt, Progress } from './progress.ts';
 
 export interface SyncCommandOptions {
@@ -16,6 +19,7 @@ export interface SyncCommandOptions {
   encoding?: string;
   only?: string;
   batchSize?: string;
+  dryRun?: boolean;
   json: boolean;
 }
 
@@ -46,27 +50,46 @@ export function printSyncSummary(r: SyncResult): void {
   }
   out(`  retries:  ${fmt(r.retryQueueSize)} buyer(s) in the retry queue`);
   out(`  time:     ${(r.durationMs / 1000).toFixed(2)} s, ${fmt(Math.round(r.rowsPerSecond))} rows/s`);
+  for (const a of r.alerts) out(`  ${alertLine(a)}`);
   if (r.failed > 0) out(`Failed rows are listed by \`npx buyer-sync errors --run ${r.runId}\`.`);
+}
+
+const LIST = 20;
+
+/** A dry run's report: what the same run would have done. */
+export function printDryRun(r: SyncResult): void {
+  const out = (s = '') => process.stdout.write(`${s}\n`);
+  const p = r.preview!;
+  const more = (n: number) => (n > LIST ? ` … and ${fmt(n - LIST)} more (--json lists all)` : '');
+  out(`Dry run of ${r.source}${r.encoding ? ` (${r.encoding.label}, ${r.encoding.how})` : ''}: nothing was written`);
+  out(
+    `  rows:         ${fmt(r.totalRows)} read: would insert ${fmt(r.inserted)}, update ${fmt(r.updated)}, ` +
+      `leave ${fmt(r.unchanged)} unchanged; ${fmt(r.failed)} would fail, ${fmt(r.blankRows)} blank`,
+  );
+  if (p.insert.length > 0) out(`  would insert: ${p.insert.slice(0, LIST).map((b) => printable(b)).join(', ')}${more(p.insert.length)}`);
+  if (p.update.length > 0) {
+    out('  would update:');
+    for (const u of p.update.slice(0, LIST)) out(`    ${printable(u.buyerNumber)}: ${u.changedColumns.join(', ')}`);
+    if (p.update.length > LIST) out(`   ${more(p.update.length)}`);
+  }
+  if (p.fail.length > 0) {
+    out('  would fail:');
+    for (const f of p.fail.slice(0, LIST)) {
+      out(`    row ${f.rowNumber}${f.buyerNumber !== null ? ` (${printable(f.buyerNumber)})` : ''}: ${f.errorType}${f.column ? ` in ${f.column}` : ''}`);
+    }
+    if (p.fail.length > LIST) out(`   ${more(p.fail.length)}`);
+  }
+  for (const a of r.alerts) out(`  would raise: ${alertLine(a).replace(/^alert raised: /, '')}`);
+  out('Run the same command without --dry-run to write it.');
 }
 
 /** The engine as this process runs it: failures that cannot reach the database go to the run journal. */
 export function engineOptions(db: Database, config: Config): EngineOptions {
   return {
-    journal: new RunJournal(config.dataDir),
+    journal: new RunJournal(config.dataDir, targetLabel(db.url)),
     // A lost connection is often noticed before the server's exit: give the exit a moment to show.
     databaseGone: async () => (await db.embedded?.stoppedBecause(1000)) ?? null,
   };
-}
-
-/**
- * Alerts a command raised are delivered before it exits, so that cron-driven
- * use without `serve` still alerts (contract.md). A receiver that fails is
- * one line on stderr; the alert stays pending for the worker to retry.
- */
-export async function deliverBeforeExit(db: Database, config: Config): Promise<void> {
-  await deliverAlerts(db.pool, config.alertWebhookUrl, { log: (l) => diag(l) }).catch((err: unknown) =>
-    diag(`alerts could not be delivered now: ${(err as Error).message}`),
-  );
 }
 
 export async function runSync(db: Database, config: Config, opts: SyncCommandOptions, ctx?: CommandContext): Promise<number> {
@@ -75,6 +98,7 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
   const mapping = loadMapping(config.mappingFile);
   const source = await sourceFor(config, opts.source, opts.encoding);
   const progress = new Progress();
+  const since = await alertsFrom(db);
   let result: SyncResult;
   try {
     result = await syncBuyers(
@@ -87,6 +111,7 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
         batchSize,
         ...(ctx ? { signal: ctx.signal } : {}),
         warn: (w: string) => diag(`warning: ${w}`),
+        dryRun: opts.dryRun === true,
         onProgress: (p) =>
           progress.update(`syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
       },
@@ -95,8 +120,9 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
   } finally {
     progress.done();
   }
-  await deliverBeforeExit(db, config);
-  if (opts.json) printJson(syncResultJson(result));
+  if (!result.dryRun) await deliverBeforeExit(db, config, since);
+  if (opts.json) printJson(result.dryRun ? dryRunJson(result) : syncResultJson(result));
+  else if (result.dryRun) printDryRun(result);
   else printSyncSummary(result);
   // Rows that failed, or buyers asked for with --only that the sheet does not have: problems found.
   return result.failed > 0 || result.notOnSheet.length > 0 ? ExitCode.problems : ExitCode.ok;

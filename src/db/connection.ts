@@ -34,6 +34,16 @@ export function describeTarget(url: string): Target {
   };
 }
 
+/** host:port/database of a connection string, without credentials; null when it does not parse. */
+export function targetLabel(url: string): string | null {
+  try {
+    const t = describeTarget(url);
+    return `${t.host}:${t.port}/${t.database}`;
+  } catch {
+    return null;
+  }
+}
+
 /** Turns a connection failure into the one line the operator reads. */
 export function connectionError(url: string, err: unknown): CannotRunError {
   let target: Target;

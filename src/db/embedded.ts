@@ -445,3 +445,16 @@ function makeTraversable(dir: string, log: (line: string) => void): void {
     }
   }
 }
+
+/**
+ * The embedded database's connection string without starting anything (for
+ * `buyer-sync db-url`): on the running server's port when it runs, else on
+ * the configured one; null when the data directory was never initialised.
+ */
+export async function embeddedConnectionString(cfg: EmbeddedPostgresConfig): Promise<{ url: string; running: boolean } | null> {
+  if (!existsSync(path.join(cfg.dataDir, 'PG_VERSION'))) return null;
+  const password = readPassword(cfg.dataDir);
+  if (password === null) return null;
+  const port = await runningServerPort(cfg.dataDir);
+  return { url: embeddedUrl(port ?? cfg.port, password, cfg.database), running: port !== null };
+}

@@ -17,16 +17,19 @@
  *   source's snapshot of the sheet is released when the run ends, whatever
  *   the outcome.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
 import { assertMappingFits } from '../mapping/check.ts';
-import { normaliseHeader, resolveHeader, type Mapping } from '../mapping/mapping.ts';
+import { resolveHeader } from '../mapping/mapping.ts';
+import { evaluateAlerts } from '../monitor/alerts.ts';
 import { printable, printableList } from '../printable.ts';
 import { describeField, SchemaValidator } from '../schema/validator.ts';
 import type { SheetReader, SheetRow } from '../sheet/source.ts';
-import { emptyErrorCounts, errorCode, isConnectionLevel } from './error-types.ts';
-import { abortRun, CommitUnknown, SyncCancelled, type FailureContext } from './failure.ts';
+import { errorCode, isConnectionLevel } from './error-types.ts';
+import { abortRun, CommitUnknown, refuseRun, SyncCancelled, type FailureContext } from './failure.ts';
 import { KeyIndex } from './key-index.ts';
+import { openHint } from './open-hint.ts';
 import { BatchPlanner } from './planner.ts';
 import { rowRules, type RowRules } from './rows.ts';
 import type { RunJournal } from './run-journal.ts';
@@ -35,9 +38,10 @@ import { markEarlierDuplicates } from './sql/error-log.ts';
 import { buyerCount, loadContentHashes } from './sql/buyers.ts';
 import { keyMaxLength } from './sql/policy.ts';
 import { closeRetryEntries, discardRetryEntries, openRetryBuyers, retryQueueSize } from './sql/retry-queue.ts';
-import { closeInterruptedRuns, finishRun, runStatus, startRun, tryRunLock } from './sql/runs.ts';
+import { dryRunPreview } from './sql/preview.ts';
+import { closeInterruptedRuns, finishRun, runStatus, startRun, tryRunLock, type RunFailure } from './sql/runs.ts';
 import { replaceSheetSnapshot } from './sql/snapshot.ts';
-import { BATCH_TEXT_BUDGET, DEFAULT_BATCH_SIZE, type RunCounts, type SyncRequest, type SyncResult } from './types.ts';
+import { BATCH_TEXT_BUDGET, DEFAULT_BATCH_SIZE, emptyRunCounts, type RunCounts, type SyncRequest, type SyncResult } from './types.ts';
 import { BatchWriter, RowRejected } from './writer.ts';
 
 export interface EngineOptions {
@@ -45,33 +49,6 @@ export interface EngineOptions {
   journal?: RunJournal | null;
   /** What the process knows of a lost database that a socket error does not say. */
   databaseGone?: () => Promise<string | null>;
-}
-
-function emptyCounts(): RunCounts {
-  return {
-    totalRows: 0,
-    blankRows: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    failed: 0,
-    batches: 0,
-    errorsByType: emptyErrorCounts(),
-    retryQueueSize: null,
-    durationMs: 0,
-    rowsPerSecond: 0,
-  };
-}
-
-function isKeyHeader(mapping: Mapping, header: string): boolean {
-  const key = mapping.columns.find((c) => c.column === mapping.key)!;
-  return normaliseHeader(header) === normaliseHeader(key.header);
-}
-
-/** The mapping's type for each header cell, so a source can render values faithfully. */
-function columnTypes(mapping: Mapping, header: string[]): ('text' | 'date' | 'bigint' | null)[] {
-  const byHeader = new Map(mapping.columns.map((c) => [normaliseHeader(c.header), c.type]));
-  return header.map((h) => byHeader.get(normaliseHeader(h)) ?? null);
 }
 
 /** Characters a row holds, to keep a batch within BATCH_TEXT_BUDGET. */
@@ -91,6 +68,14 @@ async function committed(pool: pg.Pool, runId: string): Promise<boolean | null> 
     }
   }
   return null;
+}
+
+/** Another run holds the sync lock: nothing to record (that run is recorded), try again later. */
+export class SyncBusy extends CannotRunError {
+  constructor() {
+    super('another sync run is in progress; try again when it has finished');
+    this.name = 'SyncBusy';
+  }
 }
 
 /** The schema check, refusing with the table and column named. */
@@ -123,17 +108,31 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
   const stopped = () => {
     if (request.signal?.aborted) throw new SyncCancelled(String(request.signal.reason ?? 'stopped'));
   };
+  const dryRun = request.dryRun === true;
+  // A run refused before it read the sheet is recorded as a failed run (a dry run records nothing).
+  const refusalId = randomUUID();
+  const refuse = async (failure: RunFailure, err: unknown): Promise<unknown> =>
+    dryRun || err instanceof SyncBusy || err instanceof SyncCancelled
+      ? err
+      : refuseRun(failures, { id: refusalId, mode, source: source.description, batchSize, durationMs: performance.now() - started }, failure, err);
+  const refusedAs = (err: unknown, stage: RunFailure): RunFailure =>
+    err instanceof CannotRunError ? stage : isConnectionLevel(err) || errorCode(err) !== undefined ? 'database' : 'error';
 
   try {
     // Everything that can refuse the run without reading the sheet comes first.
-    await assertSchema(pool);
-    await assertMappingFits(pool, mapping);
-    const maxKey = await keyMaxLength(pool);
+    let maxKey: number;
+    try {
+      await assertSchema(pool);
+      await assertMappingFits(pool, mapping);
+      maxKey = await keyMaxLength(pool);
+    } catch (err) {
+      throw await refuse(refusedAs(err, 'blocked'), err);
+    }
 
     const client = await pool.connect();
     let broken: Error | boolean | undefined = undefined;
     let runId: string | null = null;
-    let counts = emptyCounts();
+    let counts = emptyRunCounts();
     /*
      * A session the server ends (pg_terminate_backend, a shutdown) says why
      * asynchronously (57P01, 57P02, …); the query that fails next only knows
@@ -145,24 +144,20 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
     const why = (e: unknown) => (errorCode(e) === undefined && errorCode(serverSaid) !== undefined && isConnectionLevel(e) ? serverSaid : e);
     try {
       for (let isolate = false; ; isolate = true) {
-        counts = emptyCounts();
+        counts = emptyRunCounts();
         let reader: SheetReader;
         try {
           stopped();
-          reader = await source.open({
-            columnTypes: (h) => columnTypes(mapping, h),
-            isKey: (h) => isKeyHeader(mapping, h),
-            ...(request.signal ? { signal: request.signal } : {}),
-          });
+          reader = await source.open(openHint(mapping, request.signal));
         } catch (err) {
           const e = request.signal?.aborted && !(err instanceof CannotRunError) ? new SyncCancelled(String(request.signal.reason)) : err;
           // The sheet could not be read (again, on an isolating pass): the run, if recorded, failed.
-          if (runId === null) throw e;
+          if (runId === null) throw await refuse('sheet', e);
           throw await abortRun(failures, runId, why(e), counts, performance.now() - started);
         }
         try {
           await client.query('begin');
-          if (!(await tryRunLock(client))) throw new CannotRunError('another sync run is in progress; try again when it has finished');
+          if (!(await tryRunLock(client))) throw new SyncBusy();
           // The header is checked before the run is recorded: a refused sheet is not a run.
           const header = resolveHeader(mapping, reader.header);
           if (runId === null) {
@@ -170,11 +165,18 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
             // nothing. The journal knows why, for the runs that could not say so themselves.
             if (options.journal) await options.journal.replay(pool).catch(() => 0);
             await closeInterruptedRuns(pool);
-            runId = (await startRun(pool, { mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null })).id;
+            // A run's record is written on its own connection, so that it outlives a run that fails; a dry run's goes with its transaction.
+            runId = dryRun ? randomUUID() : (await startRun(pool, { mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null })).id;
             for (const w of reader.warnings) warn(w);
           }
+          if (dryRun) await startRun(client, { id: runId, mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null });
           const rules = rowRules(header, reader.format, maxKey);
           const result = await pass({ client, reader, rules, runId, counts, keys, batchSize, isolate, request, warn, started, stopped });
+          if (dryRun) {
+            const preview = await dryRunPreview(client, runId, mapping);
+            await client.query('rollback');
+            return { ...result, warnings, dryRun: true, preview };
+          }
           try {
             await client.query('commit');
           } catch (err) {
@@ -184,11 +186,11 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
             const known = await committed(pool, runId);
             if (known === true) {
               warn('the database connection was lost as the run committed; the run was written (sync_runs says so)');
-              return { ...result, warnings };
+              return { ...result, warnings, dryRun: false, preview: null };
             }
             throw known === null ? new CommitUnknown(err) : err;
           }
-          return { ...result, warnings };
+          return { ...result, warnings, dryRun: false, preview: null };
         } catch (err) {
           await reader.close().catch(() => undefined);
           if (isConnectionLevel(err)) {
@@ -206,7 +208,8 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
             continue;
           }
           const cause = err instanceof RowRejected ? err.cause : err;
-          if (runId === null) throw cause;
+          // Refused before the run started: the header, or the database failing at the start.
+          if (runId === null) throw await refuse(refusedAs(cause, 'sheet'), cause);
           throw await abortRun(failures, runId, why(cause), counts, performance.now() - started);
         }
       }
@@ -215,8 +218,8 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
       client.release(broken);
     }
   } finally {
-    // The run's copy of the sheet goes with the run, whatever became of it.
-    await source.release?.().catch(() => undefined);
+    // The run's copy of the sheet goes with the run, whatever became of it (unless the caller reads it again).
+    if (!request.keepSource) await source.release?.().catch(() => undefined);
   }
 }
 
@@ -235,7 +238,7 @@ async function pass(a: {
   started: number;
   /** Throws SyncCancelled once the run's signal fired. */
   stopped: () => void;
-}): Promise<Omit<SyncResult, 'warnings'>> {
+}): Promise<Omit<SyncResult, 'warnings' | 'dryRun' | 'preview'>> {
   const { client, reader, rules, runId, counts, keys, batchSize, request, warn, stopped } = a;
   const { header } = rules;
   const { mapping, source, mode } = request;
@@ -332,6 +335,8 @@ async function pass(a: {
   counts.durationMs = Math.round(elapsed());
   counts.rowsPerSecond = Math.round((counts.totalRows / Math.max(counts.durationMs, 1)) * 100_000) / 100;
   await finishRun(client, runId, counts, null);
+  // The alerts this run's outcome raises (error rate, duration) or clears commit with the run.
+  const alerts = await evaluateAlerts(client);
   const encoding = reader.format.encoding ? { label: reader.format.encoding.label, how: reader.format.encoding.how } : null;
-  return { ...counts, runId, mode, source: source.description, encoding, retryQueueSize: counts.retryQueueSize, notOnSheet: done.notOnSheet };
+  return { ...counts, runId, mode, source: source.description, encoding, retryQueueSize: counts.retryQueueSize, notOnSheet: done.notOnSheet, alerts };
 }

@@ -7,11 +7,11 @@
  * which the next run replays. Either way the operator gets one line.
  */
 import type pg from 'pg';
-import { CannotRunError } from '../errors.ts';
+import { CannotRunError, SourceUnavailableError } from '../errors.ts';
 import { categorizeError, emptyErrorCounts, errorCode, isConnectionLevel, type ErrorType } from './error-types.ts';
 import type { RunJournal } from './run-journal.ts';
 import { insertErrors } from './sql/error-log.ts';
-import { finishRun } from './sql/runs.ts';
+import { finishRun, recordRefusedRun, type RefusedRun, type RunFailure } from './sql/runs.ts';
 import type { RunCounts } from './types.ts';
 
 /** Thrown for a run that started and then could not finish; the run record holds the details. */
@@ -85,18 +85,20 @@ export interface FailureContext {
   databaseGone?: () => Promise<string | null>;
 }
 
-/** Why a run stopped, in one line without values, and its category. */
-function cause(err: unknown, gone: string | null): { errorType: ErrorType; text: string } {
-  if (err instanceof CommitUnknown) return { errorType: 'transient', text: err.message };
-  if (err instanceof SyncCancelled) return { errorType: 'transient', text: `stopped: ${err.message}` };
-  if (err instanceof CannotRunError) return { errorType: 'unknown', text: err.message };
+/** Why a run stopped, in one line without values, its error category and its failure category. */
+function cause(err: unknown, gone: string | null): { errorType: ErrorType; failure: RunFailure; text: string } {
+  if (err instanceof CommitUnknown) return { errorType: 'transient', failure: 'database', text: err.message };
+  if (err instanceof SyncCancelled) return { errorType: 'transient', failure: 'cancelled', text: `stopped: ${err.message}` };
+  if (err instanceof SourceUnavailableError) return { errorType: 'transient', failure: 'sheet', text: err.message };
+  // Mid-run, our own refusals are the sheet's: not a table, invalid CSV, changed while read.
+  if (err instanceof CannotRunError) return { errorType: 'unknown', failure: 'sheet', text: err.message };
   const errorType = categorizeError(err);
   if (errorType === 'transient' || isConnectionLevel(err)) {
     const code = errorCode(err) ?? 'connection closed';
-    return { errorType: 'transient', text: `the database connection was lost (${code})${gone ? `: ${gone}` : ''}` };
+    return { errorType: 'transient', failure: 'database', text: `the database connection was lost (${code})${gone ? `: ${gone}` : ''}` };
   }
   const code = errorCode(err);
-  return { errorType, text: code ? `database error ${code}` : ((err as Error)?.message ?? String(err)) };
+  return { errorType, failure: code ? 'database' : 'error', text: code ? `database error ${code}` : ((err as Error)?.message ?? String(err)) };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -107,7 +109,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function abortRun(ctx: FailureContext, runId: string, err: unknown, counts: RunCounts, durationMs: number): Promise<SyncAbortedError> {
   const gone = isConnectionLevel(err) && ctx.databaseGone ? await ctx.databaseGone().catch(() => null) : null;
-  const { errorType, text } = cause(err, gone);
+  const { errorType, failure, text } = cause(err, gone);
   const again = err instanceof CannotRunError || err instanceof SyncCancelled || err instanceof CommitUnknown ? '' : '; run the sync again';
   const message =
     err instanceof CommitUnknown
@@ -130,7 +132,7 @@ export async function abortRun(ctx: FailureContext, runId: string, err: unknown,
   // The run's own connection is usually the one that died: try on fresh ones, briefly.
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      if (!(await finishRun(ctx.pool, runId, recorded, { errorType, message }))) break; // already finished: never overwritten
+      if (!(await finishRun(ctx.pool, runId, recorded, { failure, errorType, message }))) break; // already finished: never overwritten
       await insertErrors(ctx.pool, runId, [
         { rowNumber: null, buyerNumber: null, errorType, column: null, message, retryable: false, stack: errorType === 'unknown' ? safeStack(err, message) : null },
       ]);
@@ -146,11 +148,34 @@ export async function abortRun(ctx: FailureContext, runId: string, err: unknown,
   if (unrecorded !== null) {
     const why = errorCode(unrecorded) ?? (unrecorded as Error)?.message ?? String(unrecorded);
     try {
-      await ctx.journal?.add({ runId, errorType, message, at: new Date().toISOString() });
+      await ctx.journal?.add({ runId, errorType, failure, message, at: new Date().toISOString() });
       note = ctx.journal ? ` (sync_runs could not be told now, ${why}; the next sync records it)` : ` (sync_runs could not be told, ${why})`;
     } catch {
       note = ` (sync_runs could not be told, ${why})`;
     }
   }
   return new SyncAbortedError(`${message}${again}${note}`, runId, errorType, { cause: err });
+}
+
+/**
+ * Records a run refused before it read the sheet (the schema check, the
+ * mapping, a sheet that cannot be opened or whose header is refused), so that
+ * a day of refused syncs shows as failed runs, not as a quiet day. The error
+ * is returned to be thrown as it is: the operator's line does not change. If
+ * the database cannot be told, the run journal keeps it for the next run.
+ */
+export async function refuseRun(ctx: FailureContext, run: Omit<RefusedRun, 'at'>, failure: RunFailure, err: unknown): Promise<unknown> {
+  const text = err instanceof Error ? err.message : String(err);
+  const errorType: ErrorType = err instanceof SourceUnavailableError ? 'transient' : err instanceof CannotRunError ? 'unknown' : categorizeError(err);
+  const record = { failure, errorType, message: `sync refused, nothing read or written: ${text.replace(/^sync refused, nothing written: /, '')}` };
+  try {
+    await recordRefusedRun(ctx.pool, { ...run, at: null }, record);
+  } catch (e) {
+    if (isConnectionLevel(e)) {
+      await ctx.journal
+        ?.add({ runId: run.id, ...record, at: new Date().toISOString(), refused: { mode: run.mode, source: run.source, batchSize: run.batchSize, durationMs: run.durationMs }, target: ctx.journal.target })
+        .catch(() => undefined);
+    }
+  }
+  return err;
 }

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
 import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
+import { openHint } from './open-hint.ts';
 import { cellProblem } from './rows.ts';
 import { replaceSheetSnapshot } from './sql/snapshot.ts';
 import type { Queryable } from './types.ts';
@@ -20,7 +21,7 @@ export interface SheetKeys {
 
 /** The sheet's buyer numbers (first row of each), by the same key rule the sync applies. */
 export async function readSheetKeys(source: SheetSource, mapping: Mapping, signal?: AbortSignal): Promise<SheetKeys> {
-  const reader = await source.open(signal ? { signal } : {});
+  const reader = await source.open(openHint(mapping, signal));
   try {
     const keyHeader = mapping.columns.find((c) => c.column === mapping.key)!.header;
     const at = reader.header.map(normaliseHeader).indexOf(normaliseHeader(keyHeader));

@@ -32,6 +32,20 @@ export function syncResultJson(r: SyncResult) {
   };
 }
 
+/** `sync --dry-run --json`: the same counts (what the run would have done), and per buyer what it would do. */
+export function dryRunJson(r: SyncResult) {
+  const p = r.preview ?? { insert: [], update: [], fail: [] };
+  return {
+    dry_run: true,
+    ...syncResultJson(r),
+    run_id: null,
+    would_insert: p.insert,
+    would_update: p.update.map((u) => ({ buyer_number: u.buyerNumber, changed_columns: u.changedColumns })),
+    would_fail: p.fail.map((f) => ({ buyer_number: f.buyerNumber, row_number: f.rowNumber, error_type: f.errorType, column_name: f.column })),
+    would_raise_alerts: r.alerts.map((a) => ({ type: a.type, severity: a.severity, resolved: a.resolved })),
+  };
+}
+
 export type SyncOptions = Omit<SyncRequest, 'mode' | 'keys'>;
 
 export class EnhancedBuyerSyncService {

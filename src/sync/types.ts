@@ -5,8 +5,9 @@
  */
 import type pg from 'pg';
 import type { Mapping } from '../mapping/mapping.ts';
+import type { RaisedAlert } from '../monitor/alerts.ts';
 import type { SheetSource } from '../sheet/source.ts';
-import type { ErrorType } from './error-types.ts';
+import { emptyErrorCounts, type ErrorType } from './error-types.ts';
 
 /** Anything that runs a query: the pool, or one client (inside a transaction). */
 export type Queryable = pg.Pool | pg.ClientBase;
@@ -51,6 +52,17 @@ export interface SyncRequest {
   onBatch?: (size: number) => void;
   /** Warnings for the operator (unknown headers, numbers not on the sheet, lookalikes). */
   warn?: (line: string) => void;
+  /** The same run, rolled back at the end: reports what it would do, changes nothing (not even sync_runs). */
+  dryRun?: boolean;
+  /** Leave the source's copy of the sheet for the caller to read again and release (the post-sync verification). */
+  keepSource?: boolean;
+}
+
+/** What a dry run would have done. */
+export interface DryRunPreview {
+  insert: string[];
+  update: { buyerNumber: string; changedColumns: string[] }[];
+  fail: { buyerNumber: string | null; rowNumber: number; errorType: ErrorType; column: string | null }[];
 }
 
 export interface RunCounts {
@@ -67,6 +79,23 @@ export interface RunCounts {
   rowsPerSecond: number;
 }
 
+/** The counts of a run before its first row. */
+export function emptyRunCounts(): RunCounts {
+  return {
+    totalRows: 0,
+    blankRows: 0,
+    inserted: 0,
+    updated: 0,
+    unchanged: 0,
+    failed: 0,
+    batches: 0,
+    errorsByType: emptyErrorCounts(),
+    retryQueueSize: null,
+    durationMs: 0,
+    rowsPerSecond: 0,
+  };
+}
+
 /** A finished run: its counts (as recorded in sync_runs) and what the operator should know. */
 export interface SyncResult extends Omit<RunCounts, 'retryQueueSize'> {
   runId: string;
@@ -78,6 +107,11 @@ export interface SyncResult extends Omit<RunCounts, 'retryQueueSize'> {
   warnings: string[];
   /** With keys: listed buyer numbers not found on the sheet. */
   notOnSheet: string[];
+  /** Alerts the run raised or resolved (a dry run: would have). */
+  alerts: RaisedAlert[];
+  dryRun: boolean;
+  /** A dry run's detail; null otherwise. */
+  preview: DryRunPreview | null;
 }
 
 /** A failed row (or a run that stopped: row and buyer number null), as sync_error_log stores it. */

@@ -42,3 +42,13 @@ export function buyerNumbersOf(task: string, payload: unknown): string[] {
   if (numbers.size === 0) throw new PoisonPayload(task, 'no buyer numbers were asked for');
   return [...numbers];
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** alerts__deliver: `{alert_id}` (the trigger on sync_alerts makes it). */
+export function alertIdOf(task: string, payload: unknown): string {
+  if (!isObject(payload) || typeof payload.alert_id !== 'string' || !UUID.test(payload.alert_id)) {
+    throw new PoisonPayload(task, 'the payload must be an object with the alert_id (a uuid) of a sync_alerts row');
+  }
+  return payload.alert_id;
+}

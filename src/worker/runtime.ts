@@ -1,8 +1,8 @@
 /**
  * The worker `buyer-sync serve` runs: graphile-worker in library mode over
  * the task files in tasks/ (one file a task, the file name is the task) and
- * the schedule in the repository's crontab (SYNC_CRON overrides the full
- * sync's schedule).
+ * the schedule in the repository's crontab (SYNC_CRON and HEALTH_CRON
+ * override the full sync's and the health check's schedules).
  *
  * - Every sync job (scheduled, requested from SQL, a retry round) is in the
  *   queue buyer_sync: they run one at a time across all workers of all
@@ -33,11 +33,21 @@ import { recoverDeadWorkers, WorkerLiveness } from './liveness.ts';
 export const TASK_DIRECTORY = path.join(projectRoot, 'tasks');
 export const CRONTAB_FILE = path.join(projectRoot, 'crontab');
 
-/** The repository's crontab, with the full sync's schedule (the line `?id=scheduled_sync`) set to SYNC_CRON. */
-export function crontabFor(config: Pick<Config, 'syncCron'>, text = readFileSync(CRONTAB_FILE, 'utf8')): string {
+/** The crontab lines whose schedule configuration replaces, by the line's id. */
+const SCHEDULES: { id: string; of: (c: Pick<Config, 'syncCron' | 'healthCron'>) => string }[] = [
+  { id: 'scheduled_sync', of: (c) => c.syncCron },
+  { id: 'health_check', of: (c) => c.healthCron },
+];
+
+/** The repository's crontab, with the full sync's schedule set to SYNC_CRON and the health check's to HEALTH_CRON. */
+export function crontabFor(config: Pick<Config, 'syncCron' | 'healthCron'>, text = readFileSync(CRONTAB_FILE, 'utf8')): string {
   return text
     .split('\n')
-    .map((line) => (/\bbuyers__sync\b.*[?&]id=scheduled_sync\b/.test(line) && !line.trimStart().startsWith('#') ? `${config.syncCron} ${line.trim().split(/\s+/).slice(5).join(' ')}` : line))
+    .map((line) => {
+      if (line.trimStart().startsWith('#')) return line;
+      const schedule = SCHEDULES.find((s) => new RegExp(`[?&]id=${s.id}(&|\\s|$)`).test(line));
+      return schedule ? `${schedule.of(config)} ${line.trim().split(/\s+/).slice(5).join(' ')}` : line;
+    })
     .join('\n');
 }
 

@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { sheets as sheetsApi, type sheets_v4 } from '@googleapis/sheets';
-import { CannotRunError } from '../../errors.ts';
+import { CannotRunError, SourceUnavailableError } from '../../errors.ts';
 import { columnLetter } from '../../mapping/mapping.ts';
 import { printable, printableList } from '../../printable.ts';
 import type { OpenHint, SheetReader, SheetRow, SheetSource } from '../source.ts';
@@ -168,7 +168,7 @@ export class GoogleSheetSource implements SheetSource {
       } catch (err) {
         if (!(err instanceof SheetChanged)) throw err;
         if (attempt >= 2) {
-          throw new CannotRunError(
+          throw new SourceUnavailableError(
             `the sheet kept changing while it was being read (${err.message}); nothing was written, run the sync again when it is not being edited`,
           );
         }
@@ -203,7 +203,7 @@ export class GoogleSheetSource implements SheetSource {
           const f = describeFailure(err);
           if (!isRetryable(f, err)) throw this.refusal(what, f, creds);
           if (attempt >= o.backoff.attempts) {
-            throw new CannotRunError(
+            throw new SourceUnavailableError(
               `Google Sheets kept failing while reading ${what} (${f.status ?? f.code ?? 'network error'}${f.apiStatus ? ` ${f.apiStatus}` : ''}) after ${attempt} attempts; nothing was written, try again later`,
               { cause: err },
             );

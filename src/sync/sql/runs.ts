@@ -7,6 +7,21 @@ import type pg from 'pg';
 import type { ErrorType } from '../error-types.ts';
 import type { Queryable, RunCounts, SyncMode } from '../types.ts';
 
+/**
+ * Why a run failed (sync_runs.failure): blocked (the schema check or the
+ * mapping refused it before the sheet was read), sheet (the sheet could not
+ * be read or was refused), database (the connection was lost, the database
+ * failed), cancelled (stopped on purpose), interrupted (its process died),
+ * error (anything else).
+ */
+export type RunFailure = 'blocked' | 'sheet' | 'database' | 'cancelled' | 'interrupted' | 'error';
+
+export interface RunFailureRecord {
+  failure: RunFailure;
+  errorType: ErrorType;
+  message: string;
+}
+
 /** Any constant: the lock that keeps two sync runs (of any mode, from any process) from overlapping. */
 const SYNC_LOCK = 7_340_001;
 
@@ -22,12 +37,14 @@ export interface RunRecordStart {
   batchSize: number;
   /** The CSV export's encoding; null for the Sheets API. */
   encoding: string | null;
+  /** The run's id when the caller chose it (a dry run records its run again on each pass). */
+  id?: string;
 }
 
 export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string }> {
   const { rows } = await db.query<{ id: string }>(
-    `insert into public.sync_runs (mode, source, batch_size, encoding) values ($1, $2, $3, $4) returning id`,
-    [run.mode, run.source, run.batchSize, run.encoding],
+    `insert into public.sync_runs (id, mode, source, batch_size, encoding) values (coalesce($5::uuid, gen_random_uuid()), $1, $2, $3, $4) returning id`,
+    [run.mode, run.source, run.batchSize, run.encoding, run.id ?? null],
   );
   return { id: rows[0]!.id };
 }
@@ -42,14 +59,14 @@ export async function finishRun(
   db: Queryable,
   runId: string,
   counts: RunCounts,
-  failure: { errorType: ErrorType; message: string } | null,
+  failure: RunFailureRecord | null,
 ): Promise<boolean> {
   const { rowCount } = await db.query(
     `update public.sync_runs
         set finished_at = clock_timestamp(), status = $2,
             total_rows = $3, blank_rows = $4, inserted = $5, updated = $6, unchanged = $7, failed = $8,
             batches = $9, errors_by_type = $10, retry_queue_size = $11, duration_ms = $12, rows_per_second = $13,
-            error_type = $14, error_message = $15
+            error_type = $14, error_message = $15, failure = $16
       where id = $1 and status = 'running'`,
     [
       runId,
@@ -67,6 +84,7 @@ export async function finishRun(
       Math.round(counts.rowsPerSecond * 100) / 100,
       failure?.errorType ?? null,
       failure?.message ?? null,
+      failure?.failure ?? null,
     ],
   );
   return (rowCount ?? 0) > 0;
@@ -86,7 +104,7 @@ export async function runStatus(db: Queryable, runId: string): Promise<string | 
 export async function closeInterruptedRuns(db: Queryable): Promise<void> {
   await db.query(
     `update public.sync_runs
-        set status = 'failed', finished_at = clock_timestamp(), error_type = 'transient',
+        set status = 'failed', finished_at = clock_timestamp(), error_type = 'transient', failure = 'interrupted',
             error_message = 'interrupted: the run''s process stopped (killed, or its machine lost) before it could record why; nothing of the run was written'
       where status = 'running'`,
   );
@@ -97,17 +115,53 @@ export async function closeInterruptedRuns(db: Queryable): Promise<void> {
  * is never overwritten), with the run-level entry in the error log (never
  * queued: retryable false). Returns whether it did.
  */
-export async function markRunFailed(db: Queryable, runId: string, errorType: ErrorType, message: string, at: Date): Promise<boolean> {
+export async function markRunFailed(db: Queryable, runId: string, f: RunFailureRecord, at: Date): Promise<boolean> {
   const { rowCount } = await db.query(
     `with run as (
        update public.sync_runs
-          set status = 'failed', finished_at = $4, error_type = $2, error_message = $3
+          set status = 'failed', finished_at = $4, error_type = $2, error_message = $3, failure = $5
         where id = $1 and status = 'running'
        returning id
      )
      insert into public.sync_error_log (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, created_at)
      select id, null, null, $2, null, $3, false, $4 from run`,
-    [runId, errorType, message, at],
+    [runId, f.errorType, f.message, at, f.failure],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export interface RefusedRun {
+  /** Chosen by the caller, so that a refusal the database could not be told can be recorded later under the same id. */
+  id: string;
+  mode: SyncMode;
+  source: string;
+  batchSize: number;
+  /** When it was refused, by this machine's clock (a refusal recorded later); null: now, by the database's. */
+  at: Date | null;
+  durationMs: number;
+}
+
+/**
+ * Records a run that was refused before it read the sheet, or could not read
+ * it (nothing written), with its run-level entry in the error log. Recording
+ * the same id twice does nothing. Returns whether it recorded it.
+ */
+export async function recordRefusedRun(db: Queryable, run: RefusedRun, f: RunFailureRecord): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `with times as (
+       select coalesce($2::timestamptz, clock_timestamp()) - $9::integer * interval '1 millisecond' as started_at,
+              coalesce($2::timestamptz, clock_timestamp()) as finished_at
+     ),
+     run as (
+       insert into public.sync_runs (id, started_at, finished_at, status, mode, source, batch_size, duration_ms,
+                                     error_type, error_message, failure)
+       select $1, t.started_at, t.finished_at, 'failed', $3, $4, $5, $9, $6, $7, $8 from times t
+       on conflict (id) do nothing
+       returning id, finished_at
+     )
+     insert into public.sync_error_log (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, created_at)
+     select id, null, null, $6, null, $7, false, finished_at from run`,
+    [run.id, run.at, run.mode, run.source, run.batchSize, f.errorType, f.message, f.failure, Math.max(0, Math.round(run.durationMs))],
   );
   return (rowCount ?? 0) > 0;
 }

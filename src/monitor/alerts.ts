@@ -1,0 +1,31 @@
+/**
+ * Alerts as the database raises them: buyer_sync.evaluate_alerts() compares
+ * the health conditions with the thresholds (buyer_sync.alert_thresholds),
+ * raises one alert per condition while it lasts and resolves it, with an
+ * info notice, when it clears. Every sync run calls it inside its own
+ * transaction, so a run's alerts commit (or roll back) with the run.
+ */
+import { printable } from '../printable.ts';
+import type { Queryable } from '../sync/types.ts';
+
+/** An alert or resolved notice an evaluation raised. */
+export interface RaisedAlert {
+  id: string;
+  type: string;
+  severity: string;
+  message: string;
+  /** A resolved notice (the condition cleared). */
+  resolved: boolean;
+}
+
+export async function evaluateAlerts(db: Queryable): Promise<RaisedAlert[]> {
+  const { rows } = await db.query<RaisedAlert>(
+    `select id, type, severity, message, resolves is not null as resolved from buyer_sync.evaluate_alerts() with ordinality a order by a.ordinality`,
+  );
+  return rows;
+}
+
+/** One line per raised alert, for a command's output. */
+export function alertLine(a: RaisedAlert): string {
+  return a.resolved ? `resolved: ${a.type}` : `alert raised: ${a.type} (${a.severity}): ${printable(a.message, 300)}`;
+}
