@@ -82,6 +82,11 @@ begin
     select format('%s buyer(s) failed for good and still do (permanent_failure alerts open)', h.permanent_failures)
      where h.permanent_failures > 0
     union all
+    -- Open alerts that no condition above judges (verification_failed): unhealthy until they resolve.
+    select a.message from public.sync_alerts a
+     where a.resolved_at is null and a.resolves is null
+       and a.type not in ('missing_buyers', 'high_error_rate', 'slow_sync', 'stale_sync', 'permanent_failure')
+    union all
     select 'no full sync has succeeded yet' where h.last_run_id is null
     union all
     select unnest(extra_issues));
@@ -261,7 +266,7 @@ begin
         returning *;
     else
       for a in
-        update public.sync_alerts s set resolved_at = now()
+        update public.sync_alerts s set resolved_at = clock_timestamp()
          where s.condition = c.condition and s.resolved_at is null and s.resolves is null
         returning s.*
       loop
@@ -271,25 +276,29 @@ begin
   end loop;
 
   /*
-   * A permanent failure clears once a later full sync went by without a
-   * retryable failure of the buyer, and the buyer is in buyers (or no longer
-   * on the sheet); or once a retry of it succeeded. (A duplicate row of a
-   * buyer that synced is its own constraint_violation, not this condition.)
+   * A permanent failure clears once the buyer was written after it (a row in
+   * sync_buyer_changes, or inserted since), or a retry of it succeeded, or a
+   * later full sync went by without any failure of the buyer while it is in
+   * buyers (its row put back as it was) or no longer on the sheet. A buyer
+   * whose row still fails, in any way, stays open.
    */
   for a in
-    update public.sync_alerts s set resolved_at = now()
+    update public.sync_alerts s set resolved_at = clock_timestamp()
      where s.type = 'permanent_failure' and s.resolved_at is null and s.resolves is null
-       and ((exists (select 1 from public.sync_runs r
-                      where r.mode = 'full' and r.status = 'succeeded' and r.started_at > s.created_at
-                        and r.id is distinct from (s.details->>'run_id')::uuid
-                        and not exists (select 1 from public.sync_error_log e
-                                          join buyer_sync.error_types t on t.error_type = e.error_type
-                                         where e.run_id = r.id and e.buyer_number = s.details->>'buyer_number' and t.retryable))
-             and (exists (select 1 from public.buyers b where b.buyer_number = s.details->>'buyer_number')
-                  or not exists (select 1 from buyer_sync_private.sheet_buyers k where k.buyer_number = s.details->>'buyer_number')))
+       and (exists (select 1 from public.sync_buyer_changes ch
+                     where ch.buyer_number = s.details->>'buyer_number' and ch.changed_at > s.created_at)
+            or exists (select 1 from public.buyers b
+                        where b.buyer_number = s.details->>'buyer_number' and b.created_at > s.created_at)
             or exists (select 1 from public.retry_queue q
                         where q.buyer_number = s.details->>'buyer_number' and q.status = 'succeeded'
-                          and q.resolved_at > s.created_at))
+                          and q.resolved_at > s.created_at)
+            or (exists (select 1 from public.sync_runs r
+                         where r.mode = 'full' and r.status = 'succeeded' and r.started_at > s.created_at
+                           and r.id is distinct from (s.details->>'run_id')::uuid
+                           and not exists (select 1 from public.sync_error_log e
+                                            where e.run_id = r.id and e.buyer_number = s.details->>'buyer_number'))
+                and (exists (select 1 from public.buyers b where b.buyer_number = s.details->>'buyer_number')
+                     or not exists (select 1 from buyer_sync_private.sheet_buyers k where k.buyer_number = s.details->>'buyer_number'))))
     returning s.*
   loop
     return query select * from buyer_sync_private.resolve_notice(a, jsonb_build_object('buyer_number', a.details->>'buyer_number'));
@@ -373,7 +382,8 @@ CREATE FUNCTION buyer_sync.health_conditions() RETURNS TABLE(type text, conditio
                                                        order by row_number limit 20) m))
     from t, h
   union all
-  select 'high_error_rate', 'high_error_rate', coalesce(l.error_rate > t.error_rate_max, false),
+  -- Compared unrounded: 5.0025 % is above 5 %, though it shows as 5.00.
+  select 'high_error_rate', 'high_error_rate', coalesce(100.0 * l.failed > t.error_rate_max * l.non_blank_rows, false),
          format('the last full sync failed on %s%% of its non-blank rows (%s of %s; threshold %s%%); buyer-sync errors --run %s lists them',
                 l.error_rate, l.failed, l.non_blank_rows, t.error_rate_max, l.run_id),
          jsonb_build_object('error_rate', l.error_rate, 'threshold', t.error_rate_max, 'failed', l.failed,
@@ -652,7 +662,7 @@ CREATE FUNCTION buyer_sync_private.resolve_notice(a public.sync_alerts, now_deta
   values (a.type, 'info', a.condition,
           'resolved: ' || a.message,
           jsonb_build_object('resolved', true, 'alert_id', a.id, 'raised_at', a.created_at,
-                             'lasted_seconds', round(extract(epoch from (a.resolved_at - a.created_at)))::bigint,
+                             'lasted_seconds', greatest(0, round(extract(epoch from (a.resolved_at - a.created_at))))::bigint,
                              'now', coalesce(now_details, '{}'::jsonb)),
           a.id)
   returning *
@@ -698,7 +708,7 @@ begin
     on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing;
   else
     for a in
-      update public.sync_alerts s set resolved_at = now()
+      update public.sync_alerts s set resolved_at = clock_timestamp()
        where s.condition = 'verification_failed' and s.resolved_at is null and s.resolves is null
       returning s.*
     loop

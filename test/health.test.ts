@@ -388,3 +388,106 @@ describe('the health views', () => {
     expect(rows[0].issues).toEqual(h.issues);
   });
 });
+
+describe('edges a review found', () => {
+  it('the error rate is compared unrounded: 1 failed row of 20,001 is above a threshold of 0', async () => {
+    await thresholds({ errorRate: 0 });
+    await db.pool.query(
+      `insert into sync_runs (mode, source, batch_size, status, finished_at, total_rows, failed, inserted)
+       values ('full', 'x', 100, 'succeeded', now(), 20001, 1, 20000)`,
+    );
+    const h = await evaluateHealth(db.pool);
+    expect(h.errorRate).toBe(0); // as shown, 0.005 % rounds to 0.00
+    expect(open(await alerts('high_error_rate'))).toHaveLength(1);
+  });
+
+  it('a permanent failure stays open while the buyer’s row still fails in any way (the database refusing it), and resolves once it is written', async () => {
+    await fullSync(sheetOf([row('P1', { 1: 'old' })]));
+    await db.pool.query(
+      `insert into retry_queue (buyer_number, error_info, attempt_count, next_retry_at, status, resolution, resolved_at)
+       values ('P1', '{}', 4, now(), 'failed', 'exhausted', now())`,
+    );
+    await db.pool.query(`alter table buyers add constraint no_p1 check (buyer_number <> 'P1' or name is distinct from 'refused')`);
+    try {
+      const refused = await fullSync(sheetOf([row('P1', { 1: 'refused' })]));
+      expect(refused.failed).toBe(1);
+      expect(open(await alerts('permanent_failure'))).toHaveLength(1); // P1 is in buyers, but its row failed
+    } finally {
+      await db.pool.query(`alter table buyers drop constraint no_p1`);
+    }
+    const written = await fullSync(sheetOf([row('P1', { 1: 'fixed' })]));
+    expect(written.alerts).toContainEqual(expect.objectContaining({ type: 'permanent_failure', resolved: true }));
+    expect(open(await alerts('permanent_failure'))).toHaveLength(0);
+  });
+
+  it('a sync reports the permanent failures its rows raised; a dry run reports them and raises nothing', async () => {
+    const sheet = sheetOf([row('Q1', { 5: 'not a date' }), row('Q2')]);
+    await fullSync(sheet);
+    await db.pool.query(`update retry_queue set attempt_count = 3 where status = 'pending'`);
+    const dry = await syncBuyers(db.pool, { mode: 'full', source: sheet, mapping, dryRun: true });
+    expect(dry.alerts).toContainEqual(expect.objectContaining({ type: 'permanent_failure', severity: 'critical', resolved: false }));
+    expect(await alerts('permanent_failure')).toEqual([]);
+    const real = await fullSync(sheet);
+    expect(real.alerts).toContainEqual(expect.objectContaining({ type: 'permanent_failure', message: expect.stringContaining('buyer Q1 could not be synced') }));
+  });
+
+  it('a resolved alert never ends before it began, even when a run that started earlier resolves it', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select now()'); // the transaction's timestamp is now
+      await new Promise((r) => setTimeout(r, 50));
+      await db.pool.query(`insert into sync_alerts (type, severity, condition, message) values ('slow_sync', 'warning', 'slow_sync', 'slow')`);
+      const { rows } = await client.query(`select details from buyer_sync.evaluate_alerts()`);
+      await client.query('commit');
+      expect(rows).toHaveLength(1);
+      expect(rows[0].details.lasted_seconds).toBeGreaterThanOrEqual(0);
+      const { rows: a } = await db.pool.query(`select resolved_at >= created_at as ok from sync_alerts where resolves is null`);
+      expect(a).toEqual([{ ok: true }]);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('a command delivers what it raised and stops at the first failure, leaving the rest to the worker', async () => {
+    const { deliverRaisedSince, databaseNow } = await import('../src/alerts/deliver.ts');
+    const since = await databaseNow(db.pool);
+    for (const c of ['a', 'b', 'c']) {
+      await db.pool.query(`insert into sync_alerts (type, severity, condition, message) values ('permanent_failure', 'critical', $1, 'x')`, [`permanent_failure:${c}`]);
+    }
+    const { createServer } = await import('node:net');
+    const closed = createServer();
+    const port = await new Promise<number>((r) => closed.listen(0, '127.0.0.1', () => r((closed.address() as { port: number }).port)));
+    await new Promise((r) => closed.close(r));
+    const lines: string[] = [];
+    const r = await deliverRaisedSince(db.pool, `http://127.0.0.1:${port}/`, since, { log: (l) => lines.push(l) });
+    expect(r).toEqual({ delivered: 0, failed: 1, recordedOnly: 0 });
+    expect(lines[1]).toBe('2 more alert(s) left to the worker (buyer-sync serve) to deliver');
+    const { rows } = await db.pool.query(`select sum(delivery_attempts)::int as n from sync_alerts`);
+    expect(rows[0].n).toBe(1);
+    // Every one of them has its worker job.
+    const { rows: jobs } = await db.pool.query(`select count(*)::int as n from graphile_worker.jobs where task_identifier = 'alerts__deliver'`);
+    expect(jobs[0].n).toBeGreaterThanOrEqual(3);
+  });
+
+  it('upgrading: alerts left undelivered before migration 057 get a delivery job each', async () => {
+    const { readdirSync } = await import('node:fs');
+    const { runMigrations } = await import('graphile-worker');
+    const files = readdirSync(path.join(projectRoot, 'db', 'migrations')).filter((f) => f.endsWith('.sql')).sort();
+    const before = files.filter((f) => f < '057');
+    const { createDatabaseWith, migrationSections } = await import('./helpers.ts');
+    const old = await createDatabaseWith([]);
+    try {
+      await runMigrations({ pgPool: old.pool });
+      for (const f of before) await old.pool.query(migrationSections(f).up);
+      await old.pool.query(`insert into sync_alerts (type, severity, message, delivered_at) values
+        ('permanent_failure', 'critical', 'pending one', null), ('permanent_failure', 'critical', 'sent one', now())`);
+      await old.pool.query(migrationSections('057_monitoring.sql').up);
+      const { rows } = await old.pool.query(`select key from graphile_worker.jobs where task_identifier = 'alerts__deliver'`);
+      const { rows: pending } = await old.pool.query(`select id from sync_alerts where delivered_at is null`);
+      expect(rows).toEqual([{ key: `alerts__deliver:${pending[0].id}` }]);
+    } finally {
+      await old.drop();
+    }
+  });
+});

@@ -145,6 +145,37 @@ describe('sync --dry-run', () => {
     expect(await state()).toEqual(before);
   });
 
+  it('when the database refuses a row, the dry run isolates it like the real run: the rest is still reported as inserted', async () => {
+    await db.pool.query(`alter table buyers add constraint no_vip check (status is distinct from 'VIP')`);
+    try {
+      const r = await runCli(['sync', '--source', csv([row('I1'), row('I2', { 10: 'VIP' }), row('I3')]), '--dry-run', '--json'], env());
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        inserted: 2,
+        failed: 1,
+        would_insert: ['I1', 'I3'],
+        would_fail: [{ buyer_number: 'I2', row_number: 3, error_type: 'constraint_violation' }],
+      });
+      expect(r.stderr).toContain('repeating the run with each batch isolated');
+      expect(await count('buyers')).toBe(0);
+      expect(await count('sync_runs')).toBe(0);
+    } finally {
+      await db.pool.query(`alter table buyers drop constraint no_vip`);
+    }
+  });
+
+  it('a dry run that cannot finish says so in one line and records nothing, not even in the run journal', async () => {
+    const journal = path.join(dir, 'journal');
+    const broken = path.join(dir, 'broken.csv');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(broken, `${HEADER.join(',')}\nB1,"never closed\n`);
+    const r = await runCli(['sync', '--source', broken, '--dry-run'], env({ BUYER_SYNC_DATA_DIR: journal }));
+    expect(r.code).toBe(3);
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^buyer-sync: the sheet export .* is not valid CSV: row 2: .*nothing was written/)]);
+    expect(await count('sync_runs')).toBe(0);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(path.join(journal, 'unrecorded-runs.jsonl'))).toBe(false);
+  });
+
   it('a dry run that would raise an alert says so, and raises nothing', async () => {
     const r = await runCli(['sync', '--source', csv(Array.from({ length: 12 }, (_, i) => row(`E${i}`, { 5: 'never' }))), '--dry-run', '--json'], env());
     expect(JSON.parse(r.stdout).would_raise_alerts).toEqual([

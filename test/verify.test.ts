@@ -268,6 +268,43 @@ describe('Property 26 and what operators rely on', () => {
     ]);
   });
 
+  it('an open verification_failed alert keeps the health unhealthy, and its buyers are compared again by every after-sync verification until they match', async () => {
+    const { evaluateHealth } = await import('../src/monitor/health.ts');
+    const rows = Array.from({ length: 30 }, (_, i) => row(`F${i}`));
+    const run = await syncBuyers(db.pool, { mode: 'full', source: sheet(rows), mapping });
+    await db.pool.query(`update buyers set assignee = 'someone else' where buyer_number = 'F17'`);
+    const bad = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: null, trigger: 'after_sync', runId: run.runId });
+    expect(bad.accuracy.mismatchCount).toBe(1);
+    const h = await evaluateHealth(db.pool);
+    expect(h.healthy).toBe(false);
+    expect(h.issues).toEqual([expect.stringContaining('1 of 30 sampled buyer(s) differ from the sheet rows the sync had just read')]);
+    // A sample of none still compares F17: the alert cannot resolve by not looking.
+    const again = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: 0, trigger: 'after_sync', runId: run.runId });
+    expect(again.accuracy).toMatchObject({ sampleSize: 1, mismatchCount: 1 });
+    expect((await db.pool.query(`select count(*)::int as n from sync_alerts where resolved_at is null and resolves is null`)).rows[0].n).toBe(1);
+    await db.pool.query(`update buyers set assignee = 'Assignee of F17' where buyer_number = 'F17'`);
+    const fixed = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: 0, trigger: 'after_sync', runId: run.runId });
+    expect(fixed.accuracy).toMatchObject({ sampleSize: 1, mismatchCount: 0 });
+    expect((await evaluateHealth(db.pool)).healthy).toBe(true);
+  });
+
+  it('a row the database refused in the sync is unverifiable, not a difference (and raises nothing after the sync)', async () => {
+    await syncBuyers(db.pool, { mode: 'full', source: sheet([row('C1'), row('C2')]), mapping });
+    await db.pool.query(`alter table buyers add constraint no_vip check (status is distinct from 'VIP')`);
+    try {
+      const edited = [row('C1', { 10: 'VIP' }), row('C2', { 10: 'open' })];
+      const run = await syncBuyers(db.pool, { mode: 'full', source: sheet(edited), mapping });
+      expect(run).toMatchObject({ failed: 1, updated: 1 });
+      const after = await verifyIntegrity(db.pool, { source: sheet(edited), mapping, sample: null, trigger: 'after_sync', runId: run.runId });
+      expect(after.accuracy).toMatchObject({ mismatchCount: 0, unverifiableCount: 1, unverifiable: [{ buyerNumber: 'C1', rowNumber: 2 }], sampleSize: 1 });
+      const byHand = await verifyIntegrity(db.pool, { source: sheet(edited), mapping, sample: null });
+      expect(byHand.accuracy).toMatchObject({ mismatchCount: 0, unverifiableCount: 1 });
+      expect((await db.pool.query(`select count(*)::int as n from sync_alerts where type = 'verification_failed'`)).rows[0].n).toBe(0);
+    } finally {
+      await db.pool.query(`alter table buyers drop constraint no_vip`);
+    }
+  });
+
   it('a verification never runs beside a sync: while one holds the lock it refuses, saying so', async () => {
     const holder = new pg.Client({ connectionString: db.url });
     await holder.connect();

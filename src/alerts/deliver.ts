@@ -129,8 +129,10 @@ export async function deliverAlert(pool: pg.Pool, webhookUrl: string | null, ale
  * when the command started), oldest first: what a command does before it
  * exits. An alert the worker is POSTing right now is waited for (at most a
  * POST's timeout): if the worker delivered it, nothing more is sent; if the
- * receiver failed it, the command tries too, and says so when it fails. With
- * no webhook configured, only counts them.
+ * receiver failed it, the command tries too, and says so when it fails. The
+ * first failure ends the command's part (a dead receiver never holds a cron
+ * slot for long): the rest is left to the worker's jobs, and said. With no
+ * webhook configured, only counts them.
  */
 export async function deliverRaisedSince(
   pool: pg.Pool,
@@ -140,15 +142,23 @@ export async function deliverRaisedSince(
 ): Promise<DeliveryResult> {
   const result: DeliveryResult = { delivered: 0, failed: 0, recordedOnly: 0 };
   const { rows: pending } = await pool.query<{ id: string }>(
-    `select id from public.sync_alerts where delivered_at is null and created_at >= $1 order by created_at, id limit $2`,
-    [since, options.limit ?? 100],
+    `select id from public.sync_alerts where delivered_at is null and created_at >= $1 order by created_at, id`,
+    [since],
   );
   if (webhookUrl === null) {
     result.recordedOnly = pending.length;
     return result;
   }
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const limit = options.limit ?? 100;
+  let tried = 0;
   for (const { id } of pending) {
+    if (tried >= limit || result.failed > 0) {
+      const left = pending.length - tried;
+      options.log?.(`${left} more alert(s) left to the worker (buyer-sync serve) to deliver`);
+      break;
+    }
+    tried++;
     const client = await pool.connect();
     try {
       await client.query('begin');

@@ -25,6 +25,19 @@ export async function evaluateAlerts(db: Queryable): Promise<RaisedAlert[]> {
   return rows;
 }
 
+/**
+ * The alerts this transaction raised so far by other means than an
+ * evaluation (the retry queue's trigger, as a buyer fails for good): their
+ * created_at is the transaction's own timestamp, also under savepoints.
+ */
+export async function alertsRaisedSoFar(db: Queryable): Promise<RaisedAlert[]> {
+  const { rows } = await db.query<RaisedAlert>(
+    `select id, type, severity, message, resolves is not null as resolved from public.sync_alerts
+      where created_at = transaction_timestamp() order by condition, id`,
+  );
+  return rows;
+}
+
 /** One line per raised alert, for a command's output. */
 export function alertLine(a: RaisedAlert): string {
   return a.resolved ? `resolved: ${a.type}` : `alert raised: ${a.type} (${a.severity}): ${printable(a.message, 300)}`;

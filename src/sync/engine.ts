@@ -22,12 +22,12 @@ import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
 import { assertMappingFits } from '../mapping/check.ts';
 import { resolveHeader } from '../mapping/mapping.ts';
-import { evaluateAlerts } from '../monitor/alerts.ts';
+import { alertsRaisedSoFar, evaluateAlerts } from '../monitor/alerts.ts';
 import { printable, printableList } from '../printable.ts';
 import { describeField, SchemaValidator } from '../schema/validator.ts';
 import type { SheetReader, SheetRow } from '../sheet/source.ts';
 import { errorCode, isConnectionLevel } from './error-types.ts';
-import { abortRun, CommitUnknown, refuseRun, SyncCancelled, type FailureContext } from './failure.ts';
+import { abortRun, CommitUnknown, dryRunStopped, refuseRun, SyncCancelled, type FailureContext } from './failure.ts';
 import { KeyIndex } from './key-index.ts';
 import { openHint } from './open-hint.ts';
 import { BatchPlanner } from './planner.ts';
@@ -153,7 +153,7 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
           const e = request.signal?.aborted && !(err instanceof CannotRunError) ? new SyncCancelled(String(request.signal.reason)) : err;
           // The sheet could not be read (again, on an isolating pass): the run, if recorded, failed.
           if (runId === null) throw await refuse('sheet', e);
-          throw await abortRun(failures, runId, why(e), counts, performance.now() - started);
+          throw dryRun ? dryRunStopped(why(e), counts) : await abortRun(failures, runId, why(e), counts, performance.now() - started);
         }
         try {
           await client.query('begin');
@@ -163,8 +163,10 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
           if (runId === null) {
             // Holding the lock, any run still marked running is one whose process died: it wrote
             // nothing. The journal knows why, for the runs that could not say so themselves.
-            if (options.journal) await options.journal.replay(pool).catch(() => 0);
-            await closeInterruptedRuns(pool);
+            if (!dryRun) {
+              if (options.journal) await options.journal.replay(pool).catch(() => 0);
+              await closeInterruptedRuns(pool);
+            }
             // A run's record is written on its own connection, so that it outlives a run that fails; a dry run's goes with its transaction.
             runId = dryRun ? randomUUID() : (await startRun(pool, { mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null })).id;
             for (const w of reader.warnings) warn(w);
@@ -210,7 +212,7 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
           const cause = err instanceof RowRejected ? err.cause : err;
           // Refused before the run started: the header, or the database failing at the start.
           if (runId === null) throw await refuse(refusedAs(cause, 'sheet'), cause);
-          throw await abortRun(failures, runId, why(cause), counts, performance.now() - started);
+          throw dryRun ? dryRunStopped(why(cause), counts) : await abortRun(failures, runId, why(cause), counts, performance.now() - started);
         }
       }
     } finally {
@@ -335,8 +337,9 @@ async function pass(a: {
   counts.durationMs = Math.round(elapsed());
   counts.rowsPerSecond = Math.round((counts.totalRows / Math.max(counts.durationMs, 1)) * 100_000) / 100;
   await finishRun(client, runId, counts, null);
-  // The alerts this run's outcome raises (error rate, duration) or clears commit with the run.
-  const alerts = await evaluateAlerts(client);
+  // The alerts this run's outcome raises (error rate, duration) or clears commit with the run,
+  // after those its rows raised as they went (a buyer that failed for good).
+  const alerts = [...(await alertsRaisedSoFar(client)), ...(await evaluateAlerts(client))];
   const encoding = reader.format.encoding ? { label: reader.format.encoding.label, how: reader.format.encoding.how } : null;
   return { ...counts, runId, mode, source: source.description, encoding, retryQueueSize: counts.retryQueueSize, notOnSheet: done.notOnSheet, alerts };
 }

@@ -103,6 +103,12 @@ function cause(err: unknown, gone: string | null): { errorType: ErrorType; failu
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A dry run that could not finish: it recorded nothing, so there is nothing to record; one line says why. */
+export function dryRunStopped(err: unknown, counts: RunCounts): CannotRunError {
+  if (err instanceof CannotRunError && !(err instanceof SourceUnavailableError)) return err;
+  return new CannotRunError(`the dry run stopped after ${counts.totalRows} rows: ${cause(err, null).text}; nothing was written`, { cause: err });
+}
+
 /**
  * Records a run that could not finish (nothing it did was committed) and
  * builds the operator's one line.

@@ -41,6 +41,22 @@ export interface VerifyRequest {
   keepSource?: boolean;
 }
 
+/** The latest full sync that succeeded, or null. */
+async function lastFullRun(client: pg.ClientBase): Promise<string | null> {
+  const { rows } = await client.query<{ run_id: string }>(`select run_id from buyer_sync.last_full_sync`);
+  return rows[0]?.run_id ?? null;
+}
+
+/** The buyers an open verification_failed alert found different: an after-sync verification compares them again. */
+async function openMismatchedBuyers(client: pg.ClientBase): Promise<string[]> {
+  const { rows } = await client.query<{ buyer_number: string }>(
+    `select distinct m.buyer_number from public.sync_alerts a
+       join buyer_sync.verification_mismatches m on m.report_id = (a.details->>'report_id')::uuid
+      where a.type = 'verification_failed' and a.resolved_at is null and a.resolves is null`,
+  );
+  return rows.map((r) => r.buyer_number);
+}
+
 /** A random seed for a sample (non-negative, fits every JSON reader). */
 export function randomSeed(): bigint {
   return BigInt(randomInt(0, 2 ** 47));
@@ -68,10 +84,19 @@ export async function verifyIntegrity(pool: pg.Pool, request: VerifyRequest): Pr
       await reader.close().catch(() => undefined);
     }
     await replaceSheetSnapshot(client, { source: source.description, keys: staged.keys, count: staged.keys.length, keysHash: staged.keysHash, runId: null });
-    const comparison = await compareWithDatabase(client, { mapping, columns: staged.columns, seed, sample: request.sample });
+    const trigger = request.trigger ?? 'command';
+    const comparison = await compareWithDatabase(client, {
+      mapping,
+      columns: staged.columns,
+      seed,
+      sample: request.sample,
+      // After a sync, the rows that run could not write; by hand, the last full sync's.
+      refusedIn: trigger === 'after_sync' ? (request.runId ?? null) : await lastFullRun(client),
+      alwaysCompare: trigger === 'after_sync' ? await openMismatchedBuyers(client) : [],
+    });
     const report = buildReport({
       source: source.description,
-      trigger: request.trigger ?? 'command',
+      trigger,
       runId: request.runId ?? null,
       spreadsheetCount: staged.spreadsheetCount,
       comparison,

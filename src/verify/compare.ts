@@ -9,9 +9,11 @@
  *   The sample is the buyers with the lowest md5(seed:buyer number): the same
  *   seed over the same sheet draws the same buyers, whatever the row order.
  *
- * Buyers whose every sheet row breaks a rule cannot be compared (the sync
- * keeps their last good values and logs the row): they are counted as
- * unverifiable, and their failures are in the error log.
+ * Buyers whose every sheet row breaks a rule, or whose row the database
+ * refused in the sync run, cannot be compared (the sync keeps their last good
+ * values and logs the row): they are counted as unverifiable, and their
+ * failures are in the error log. Buyers an open verification_failed alert
+ * names are always compared, so that the alert resolves only once they match.
  */
 import { escapeIdentifier as id } from 'pg';
 import type pg from 'pg';
@@ -55,7 +57,16 @@ function asText(alias: string, c: ResolvedColumn): string {
 
 export async function compareWithDatabase(
   client: pg.ClientBase,
-  a: { mapping: Mapping; columns: ResolvedColumn[]; seed: bigint; sample: number | null },
+  a: {
+    mapping: Mapping;
+    columns: ResolvedColumn[];
+    seed: bigint;
+    sample: number | null;
+    /** The sync run whose refused rows are not compared (the database refused them: it keeps the old values, the run logged why). */
+    refusedIn: string | null;
+    /** Buyers compared whatever the sample draws (the ones an open verification_failed alert names). */
+    alwaysCompare: string[];
+  },
 ): Promise<Comparison> {
   const table = `public.${id(a.mapping.table)}`;
   const key = id(a.mapping.key);
@@ -71,21 +82,34 @@ export async function compareWithDatabase(
       where not exists (select 1 from pg_temp.verify_keys k where k.buyer_number = b.${key})
       order by b.${key}`,
   );
+  // Rows the rules accept that the database refused in the run (a constraint, a trigger): the sync could not write them either.
+  await client.query(
+    `create temporary table verify_refused on commit drop as
+     select r.${key} as buyer_number from pg_temp.verify_rows r
+      where exists (select 1 from public.sync_error_log e
+                     where e.run_id = $1 and e.buyer_number = r.${key} and e.row_number = r.row_number)`,
+    [a.refusedIn],
+  );
   const { rows: unverifiable } = await client.query<{ buyer_number: string; row_number: number }>(
     `select k.buyer_number, k.row_number from pg_temp.verify_keys k
       where exists (select 1 from ${table} b where b.${key} = k.buyer_number)
-        and not exists (select 1 from pg_temp.verify_rows r where r.${key} = k.buyer_number)
+        and (not exists (select 1 from pg_temp.verify_rows r where r.${key} = k.buyer_number)
+             or exists (select 1 from pg_temp.verify_refused f where f.buyer_number = k.buyer_number))
       order by k.row_number`,
   );
 
+  const comparable = `exists (select 1 from ${table} b where b.${key} = r.${key})
+        and not exists (select 1 from pg_temp.verify_refused f where f.buyer_number = r.${key})`;
   await client.query(
     `create temporary table verify_sample on commit drop as
-     select r.*, md5($1::text || ':' || r.${key}) as pick
-       from pg_temp.verify_rows r
-      where exists (select 1 from ${table} b where b.${key} = r.${key})
-      order by pick, r.${key}
-      limit $2`,
-    [a.seed.toString(), a.sample],
+     select r.*, md5($1::text || ':' || r.${key}) as pick from pg_temp.verify_rows r
+      where ${comparable} and r.${key} = any($3::text[])
+     union
+     (select r.*, md5($1::text || ':' || r.${key}) as pick from pg_temp.verify_rows r
+       where ${comparable}
+       order by pick, r.${key}
+       limit $2)`,
+    [a.seed.toString(), a.sample, a.alwaysCompare],
   );
   const compared = a.columns.filter((c) => c.column !== a.mapping.key);
   const { rows: sampled } = await client.query<{ n: number }>(`select count(*)::int as n from pg_temp.verify_sample`);

@@ -1,8 +1,10 @@
 /**
  * What a dry run would have done, read inside its transaction before it rolls
- * back: the buyers it inserted (rows this transaction wrote that have no
- * change record), the ones it updated with their changed columns
- * (sync_buyer_changes), and the rows that failed (sync_error_log).
+ * back: the buyers it inserted (rows created since the transaction began,
+ * also under the savepoints of an isolating pass, that have no change
+ * record; no other writer runs while the sync lock is held), the ones it
+ * updated with their changed columns (sync_buyer_changes), and the rows that
+ * failed (sync_error_log).
  */
 import { escapeIdentifier as id } from 'pg';
 import type { Mapping } from '../../mapping/mapping.ts';
@@ -13,7 +15,7 @@ export async function dryRunPreview(db: Queryable, runId: string, mapping: Mappi
   const key = id(mapping.key);
   const { rows: inserted } = await db.query<{ key: string }>(
     `select b.${key} as key from public.${id(mapping.table)} b
-      where b.xmin = pg_current_xact_id()::xid
+      where b.created_at >= transaction_timestamp()
         and not exists (select 1 from public.sync_buyer_changes c where c.run_id = $1 and c.buyer_number = b.${key})
       order by b.${key}`,
     [runId],
