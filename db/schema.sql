@@ -29,6 +29,20 @@ COMMENT ON SCHEMA buyer_sync IS 'buyer-sync''s views and functions for analysts 
 
 
 --
+-- Name: buyer_sync_api; Type: SCHEMA; Schema: -; Owner: -
+--
+
+CREATE SCHEMA buyer_sync_api;
+
+
+--
+-- Name: SCHEMA buyer_sync_api; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON SCHEMA buyer_sync_api IS 'The dashboard''s API (GraphQL at /graphql): views and functions without personal data. Owner-rights views: the dashboard role reads them, never the tables under them.';
+
+
+--
 -- Name: buyer_sync_private; Type: SCHEMA; Schema: -; Owner: -
 --
 
@@ -40,6 +54,38 @@ CREATE SCHEMA buyer_sync_private;
 --
 
 COMMENT ON SCHEMA buyer_sync_private IS 'buyer-sync''s internal state. Not an API.';
+
+
+--
+-- Name: acknowledge_alert(uuid); Type: FUNCTION; Schema: buyer_sync; Owner: -
+--
+
+CREATE FUNCTION buyer_sync.acknowledge_alert(alert_id uuid) RETURNS timestamp with time zone
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
+    AS $$
+declare
+  a public.sync_alerts;
+begin
+  select * into a from public.sync_alerts s where s.id = alert_id for update;
+  if not found or a.resolves is not null then
+    raise exception 'no alert %', alert_id using errcode = 'P0002';
+  end if;
+  if a.resolved_at is not null then
+    raise exception 'alert % was resolved at %: nothing to acknowledge', alert_id, a.resolved_at using errcode = '55000';
+  end if;
+  update public.sync_alerts s set acknowledged_at = coalesce(s.acknowledged_at, clock_timestamp())
+   where s.id = alert_id
+  returning s.acknowledged_at into a.acknowledged_at;
+  return a.acknowledged_at;
+end $$;
+
+
+--
+-- Name: FUNCTION acknowledge_alert(alert_id uuid); Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync.acknowledge_alert(alert_id uuid) IS 'Marks an open alert as acknowledged (someone is on it) and returns when; acknowledging it again keeps the first time. It stays open until its condition clears.';
 
 
 --
@@ -183,6 +229,8 @@ CREATE TABLE public.sync_alerts (
     resolves uuid,
     delivery_attempts integer DEFAULT 0 NOT NULL,
     delivery_error text,
+    acknowledged_at timestamp with time zone,
+    CONSTRAINT sync_alerts_acknowledged_is_open CHECK (((acknowledged_at IS NULL) OR (resolves IS NULL))),
     CONSTRAINT sync_alerts_delivery_attempts_check CHECK ((delivery_attempts >= 0)),
     CONSTRAINT sync_alerts_notice_is_closed CHECK (((resolves IS NULL) OR (resolved_at IS NULL))),
     CONSTRAINT sync_alerts_notice_is_info CHECK (((resolves IS NULL) OR (severity = 'info'::text))),
@@ -244,6 +292,13 @@ COMMENT ON COLUMN public.sync_alerts.delivery_attempts IS 'POSTs tried so far.';
 --
 
 COMMENT ON COLUMN public.sync_alerts.delivery_error IS 'Why the last POST failed (HTTP status, connection refused, timeout); null once delivered.';
+
+
+--
+-- Name: COLUMN sync_alerts.acknowledged_at; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_alerts.acknowledged_at IS 'When an operator acknowledged the open alert (someone is on it). It stays open until its condition clears.';
 
 
 --
@@ -595,180 +650,280 @@ COMMENT ON FUNCTION buyer_sync.request_sync() IS 'Asks the worker for a full syn
 
 
 --
--- Name: alert_permanent_failure(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+-- Name: retry_buyer_now(text); Type: FUNCTION; Schema: buyer_sync; Owner: -
 --
 
-CREATE FUNCTION buyer_sync_private.alert_permanent_failure() RETURNS trigger
-    LANGUAGE plpgsql
+CREATE FUNCTION buyer_sync.retry_buyer_now(buyer_number text) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
 begin
-  insert into public.sync_alerts (type, severity, condition, message, details)
-  values (
-    'permanent_failure', 'critical', 'permanent_failure:' || new.buyer_number,
-    format('buyer %s could not be synced after %s attempt(s)%s; fix its row on the sheet, then run buyer-sync sync --only with its number',
-           left(new.buyer_number, 60) || case when char_length(new.buyer_number) > 60 then '…' else '' end,
-           new.attempt_count,
-           coalesce(': ' || (new.error_info->>'error_message'), '')),
-    jsonb_build_object(
-      'buyer_number', new.buyer_number,
-      'attempts', new.attempt_count,
-      'error_type', new.error_info->>'error_type',
-      'column_name', new.error_info->>'column_name',
-      'row_number', new.row_number,
-      'resolution', new.resolution,
-      'source', new.source,
-      'run_id', new.last_run_id))
-  on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing;
-  return null;
+  if buyer_number is null or btrim(buyer_number) = '' then
+    raise exception 'retry_buyer_now needs a buyer number' using errcode = '22023';
+  end if;
+  -- A buyer waiting for its next retry: due now, and a retry round right away.
+  update public.retry_queue q set next_retry_at = least(q.next_retry_at, statement_timestamp()), updated_at = statement_timestamp()
+   where q.buyer_number = retry_buyer_now.buyer_number and q.status = 'pending';
+  if found then
+    return buyer_sync.request_retry_round();
+  end if;
+  -- Any other buyer (one that failed for good, or is missing): a sync of just its number from the sheet.
+  return buyer_sync.request_buyer_sync(array[buyer_number]);
 end $$;
 
 
 --
--- Name: FUNCTION alert_permanent_failure(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+-- Name: FUNCTION retry_buyer_now(buyer_number text); Type: COMMENT; Schema: buyer_sync; Owner: -
 --
 
-COMMENT ON FUNCTION buyer_sync_private.alert_permanent_failure() IS 'Raises the permanent_failure alert when a retry-queue entry fails for good.';
-
-
---
--- Name: enqueue_alert_delivery(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
---
-
-CREATE FUNCTION buyer_sync_private.enqueue_alert_delivery() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-begin
-  perform graphile_worker.add_job('alerts__deliver', json_build_object('alert_id', new.id),
-    job_key := 'alerts__deliver:' || new.id, max_attempts := 25);
-  return null;
-end $$;
+COMMENT ON FUNCTION buyer_sync.retry_buyer_now(buyer_number text) IS 'Retries one buyer now and returns the job id: a buyer in the retry queue is made due and a retry round requested; any other (failed for good, missing) is synced by its number from the configured sheet.';
 
 
 --
--- Name: FUNCTION enqueue_alert_delivery(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+-- Name: acknowledge_alert(uuid); Type: FUNCTION; Schema: buyer_sync_api; Owner: -
 --
 
-COMMENT ON FUNCTION buyer_sync_private.enqueue_alert_delivery() IS 'Enqueues the worker job that POSTs a new alert to ALERT_WEBHOOK_URL.';
-
-
---
--- Name: resolve_notice(public.sync_alerts, jsonb); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
---
-
-CREATE FUNCTION buyer_sync_private.resolve_notice(a public.sync_alerts, now_details jsonb) RETURNS SETOF public.sync_alerts
-    LANGUAGE sql
-    AS $$
-  insert into public.sync_alerts (type, severity, condition, message, details, resolves)
-  values (a.type, 'info', a.condition,
-          'resolved: ' || a.message,
-          jsonb_build_object('resolved', true, 'alert_id', a.id, 'raised_at', a.created_at,
-                             'lasted_seconds', greatest(0, round(extract(epoch from (a.resolved_at - a.created_at))))::bigint,
-                             'now', coalesce(now_details, '{}'::jsonb)),
-          a.id)
-  returning *
-$$;
+CREATE FUNCTION buyer_sync_api.acknowledge_alert(alert_id uuid) RETURNS timestamp with time zone
+    LANGUAGE sql STRICT
+    AS $$ select buyer_sync.acknowledge_alert(alert_id) $$;
 
 
 --
--- Name: thresholds(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+-- Name: FUNCTION acknowledge_alert(alert_id uuid); Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-CREATE FUNCTION buyer_sync_private.thresholds() RETURNS TABLE(missing_buyers_max integer, error_rate_max numeric, slow_sync_after interval, stale_after interval)
+COMMENT ON FUNCTION buyer_sync_api.acknowledge_alert(alert_id uuid) IS 'Acknowledges an open alert (someone is on it); returns when. Operator token required.';
+
+
+--
+-- Name: verification_reports; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.verification_reports (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    source text NOT NULL,
+    trigger text NOT NULL,
+    run_id uuid,
+    seed bigint NOT NULL,
+    sample_requested integer,
+    sample_size integer NOT NULL,
+    spreadsheet_count integer NOT NULL,
+    database_count integer NOT NULL,
+    missing_count integer NOT NULL,
+    extra_count integer NOT NULL,
+    unverifiable_count integer NOT NULL,
+    mismatch_count integer NOT NULL,
+    mismatched_buyers integer NOT NULL,
+    complete boolean NOT NULL,
+    accurate boolean NOT NULL,
+    passed boolean NOT NULL,
+    summary text NOT NULL,
+    duration_ms integer NOT NULL,
+    CONSTRAINT verification_reports_check CHECK ((passed = (complete AND accurate))),
+    CONSTRAINT verification_reports_sample_requested_check CHECK ((sample_requested >= 0)),
+    CONSTRAINT verification_reports_sample_size_check CHECK ((sample_size >= 0)),
+    CONSTRAINT verification_reports_trigger_check CHECK ((trigger = ANY (ARRAY['command'::text, 'after_sync'::text])))
+);
+
+
+--
+-- Name: TABLE verification_reports; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.verification_reports IS 'Every integrity verification (buyer-sync verify, and after each scheduled sync): completeness (every sheet buyer in buyers, by set difference) and accuracy (a seeded sample compared column by column), with its summary.';
+
+
+--
+-- Name: COLUMN verification_reports.trigger; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.trigger IS 'command: buyer-sync verify (the sheet as it is now); after_sync: right after a scheduled sync, on the very rows the sync read.';
+
+
+--
+-- Name: COLUMN verification_reports.seed; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.seed IS 'The sample''s seed: buyer-sync verify --seed <seed> --sample <n> draws the same buyers from the same sheet.';
+
+
+--
+-- Name: COLUMN verification_reports.sample_requested; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.sample_requested IS '--sample N; null: every buyer.';
+
+
+--
+-- Name: COLUMN verification_reports.unverifiable_count; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync.verification_reports.unverifiable_count IS 'Sheet buyers whose row breaks a row rule: the sync cannot write them (the error log says why), so they are not compared.';
+
+
+--
+-- Name: latest_verification; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.latest_verification AS
+ SELECT v.id,
+    v.created_at,
+    v.trigger,
+    v.run_id,
+    v.source,
+    v.passed,
+    v.complete,
+    v.accurate,
+    v.summary,
+    v.sample_size,
+    v.missing_count,
+    v.extra_count,
+    v.unverifiable_count,
+    v.mismatch_count,
+    v.mismatched_buyers
+   FROM buyer_sync.verification_reports v
+  ORDER BY v.created_at DESC, v.id
+ LIMIT 1;
+
+
+--
+-- Name: VIEW latest_verification; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.latest_verification IS 'The latest verification report''s summary and counts (no values).';
+
+
+--
+-- Name: verification; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.verification AS
+ SELECT v.id,
+    v.created_at,
+    v.trigger,
+    v.run_id,
+    v.source,
+    v.passed,
+    v.complete,
+    v.accurate,
+    v.summary,
+    v.sample_size,
+    v.missing_count,
+    v.extra_count,
+    v.unverifiable_count,
+    v.mismatch_count,
+    v.mismatched_buyers
+   FROM buyer_sync.latest_verification v;
+
+
+--
+-- Name: VIEW verification; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.verification IS '@behavior -list -connection -single
+An integrity verification: whether it passed, its summary and counts. The mismatching values stay in the database.';
+
+
+--
+-- Name: COLUMN verification.id; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.verification.id IS '@notNull';
+
+
+--
+-- Name: COLUMN verification.created_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.verification.created_at IS '@notNull';
+
+
+--
+-- Name: COLUMN verification.trigger; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.verification.trigger IS '@notNull
+command (buyer-sync verify) or after_sync (right after a scheduled sync).';
+
+
+--
+-- Name: COLUMN verification.passed; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.verification.passed IS '@notNull';
+
+
+--
+-- Name: COLUMN verification.summary; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.verification.summary IS '@notNull';
+
+
+--
+-- Name: latest_verification(); Type: FUNCTION; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_api.latest_verification() RETURNS buyer_sync_api.verification
     LANGUAGE sql STABLE
-    AS $$
-  select t.missing_buyers_max, t.error_rate_max, t.slow_sync_after, t.stale_after
-    from (select 1 as rank, missing_buyers_max, error_rate_max, slow_sync_after, stale_after from buyer_sync.alert_thresholds
-          union all
-          select 2, 10, 5, interval '5 minutes', interval '1 hour') t
-   order by t.rank
-   limit 1
-$$;
+    AS $$ select v.* from buyer_sync_api.verification v $$;
 
 
 --
--- Name: verification_alert(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+-- Name: FUNCTION latest_verification(); Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-CREATE FUNCTION buyer_sync_private.verification_alert() RETURNS trigger
-    LANGUAGE plpgsql
-    AS $$
-declare
-  a public.sync_alerts;
-begin
-  if new.trigger <> 'after_sync' then
-    return null;
-  end if;
-  if not new.accurate then
-    insert into public.sync_alerts (type, severity, condition, message, details)
-    values ('verification_failed', 'critical', 'verification_failed',
-            format('%s of %s sampled buyer(s) differ from the sheet rows the sync had just read (%s column(s)); select * from buyer_sync.verification_mismatches where report_id = ''%s''',
-                   new.mismatched_buyers, new.sample_size, new.mismatch_count, new.id),
-            jsonb_build_object('report_id', new.id, 'run_id', new.run_id, 'mismatch_count', new.mismatch_count,
-                               'mismatched_buyers', new.mismatched_buyers, 'sample_size', new.sample_size))
-    on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing;
-  else
-    for a in
-      update public.sync_alerts s set resolved_at = clock_timestamp()
-       where s.condition = 'verification_failed' and s.resolved_at is null and s.resolves is null
-      returning s.*
-    loop
-      perform buyer_sync_private.resolve_notice(a, jsonb_build_object('report_id', new.id, 'sample_size', new.sample_size));
-    end loop;
-  end if;
-  return null;
-end $$;
+COMMENT ON FUNCTION buyer_sync_api.latest_verification() IS 'The latest integrity verification (verify, or after a scheduled sync); null: none yet.';
 
 
 --
--- Name: FUNCTION verification_alert(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+-- Name: request_sync(); Type: FUNCTION; Schema: buyer_sync_api; Owner: -
 --
 
-COMMENT ON FUNCTION buyer_sync_private.verification_alert() IS 'Raises verification_failed when a verification after a scheduled sync finds differences, and resolves it when one finds none.';
+CREATE FUNCTION buyer_sync_api.request_sync() RETURNS bigint
+    LANGUAGE sql
+    AS $$ select buyer_sync.request_sync() $$;
 
 
 --
--- Name: alert_thresholds; Type: TABLE; Schema: buyer_sync; Owner: -
+-- Name: FUNCTION request_sync(); Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-CREATE TABLE buyer_sync.alert_thresholds (
-    singleton boolean DEFAULT true NOT NULL,
-    missing_buyers_max integer DEFAULT 10 NOT NULL,
-    error_rate_max numeric(5,2) DEFAULT 5 NOT NULL,
-    slow_sync_after interval DEFAULT '00:05:00'::interval NOT NULL,
-    stale_after interval DEFAULT '01:00:00'::interval NOT NULL,
-    CONSTRAINT alert_thresholds_error_rate_max_check CHECK (((error_rate_max >= (0)::numeric) AND (error_rate_max <= (100)::numeric))),
-    CONSTRAINT alert_thresholds_missing_buyers_max_check CHECK ((missing_buyers_max >= 0)),
-    CONSTRAINT alert_thresholds_singleton_check CHECK (singleton),
-    CONSTRAINT alert_thresholds_slow_sync_after_check CHECK ((slow_sync_after > '00:00:00'::interval)),
-    CONSTRAINT alert_thresholds_stale_after_check CHECK ((stale_after > '00:00:00'::interval))
+COMMENT ON FUNCTION buyer_sync_api.request_sync() IS 'Asks the worker for a full sync of the configured sheet now; returns the job id. Operator token required.';
+
+
+--
+-- Name: retry_buyer(text); Type: FUNCTION; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_api.retry_buyer(buyer_number text) RETURNS bigint
+    LANGUAGE sql STRICT
+    AS $$ select buyer_sync.retry_buyer_now(buyer_number) $$;
+
+
+--
+-- Name: FUNCTION retry_buyer(buyer_number text); Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_api.retry_buyer(buyer_number text) IS 'Retries one buyer now (a queued buyer is made due; any other is synced by its number from the sheet); returns the job id. Operator token required.';
+
+
+--
+-- Name: sheet_buyers; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.sheet_buyers (
+    buyer_number text NOT NULL,
+    row_number integer NOT NULL
 );
 
 
 --
--- Name: TABLE alert_thresholds; Type: COMMENT; Schema: buyer_sync; Owner: -
+-- Name: TABLE sheet_buyers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
 --
 
-COMMENT ON TABLE buyer_sync.alert_thresholds IS 'The alert thresholds (one row; change them with update). missing_buyers alerts when missing > missing_buyers_max, high_error_rate when the last full sync''s error rate (percent) > error_rate_max, slow_sync when it took longer than slow_sync_after, stale_sync when no full sync succeeded within stale_after.';
-
-
---
--- Name: alert_types; Type: TABLE; Schema: buyer_sync; Owner: -
---
-
-CREATE TABLE buyer_sync.alert_types (
-    type text NOT NULL,
-    severity text NOT NULL,
-    raised_when text NOT NULL,
-    what_to_do text NOT NULL,
-    CONSTRAINT alert_types_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text])))
-);
-
-
---
--- Name: TABLE alert_types; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON TABLE buyer_sync.alert_types IS 'The kinds of alert: severity, when one is raised (buyer_sync.alert_thresholds) and what an operator does about it.';
+COMMENT ON TABLE buyer_sync_private.sheet_buyers IS 'Buyer numbers of the latest full read of the sheet (first row of each).';
 
 
 --
@@ -838,6 +993,25 @@ COMMENT ON COLUMN public.buyers.db_updated_at IS 'When this row last changed in 
 --
 
 COMMENT ON COLUMN public.buyers.content_hash IS 'md5 over the mapped columns, each as buyer_sync.hash_part encodes it (see buyer_sync_private.content_hash_columns); how a sync tells changed rows from unchanged ones.';
+
+
+--
+-- Name: extra_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.extra_buyers AS
+ SELECT b.buyer_number
+   FROM public.buyers b
+  WHERE (NOT (EXISTS ( SELECT 1
+           FROM buyer_sync_private.sheet_buyers s
+          WHERE (s.buyer_number = b.buyer_number))));
+
+
+--
+-- Name: VIEW extra_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.extra_buyers IS 'Buyer numbers in buyers that are not on the sheet (latest full read). Never deleted by a sync.';
 
 
 --
@@ -930,70 +1104,6 @@ COMMENT ON COLUMN public.sync_runs.encoding IS 'The character encoding of the CS
 --
 
 COMMENT ON COLUMN public.sync_runs.failure IS 'Why a failed run failed: blocked (the schema check or the column mapping refused it before the sheet was read), sheet (the sheet could not be read, or was refused as it is: see error_message), database (the connection was lost, or the database failed), cancelled (stopped on purpose: Ctrl-C, SIGTERM, a worker shutting down), interrupted (its process died), error (anything else). Null unless status is failed.';
-
-
---
--- Name: buyer_provenance; Type: VIEW; Schema: buyer_sync; Owner: -
---
-
-CREATE VIEW buyer_sync.buyer_provenance AS
- SELECT b.buyer_number,
-    ( SELECT r.id
-           FROM public.sync_runs r
-          WHERE (r.started_at <= b.created_at)
-          ORDER BY r.started_at DESC
-         LIMIT 1) AS inserted_by_run,
-    ( SELECT r.id
-           FROM public.sync_runs r
-          WHERE (r.started_at <= b.synced_at)
-          ORDER BY r.started_at DESC
-         LIMIT 1) AS last_written_by_run,
-    b.created_at,
-    b.synced_at
-   FROM public.buyers b;
-
-
---
--- Name: VIEW buyer_provenance; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON VIEW buyer_sync.buyer_provenance IS 'For each buyer, the sync run that inserted it and the one that last wrote it.';
-
-
---
--- Name: sheet_buyers; Type: TABLE; Schema: buyer_sync_private; Owner: -
---
-
-CREATE TABLE buyer_sync_private.sheet_buyers (
-    buyer_number text NOT NULL,
-    row_number integer NOT NULL
-);
-
-
---
--- Name: TABLE sheet_buyers; Type: COMMENT; Schema: buyer_sync_private; Owner: -
---
-
-COMMENT ON TABLE buyer_sync_private.sheet_buyers IS 'Buyer numbers of the latest full read of the sheet (first row of each).';
-
-
---
--- Name: extra_buyers; Type: VIEW; Schema: buyer_sync; Owner: -
---
-
-CREATE VIEW buyer_sync.extra_buyers AS
- SELECT b.buyer_number
-   FROM public.buyers b
-  WHERE (NOT (EXISTS ( SELECT 1
-           FROM buyer_sync_private.sheet_buyers s
-          WHERE (s.buyer_number = b.buyer_number))));
-
-
---
--- Name: VIEW extra_buyers; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON VIEW buyer_sync.extra_buyers IS 'Buyer numbers in buyers that are not on the sheet (latest full read). Never deleted by a sync.';
 
 
 --
@@ -1258,6 +1368,495 @@ COMMENT ON VIEW buyer_sync.current_health IS 'Health now, in one row: the last f
 
 
 --
+-- Name: sync_health_metrics; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sync_health_metrics (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    check_time timestamp with time zone DEFAULT now() NOT NULL,
+    spreadsheet_count integer NOT NULL,
+    database_count integer NOT NULL,
+    missing_count integer NOT NULL,
+    error_rate numeric(5,2),
+    sync_duration_ms integer,
+    throughput_per_second numeric(10,2),
+    extra_count integer,
+    retry_queue_size integer,
+    last_sync_at timestamp with time zone,
+    run_id uuid,
+    healthy boolean,
+    issues text[],
+    CONSTRAINT sync_health_metrics_error_rate_check CHECK (((error_rate >= (0)::numeric) AND (error_rate <= (100)::numeric)))
+);
+
+
+--
+-- Name: TABLE sync_health_metrics; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
+
+
+--
+-- Name: COLUMN sync_health_metrics.spreadsheet_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.spreadsheet_count IS 'Distinct buyer numbers on the sheet (latest full read).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.missing_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.missing_count IS 'On the sheet, not in buyers (set difference).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.sync_duration_ms; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.sync_duration_ms IS 'Duration of the last full sync (run_id).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.throughput_per_second; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.throughput_per_second IS 'Sheet rows per second of the last full sync (run_id).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.extra_count; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.extra_count IS 'In buyers, not on the sheet (set difference; never deleted).';
+
+
+--
+-- Name: COLUMN sync_health_metrics.run_id; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.run_id IS 'The last full sync at the time of the check: error_rate, sync_duration_ms and throughput are its.';
+
+
+--
+-- Name: COLUMN sync_health_metrics.issues; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_health_metrics.issues IS 'Why the check was unhealthy, one line each (no personal data).';
+
+
+--
+-- Name: dashboard_summary; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.dashboard_summary AS
+ SELECT h.last_sync_time,
+    h.error_rate,
+        CASE
+            WHEN (h.last_run_id IS NOT NULL) THEN (((100)::numeric - h.error_rate))::numeric(5,2)
+            ELSE NULL::numeric
+        END AS row_success_rate,
+    r.runs_24h,
+    r.failed_runs_24h,
+    (round(((100.0 * ((r.runs_24h - r.failed_runs_24h))::numeric) / (NULLIF(r.runs_24h, 0))::numeric), 2))::numeric(5,2) AS run_success_rate_24h,
+    h.missing_count,
+    h.extra_count,
+    h.spreadsheet_count,
+    h.database_count,
+    h.sheet_read_at,
+    h.retry_queue_size,
+    h.oldest_retry_at,
+    h.permanent_failures,
+    h.open_alerts,
+    h.last_sync_duration_ms,
+    h.last_sync_rows_per_second,
+    v.created_at AS last_verification_at,
+    v.passed AS last_verification_passed,
+    v.summary AS last_verification_summary,
+    ( SELECT m.healthy
+           FROM public.sync_health_metrics m
+          ORDER BY m.check_time DESC, m.id
+         LIMIT 1) AS last_check_healthy,
+    ( SELECT max(m.check_time) AS max
+           FROM public.sync_health_metrics m) AS last_check_time
+   FROM ((buyer_sync.current_health h
+     CROSS JOIN ( SELECT (count(*) FILTER (WHERE (s.status <> 'running'::text)))::integer AS runs_24h,
+            (count(*) FILTER (WHERE (s.status = 'failed'::text)))::integer AS failed_runs_24h
+           FROM public.sync_runs s
+          WHERE (s.started_at > (now() - '24:00:00'::interval))) r)
+     LEFT JOIN buyer_sync.latest_verification v ON (true));
+
+
+--
+-- Name: VIEW dashboard_summary; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.dashboard_summary IS 'The dashboard''s numbers in one row (null where nothing has run yet): the last full sync (time, error rate and its complement, the row success rate), the share of finished runs of the last 24 hours that succeeded, missing and extra buyers (set difference), the retry queue, open permanent failures and alerts, the latest verification and health check.';
+
+
+--
+-- Name: dashboard_summary; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.dashboard_summary AS
+ SELECT s.last_sync_time,
+    s.error_rate,
+    s.row_success_rate,
+    s.runs_24h,
+    s.failed_runs_24h,
+    s.run_success_rate_24h,
+    s.missing_count,
+    s.extra_count,
+    s.spreadsheet_count,
+    s.database_count,
+    s.sheet_read_at,
+    s.retry_queue_size,
+    s.oldest_retry_at,
+    s.permanent_failures,
+    s.open_alerts,
+    s.last_sync_duration_ms,
+    s.last_sync_rows_per_second,
+    s.last_verification_at,
+    s.last_verification_passed,
+    s.last_verification_summary,
+    s.last_check_healthy,
+    s.last_check_time
+   FROM buyer_sync.dashboard_summary s;
+
+
+--
+-- Name: VIEW dashboard_summary; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.dashboard_summary IS '@behavior -list -connection -single
+The dashboard''s numbers: the last full sync, sheet and database counts, missing and extra buyers (set difference), the retry queue, open alerts, the latest verification and health check. Null where nothing has run yet.';
+
+
+--
+-- Name: COLUMN dashboard_summary.error_rate; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.error_rate IS '@notNull
+Percent of the last full sync''s non-blank rows that failed (0 before any sync).';
+
+
+--
+-- Name: COLUMN dashboard_summary.row_success_rate; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.row_success_rate IS '100 minus error_rate; null before any full sync.';
+
+
+--
+-- Name: COLUMN dashboard_summary.runs_24h; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.runs_24h IS '@notNull
+Runs finished in the last 24 hours.';
+
+
+--
+-- Name: COLUMN dashboard_summary.failed_runs_24h; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.failed_runs_24h IS '@notNull
+Runs of the last 24 hours that failed (wrote nothing).';
+
+
+--
+-- Name: COLUMN dashboard_summary.run_success_rate_24h; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.run_success_rate_24h IS 'Percent of the last 24 hours'' finished runs that succeeded; null: none finished.';
+
+
+--
+-- Name: COLUMN dashboard_summary.missing_count; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.missing_count IS '@notNull
+Sheet buyers (latest full read) not in the database, by set difference.';
+
+
+--
+-- Name: COLUMN dashboard_summary.extra_count; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.extra_count IS '@notNull
+Database buyers not on the sheet (latest full read); a sync never deletes them.';
+
+
+--
+-- Name: COLUMN dashboard_summary.spreadsheet_count; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.spreadsheet_count IS '@notNull
+Distinct buyer numbers on the sheet (latest full read).';
+
+
+--
+-- Name: COLUMN dashboard_summary.database_count; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.database_count IS '@notNull
+Buyers in the database.';
+
+
+--
+-- Name: COLUMN dashboard_summary.sheet_read_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.sheet_read_at IS 'When the sheet was last read in full; null: never.';
+
+
+--
+-- Name: COLUMN dashboard_summary.retry_queue_size; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.retry_queue_size IS '@notNull
+Buyers waiting for a retry.';
+
+
+--
+-- Name: COLUMN dashboard_summary.permanent_failures; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.permanent_failures IS '@notNull
+Open permanent-failure alerts (one per buyer).';
+
+
+--
+-- Name: COLUMN dashboard_summary.open_alerts; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.dashboard_summary.open_alerts IS '@notNull
+Alerts whose condition still holds.';
+
+
+--
+-- Name: summary(); Type: FUNCTION; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_api.summary() RETURNS buyer_sync_api.dashboard_summary
+    LANGUAGE sql STABLE
+    AS $$ select s.* from buyer_sync_api.dashboard_summary s $$;
+
+
+--
+-- Name: FUNCTION summary(); Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_api.summary() IS '@notNull
+The dashboard''s numbers, one row.';
+
+
+--
+-- Name: alert_permanent_failure(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.alert_permanent_failure() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  insert into public.sync_alerts (type, severity, condition, message, details)
+  values (
+    'permanent_failure', 'critical', 'permanent_failure:' || new.buyer_number,
+    format('buyer %s could not be synced after %s attempt(s)%s; fix its row on the sheet, then run buyer-sync sync --only with its number',
+           left(new.buyer_number, 60) || case when char_length(new.buyer_number) > 60 then '…' else '' end,
+           new.attempt_count,
+           coalesce(': ' || (new.error_info->>'error_message'), '')),
+    jsonb_build_object(
+      'buyer_number', new.buyer_number,
+      'attempts', new.attempt_count,
+      'error_type', new.error_info->>'error_type',
+      'column_name', new.error_info->>'column_name',
+      'row_number', new.row_number,
+      'resolution', new.resolution,
+      'source', new.source,
+      'run_id', new.last_run_id))
+  on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing;
+  return null;
+end $$;
+
+
+--
+-- Name: FUNCTION alert_permanent_failure(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.alert_permanent_failure() IS 'Raises the permanent_failure alert when a retry-queue entry fails for good.';
+
+
+--
+-- Name: enqueue_alert_delivery(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.enqueue_alert_delivery() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+begin
+  perform graphile_worker.add_job('alerts__deliver', json_build_object('alert_id', new.id),
+    job_key := 'alerts__deliver:' || new.id, max_attempts := 25);
+  return null;
+end $$;
+
+
+--
+-- Name: FUNCTION enqueue_alert_delivery(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.enqueue_alert_delivery() IS 'Enqueues the worker job that POSTs a new alert to ALERT_WEBHOOK_URL.';
+
+
+--
+-- Name: resolve_notice(public.sync_alerts, jsonb); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.resolve_notice(a public.sync_alerts, now_details jsonb) RETURNS SETOF public.sync_alerts
+    LANGUAGE sql
+    AS $$
+  insert into public.sync_alerts (type, severity, condition, message, details, resolves)
+  values (a.type, 'info', a.condition,
+          'resolved: ' || a.message,
+          jsonb_build_object('resolved', true, 'alert_id', a.id, 'raised_at', a.created_at,
+                             'lasted_seconds', greatest(0, round(extract(epoch from (a.resolved_at - a.created_at))))::bigint,
+                             'now', coalesce(now_details, '{}'::jsonb)),
+          a.id)
+  returning *
+$$;
+
+
+--
+-- Name: thresholds(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.thresholds() RETURNS TABLE(missing_buyers_max integer, error_rate_max numeric, slow_sync_after interval, stale_after interval)
+    LANGUAGE sql STABLE
+    AS $$
+  select t.missing_buyers_max, t.error_rate_max, t.slow_sync_after, t.stale_after
+    from (select 1 as rank, missing_buyers_max, error_rate_max, slow_sync_after, stale_after from buyer_sync.alert_thresholds
+          union all
+          select 2, 10, 5, interval '5 minutes', interval '1 hour') t
+   order by t.rank
+   limit 1
+$$;
+
+
+--
+-- Name: verification_alert(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.verification_alert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+declare
+  a public.sync_alerts;
+begin
+  if new.trigger <> 'after_sync' then
+    return null;
+  end if;
+  if not new.accurate then
+    insert into public.sync_alerts (type, severity, condition, message, details)
+    values ('verification_failed', 'critical', 'verification_failed',
+            format('%s of %s sampled buyer(s) differ from the sheet rows the sync had just read (%s column(s)); select * from buyer_sync.verification_mismatches where report_id = ''%s''',
+                   new.mismatched_buyers, new.sample_size, new.mismatch_count, new.id),
+            jsonb_build_object('report_id', new.id, 'run_id', new.run_id, 'mismatch_count', new.mismatch_count,
+                               'mismatched_buyers', new.mismatched_buyers, 'sample_size', new.sample_size))
+    on conflict (md5(condition)) where resolved_at is null and resolves is null do nothing;
+  else
+    for a in
+      update public.sync_alerts s set resolved_at = clock_timestamp()
+       where s.condition = 'verification_failed' and s.resolved_at is null and s.resolves is null
+      returning s.*
+    loop
+      perform buyer_sync_private.resolve_notice(a, jsonb_build_object('report_id', new.id, 'sample_size', new.sample_size));
+    end loop;
+  end if;
+  return null;
+end $$;
+
+
+--
+-- Name: FUNCTION verification_alert(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.verification_alert() IS 'Raises verification_failed when a verification after a scheduled sync finds differences, and resolves it when one finds none.';
+
+
+--
+-- Name: alert_thresholds; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.alert_thresholds (
+    singleton boolean DEFAULT true NOT NULL,
+    missing_buyers_max integer DEFAULT 10 NOT NULL,
+    error_rate_max numeric(5,2) DEFAULT 5 NOT NULL,
+    slow_sync_after interval DEFAULT '00:05:00'::interval NOT NULL,
+    stale_after interval DEFAULT '01:00:00'::interval NOT NULL,
+    CONSTRAINT alert_thresholds_error_rate_max_check CHECK (((error_rate_max >= (0)::numeric) AND (error_rate_max <= (100)::numeric))),
+    CONSTRAINT alert_thresholds_missing_buyers_max_check CHECK ((missing_buyers_max >= 0)),
+    CONSTRAINT alert_thresholds_singleton_check CHECK (singleton),
+    CONSTRAINT alert_thresholds_slow_sync_after_check CHECK ((slow_sync_after > '00:00:00'::interval)),
+    CONSTRAINT alert_thresholds_stale_after_check CHECK ((stale_after > '00:00:00'::interval))
+);
+
+
+--
+-- Name: TABLE alert_thresholds; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.alert_thresholds IS 'The alert thresholds (one row; change them with update). missing_buyers alerts when missing > missing_buyers_max, high_error_rate when the last full sync''s error rate (percent) > error_rate_max, slow_sync when it took longer than slow_sync_after, stale_sync when no full sync succeeded within stale_after.';
+
+
+--
+-- Name: alert_types; Type: TABLE; Schema: buyer_sync; Owner: -
+--
+
+CREATE TABLE buyer_sync.alert_types (
+    type text NOT NULL,
+    severity text NOT NULL,
+    raised_when text NOT NULL,
+    what_to_do text NOT NULL,
+    CONSTRAINT alert_types_severity_check CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text])))
+);
+
+
+--
+-- Name: TABLE alert_types; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync.alert_types IS 'The kinds of alert: severity, when one is raised (buyer_sync.alert_thresholds) and what an operator does about it.';
+
+
+--
+-- Name: buyer_provenance; Type: VIEW; Schema: buyer_sync; Owner: -
+--
+
+CREATE VIEW buyer_sync.buyer_provenance AS
+ SELECT b.buyer_number,
+    ( SELECT r.id
+           FROM public.sync_runs r
+          WHERE (r.started_at <= b.created_at)
+          ORDER BY r.started_at DESC
+         LIMIT 1) AS inserted_by_run,
+    ( SELECT r.id
+           FROM public.sync_runs r
+          WHERE (r.started_at <= b.synced_at)
+          ORDER BY r.started_at DESC
+         LIMIT 1) AS last_written_by_run,
+    b.created_at,
+    b.synced_at
+   FROM public.buyers b;
+
+
+--
+-- Name: VIEW buyer_provenance; Type: COMMENT; Schema: buyer_sync; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync.buyer_provenance IS 'For each buyer, the sync run that inserted it and the one that last wrote it.';
+
+
+--
 -- Name: sync_error_log; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1397,233 +1996,6 @@ CREATE VIEW buyer_sync.daily_runs AS
 --
 
 COMMENT ON VIEW buyer_sync.daily_runs IS 'Runs per day (in the session''s TimeZone: set timezone = ''Asia/Tokyo''): how many, how many failed and why (failures: reason -> runs), the rows of the succeeded ones and their error rate (percent of non-blank rows that failed), durations.';
-
-
---
--- Name: verification_reports; Type: TABLE; Schema: buyer_sync; Owner: -
---
-
-CREATE TABLE buyer_sync.verification_reports (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    source text NOT NULL,
-    trigger text NOT NULL,
-    run_id uuid,
-    seed bigint NOT NULL,
-    sample_requested integer,
-    sample_size integer NOT NULL,
-    spreadsheet_count integer NOT NULL,
-    database_count integer NOT NULL,
-    missing_count integer NOT NULL,
-    extra_count integer NOT NULL,
-    unverifiable_count integer NOT NULL,
-    mismatch_count integer NOT NULL,
-    mismatched_buyers integer NOT NULL,
-    complete boolean NOT NULL,
-    accurate boolean NOT NULL,
-    passed boolean NOT NULL,
-    summary text NOT NULL,
-    duration_ms integer NOT NULL,
-    CONSTRAINT verification_reports_check CHECK ((passed = (complete AND accurate))),
-    CONSTRAINT verification_reports_sample_requested_check CHECK ((sample_requested >= 0)),
-    CONSTRAINT verification_reports_sample_size_check CHECK ((sample_size >= 0)),
-    CONSTRAINT verification_reports_trigger_check CHECK ((trigger = ANY (ARRAY['command'::text, 'after_sync'::text])))
-);
-
-
---
--- Name: TABLE verification_reports; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON TABLE buyer_sync.verification_reports IS 'Every integrity verification (buyer-sync verify, and after each scheduled sync): completeness (every sheet buyer in buyers, by set difference) and accuracy (a seeded sample compared column by column), with its summary.';
-
-
---
--- Name: COLUMN verification_reports.trigger; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON COLUMN buyer_sync.verification_reports.trigger IS 'command: buyer-sync verify (the sheet as it is now); after_sync: right after a scheduled sync, on the very rows the sync read.';
-
-
---
--- Name: COLUMN verification_reports.seed; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON COLUMN buyer_sync.verification_reports.seed IS 'The sample''s seed: buyer-sync verify --seed <seed> --sample <n> draws the same buyers from the same sheet.';
-
-
---
--- Name: COLUMN verification_reports.sample_requested; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON COLUMN buyer_sync.verification_reports.sample_requested IS '--sample N; null: every buyer.';
-
-
---
--- Name: COLUMN verification_reports.unverifiable_count; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON COLUMN buyer_sync.verification_reports.unverifiable_count IS 'Sheet buyers whose row breaks a row rule: the sync cannot write them (the error log says why), so they are not compared.';
-
-
---
--- Name: latest_verification; Type: VIEW; Schema: buyer_sync; Owner: -
---
-
-CREATE VIEW buyer_sync.latest_verification AS
- SELECT v.id,
-    v.created_at,
-    v.trigger,
-    v.run_id,
-    v.source,
-    v.passed,
-    v.complete,
-    v.accurate,
-    v.summary,
-    v.sample_size,
-    v.missing_count,
-    v.extra_count,
-    v.unverifiable_count,
-    v.mismatch_count,
-    v.mismatched_buyers
-   FROM buyer_sync.verification_reports v
-  ORDER BY v.created_at DESC, v.id
- LIMIT 1;
-
-
---
--- Name: VIEW latest_verification; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON VIEW buyer_sync.latest_verification IS 'The latest verification report''s summary and counts (no values).';
-
-
---
--- Name: sync_health_metrics; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.sync_health_metrics (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    check_time timestamp with time zone DEFAULT now() NOT NULL,
-    spreadsheet_count integer NOT NULL,
-    database_count integer NOT NULL,
-    missing_count integer NOT NULL,
-    error_rate numeric(5,2),
-    sync_duration_ms integer,
-    throughput_per_second numeric(10,2),
-    extra_count integer,
-    retry_queue_size integer,
-    last_sync_at timestamp with time zone,
-    run_id uuid,
-    healthy boolean,
-    issues text[],
-    CONSTRAINT sync_health_metrics_error_rate_check CHECK (((error_rate >= (0)::numeric) AND (error_rate <= (100)::numeric)))
-);
-
-
---
--- Name: TABLE sync_health_metrics; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON TABLE public.sync_health_metrics IS 'One row per health check. error_rate is the percent of the last run''s non-blank rows that failed.';
-
-
---
--- Name: COLUMN sync_health_metrics.spreadsheet_count; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_health_metrics.spreadsheet_count IS 'Distinct buyer numbers on the sheet (latest full read).';
-
-
---
--- Name: COLUMN sync_health_metrics.missing_count; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_health_metrics.missing_count IS 'On the sheet, not in buyers (set difference).';
-
-
---
--- Name: COLUMN sync_health_metrics.sync_duration_ms; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_health_metrics.sync_duration_ms IS 'Duration of the last full sync (run_id).';
-
-
---
--- Name: COLUMN sync_health_metrics.throughput_per_second; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_health_metrics.throughput_per_second IS 'Sheet rows per second of the last full sync (run_id).';
-
-
---
--- Name: COLUMN sync_health_metrics.extra_count; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_health_metrics.extra_count IS 'In buyers, not on the sheet (set difference; never deleted).';
-
-
---
--- Name: COLUMN sync_health_metrics.run_id; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_health_metrics.run_id IS 'The last full sync at the time of the check: error_rate, sync_duration_ms and throughput are its.';
-
-
---
--- Name: COLUMN sync_health_metrics.issues; Type: COMMENT; Schema: public; Owner: -
---
-
-COMMENT ON COLUMN public.sync_health_metrics.issues IS 'Why the check was unhealthy, one line each (no personal data).';
-
-
---
--- Name: dashboard_summary; Type: VIEW; Schema: buyer_sync; Owner: -
---
-
-CREATE VIEW buyer_sync.dashboard_summary AS
- SELECT h.last_sync_time,
-    h.error_rate,
-        CASE
-            WHEN (h.last_run_id IS NOT NULL) THEN (((100)::numeric - h.error_rate))::numeric(5,2)
-            ELSE NULL::numeric
-        END AS row_success_rate,
-    r.runs_24h,
-    r.failed_runs_24h,
-    (round(((100.0 * ((r.runs_24h - r.failed_runs_24h))::numeric) / (NULLIF(r.runs_24h, 0))::numeric), 2))::numeric(5,2) AS run_success_rate_24h,
-    h.missing_count,
-    h.extra_count,
-    h.spreadsheet_count,
-    h.database_count,
-    h.sheet_read_at,
-    h.retry_queue_size,
-    h.oldest_retry_at,
-    h.permanent_failures,
-    h.open_alerts,
-    h.last_sync_duration_ms,
-    h.last_sync_rows_per_second,
-    v.created_at AS last_verification_at,
-    v.passed AS last_verification_passed,
-    v.summary AS last_verification_summary,
-    ( SELECT m.healthy
-           FROM public.sync_health_metrics m
-          ORDER BY m.check_time DESC, m.id
-         LIMIT 1) AS last_check_healthy,
-    ( SELECT max(m.check_time) AS max
-           FROM public.sync_health_metrics m) AS last_check_time
-   FROM ((buyer_sync.current_health h
-     CROSS JOIN ( SELECT (count(*) FILTER (WHERE (s.status <> 'running'::text)))::integer AS runs_24h,
-            (count(*) FILTER (WHERE (s.status = 'failed'::text)))::integer AS failed_runs_24h
-           FROM public.sync_runs s
-          WHERE (s.started_at > (now() - '24:00:00'::interval))) r)
-     LEFT JOIN buyer_sync.latest_verification v ON (true));
-
-
---
--- Name: VIEW dashboard_summary; Type: COMMENT; Schema: buyer_sync; Owner: -
---
-
-COMMENT ON VIEW buyer_sync.dashboard_summary IS 'The dashboard''s numbers in one row (null where nothing has run yet): the last full sync (time, error rate and its complement, the row success rate), the share of finished runs of the last 24 hours that succeeded, missing and extra buyers (set difference), the retry queue, open permanent failures and alerts, the latest verification and health check.';
 
 
 --
@@ -1802,7 +2174,8 @@ CREATE VIEW buyer_sync.open_alerts AS
     a.details,
     a.created_at,
     a.delivered_at,
-    a.delivery_error
+    a.delivery_error,
+    a.acknowledged_at
    FROM public.sync_alerts a
   WHERE ((a.resolved_at IS NULL) AND (a.resolves IS NULL));
 
@@ -1933,6 +2306,612 @@ COMMENT ON TABLE buyer_sync.verification_mismatches IS 'Each column of a sampled
 
 
 --
+-- Name: alerts; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.alerts AS
+ SELECT a.id,
+    a.type,
+    a.severity,
+        CASE a.severity
+            WHEN 'critical'::text THEN 0
+            WHEN 'error'::text THEN 1
+            WHEN 'warning'::text THEN 2
+            ELSE 3
+        END AS severity_rank,
+    a.message,
+    a.details,
+    a.created_at,
+    a.delivered_at,
+    a.delivery_error,
+    a.acknowledged_at,
+    t.what_to_do
+   FROM (buyer_sync.open_alerts a
+     JOIN buyer_sync.alert_types t ON ((t.type = a.type)))
+  ORDER BY
+        CASE a.severity
+            WHEN 'critical'::text THEN 0
+            WHEN 'error'::text THEN 1
+            WHEN 'warning'::text THEN 2
+            ELSE 3
+        END, a.created_at DESC, a.id;
+
+
+--
+-- Name: VIEW alerts; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.alerts IS '@primaryKey id
+@behavior -connection +list
+Open alerts (their condition still holds), with what to do. Buyer numbers, counts and rules only. Worst first: orderBy [SEVERITY_RANK_ASC, CREATED_AT_DESC].';
+
+
+--
+-- Name: COLUMN alerts.id; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.id IS '@notNull';
+
+
+--
+-- Name: COLUMN alerts.type; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.type IS '@notNull';
+
+
+--
+-- Name: COLUMN alerts.severity; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.severity IS '@notNull
+info, warning, error or critical.';
+
+
+--
+-- Name: COLUMN alerts.severity_rank; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.severity_rank IS '@notNull
+0 critical, 1 error, 2 warning, 3 info: orderBy [SEVERITY_RANK_ASC, CREATED_AT_DESC] puts the worst first.';
+
+
+--
+-- Name: COLUMN alerts.message; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.message IS '@notNull';
+
+
+--
+-- Name: COLUMN alerts.details; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.details IS '@notNull';
+
+
+--
+-- Name: COLUMN alerts.created_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.created_at IS '@notNull';
+
+
+--
+-- Name: COLUMN alerts.acknowledged_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.acknowledged_at IS 'When an operator acknowledged it; null: nobody has yet.';
+
+
+--
+-- Name: COLUMN alerts.what_to_do; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.alerts.what_to_do IS '@notNull';
+
+
+--
+-- Name: daily_errors; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.daily_errors AS
+ SELECT d.day,
+    d.error_type,
+    d.errors,
+    d.buyers
+   FROM buyer_sync.daily_errors_by_type d
+  WHERE (d.day > (now() - '30 days'::interval))
+  ORDER BY d.day, d.error_type;
+
+
+--
+-- Name: VIEW daily_errors; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.daily_errors IS '@primaryKey day,error_type
+@behavior -connection +list
+Error-log entries per day (the database''s TimeZone) and error type over the last 30 days, with the distinct buyers they concern.';
+
+
+--
+-- Name: COLUMN daily_errors.day; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_errors.day IS '@notNull';
+
+
+--
+-- Name: COLUMN daily_errors.error_type; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_errors.error_type IS '@notNull
+field_length, data_type, constraint_violation, transient or unknown.';
+
+
+--
+-- Name: COLUMN daily_errors.errors; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_errors.errors IS '@notNull';
+
+
+--
+-- Name: COLUMN daily_errors.buyers; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_errors.buyers IS '@notNull';
+
+
+--
+-- Name: daily_runs; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.daily_runs AS
+ SELECT d.day,
+    d.runs,
+    d.succeeded,
+    d.failed_runs,
+    d.failures,
+    d.non_blank_rows,
+    d.failed_rows,
+    d.error_rate,
+    d.avg_duration_ms,
+    d.max_duration_ms
+   FROM buyer_sync.daily_runs d
+  WHERE (d.day > (now() - '30 days'::interval))
+  ORDER BY d.day;
+
+
+--
+-- Name: VIEW daily_runs; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.daily_runs IS '@primaryKey day
+@behavior -connection +list
+Runs per day over the last 30 days (days in the database''s TimeZone), oldest first: how many, how many failed and why, rows and error rate (percent of non-blank rows that failed) of the ones that succeeded.';
+
+
+--
+-- Name: COLUMN daily_runs.day; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.day IS '@notNull';
+
+
+--
+-- Name: COLUMN daily_runs.runs; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.runs IS '@notNull';
+
+
+--
+-- Name: COLUMN daily_runs.succeeded; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.succeeded IS '@notNull';
+
+
+--
+-- Name: COLUMN daily_runs.failed_runs; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.failed_runs IS '@notNull
+Runs that failed (wrote nothing).';
+
+
+--
+-- Name: COLUMN daily_runs.failures; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.failures IS '@notNull
+Why runs failed: reason (blocked, sheet, database, cancelled, interrupted, error) -> runs.';
+
+
+--
+-- Name: COLUMN daily_runs.non_blank_rows; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.non_blank_rows IS '@notNull';
+
+
+--
+-- Name: COLUMN daily_runs.failed_rows; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.failed_rows IS '@notNull';
+
+
+--
+-- Name: COLUMN daily_runs.error_rate; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.daily_runs.error_rate IS '@notNull
+Percent of the non-blank rows of the day''s successful runs that failed.';
+
+
+--
+-- Name: extra_buyers; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.extra_buyers AS
+ SELECT x.buyer_number
+   FROM buyer_sync.extra_buyers x
+  ORDER BY x.buyer_number;
+
+
+--
+-- Name: VIEW extra_buyers; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.extra_buyers IS '@primaryKey buyer_number
+@behavior -connection +list
+Buyer numbers in the database that are not on the sheet (latest full read). A sync never deletes them.';
+
+
+--
+-- Name: COLUMN extra_buyers.buyer_number; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.extra_buyers.buyer_number IS '@notNull';
+
+
+--
+-- Name: missing_buyers; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.missing_buyers AS
+ SELECT m.buyer_number,
+    m.row_number,
+    ( SELECT e.error_type
+           FROM public.sync_error_log e
+          WHERE (e.buyer_number = m.buyer_number)
+          ORDER BY e.created_at DESC
+         LIMIT 1) AS last_error_type
+   FROM buyer_sync.missing_buyers m
+  ORDER BY m.row_number;
+
+
+--
+-- Name: VIEW missing_buyers; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.missing_buyers IS '@primaryKey buyer_number
+@behavior -connection +list
+Buyers on the sheet (latest full read) that are not in the database, with their sheet row and the type of their latest error (null: never logged). By sheet row: orderBy ROW_NUMBER_ASC.';
+
+
+--
+-- Name: COLUMN missing_buyers.buyer_number; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.missing_buyers.buyer_number IS '@notNull';
+
+
+--
+-- Name: COLUMN missing_buyers.row_number; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.missing_buyers.row_number IS '@notNull
+The buyer''s row on the sheet (the header is row 1).';
+
+
+--
+-- Name: recent_errors; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.recent_errors AS
+ SELECT e.id,
+    e.created_at,
+    e.run_id,
+    e.buyer_number,
+    e.row_number,
+    e.column_name,
+    e.error_type,
+    e.error_message,
+    e.retryable
+   FROM public.sync_error_log e
+  ORDER BY e.created_at DESC, e.id
+ LIMIT 200;
+
+
+--
+-- Name: VIEW recent_errors; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.recent_errors IS '@primaryKey id
+@behavior -connection +list
+The 200 latest error-log entries: buyer number, sheet row, column, type and rule. Never a cell value. Newest first: orderBy CREATED_AT_DESC.';
+
+
+--
+-- Name: COLUMN recent_errors.id; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_errors.id IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_errors.created_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_errors.created_at IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_errors.error_type; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_errors.error_type IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_errors.error_message; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_errors.error_message IS '@notNull
+The column, the rule and, for lengths, the length. Never a cell value.';
+
+
+--
+-- Name: COLUMN recent_errors.retryable; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_errors.retryable IS '@notNull
+Whether the failure was queued for retry.';
+
+
+--
+-- Name: recent_runs; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.recent_runs AS
+ SELECT r.run_id,
+    r.started_at,
+    r.finished_at,
+    r.mode,
+    r.status,
+    r.failure,
+    r.source,
+    r.total_rows,
+    r.blank_rows,
+    r.inserted,
+    r.updated,
+    r.unchanged,
+    r.failed,
+    r.error_rate,
+    r.errors_by_type,
+    r.duration_ms,
+    r.rows_per_second,
+    r.error_message
+   FROM buyer_sync.recent_runs r;
+
+
+--
+-- Name: VIEW recent_runs; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.recent_runs IS '@primaryKey run_id
+@behavior -connection +list
+The 50 latest sync runs: mode, outcome, what happened to every row, error rate, duration; why a failed run failed. Newest first: orderBy STARTED_AT_DESC.';
+
+
+--
+-- Name: COLUMN recent_runs.run_id; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.run_id IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.started_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.started_at IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.mode; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.mode IS '@notNull
+full, only (given buyer numbers) or retry.';
+
+
+--
+-- Name: COLUMN recent_runs.status; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.status IS '@notNull
+running, succeeded or failed (a failed run wrote nothing).';
+
+
+--
+-- Name: COLUMN recent_runs.source; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.source IS '@notNull
+The sheet read: a CSV path or gsheets:<id>.';
+
+
+--
+-- Name: COLUMN recent_runs.total_rows; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.total_rows IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.blank_rows; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.blank_rows IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.inserted; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.inserted IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.updated; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.updated IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.unchanged; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.unchanged IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.failed; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.failed IS '@notNull
+Rows that failed.';
+
+
+--
+-- Name: COLUMN recent_runs.errors_by_type; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.errors_by_type IS '@notNull';
+
+
+--
+-- Name: COLUMN recent_runs.error_message; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.error_message IS 'Why a failed run failed. Never a cell value.';
+
+
+--
+-- Name: retry_entries; Type: VIEW; Schema: buyer_sync_api; Owner: -
+--
+
+CREATE VIEW buyer_sync_api.retry_entries AS
+ SELECT q.id,
+    q.buyer_number,
+    q.row_number,
+    q.status,
+    q.attempt_count,
+    q.next_retry_at,
+    q.created_at,
+    q.updated_at,
+    (q.error_info ->> 'error_type'::text) AS error_type,
+    (q.error_info ->> 'column_name'::text) AS column_name,
+    (q.error_info ->> 'error_message'::text) AS error_message
+   FROM public.retry_queue q
+  WHERE (q.status = ANY (ARRAY['pending'::text, 'processing'::text]))
+  ORDER BY q.next_retry_at, q.id;
+
+
+--
+-- Name: VIEW retry_entries; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON VIEW buyer_sync_api.retry_entries IS '@primaryKey id
+@behavior -connection +list
+Buyers waiting for a retry (1, 5, 15 minutes after each failure), with why the latest attempt failed. Next due first: orderBy NEXT_RETRY_AT_ASC.';
+
+
+--
+-- Name: COLUMN retry_entries.id; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.retry_entries.id IS '@notNull';
+
+
+--
+-- Name: COLUMN retry_entries.buyer_number; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.retry_entries.buyer_number IS '@notNull';
+
+
+--
+-- Name: COLUMN retry_entries.status; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.retry_entries.status IS '@notNull
+pending or processing.';
+
+
+--
+-- Name: COLUMN retry_entries.attempt_count; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.retry_entries.attempt_count IS '@notNull
+Failed attempts so far.';
+
+
+--
+-- Name: COLUMN retry_entries.next_retry_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.retry_entries.next_retry_at IS '@notNull';
+
+
+--
+-- Name: COLUMN retry_entries.created_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.retry_entries.created_at IS '@notNull';
+
+
+--
+-- Name: COLUMN retry_entries.updated_at; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.retry_entries.updated_at IS '@notNull';
+
+
+--
+-- Name: api_login; Type: TABLE; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE TABLE buyer_sync_private.api_login (
+    singleton boolean DEFAULT true NOT NULL,
+    password text DEFAULT encode(sha256(convert_to(((gen_random_uuid())::text || (gen_random_uuid())::text), 'UTF8'::name)), 'hex'::text) NOT NULL,
+    CONSTRAINT api_login_singleton_check CHECK (singleton)
+);
+
+
+--
+-- Name: TABLE api_login; Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON TABLE buyer_sync_private.api_login IS 'The password of buyer_sync_authenticator that buyer-sync serve uses when DASHBOARD_DATABASE_URL is not set.';
+
+
+--
 -- Name: content_hash_columns; Type: TABLE; Schema: buyer_sync_private; Owner: -
 --
 
@@ -2019,6 +2998,14 @@ ALTER TABLE ONLY buyer_sync.retry_schedule
 
 ALTER TABLE ONLY buyer_sync.verification_reports
     ADD CONSTRAINT verification_reports_pkey PRIMARY KEY (id);
+
+
+--
+-- Name: api_login api_login_pkey; Type: CONSTRAINT; Schema: buyer_sync_private; Owner: -
+--
+
+ALTER TABLE ONLY buyer_sync_private.api_login
+    ADD CONSTRAINT api_login_pkey PRIMARY KEY (singleton);
 
 
 --
@@ -2447,4 +3434,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('054'),
     ('055'),
     ('056'),
-    ('057');
+    ('057'),
+    ('058');

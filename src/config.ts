@@ -56,6 +56,16 @@ export interface Config {
   workerConcurrency: number;
   /** VERIFY_SAMPLE: buyers the verification after each scheduled sync compares column by column; null: all. */
   verifySample: number | null;
+  /** PORT: the HTTP port of `serve` (GraphQL API and dashboard); 0: any free port. */
+  port: number;
+  /** HOST: the address `serve` listens on. */
+  host: string;
+  /** DASHBOARD_OPERATOR_TOKEN: the bearer token of operator actions; null: the API is read-only. */
+  operatorToken: string | null;
+  /** DASHBOARD_DATABASE_URL: the GraphQL API's own login; null: buyer_sync_authenticator, set up by serve. */
+  dashboardDatabaseUrl: string | null;
+  /** GRAPHILE_ENV=development (or NODE_ENV=development): GraphiQL at /graphiql and unmasked errors. */
+  development: boolean;
 }
 
 /** A sample size: a whole number of buyers (0 compares none), or "all". */
@@ -102,16 +112,26 @@ export function loadEnvFile(): void {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
+/** At least 16 characters, no spaces: a token someone could guess or mistype is refused. */
+function token(name: string, value: string | undefined): string | null {
+  const text = nonEmpty(value);
+  if (text === null) return null;
+  if (text.length < 16 || /\s/.test(text)) {
+    throw new UsageError(`${name} must be at least 16 characters without spaces (for example: openssl rand -hex 24), got ${text.length} character(s)`);
+  }
+  return text;
+}
+
 function nonEmpty(value: string | undefined): string | null {
   return value === undefined || value.trim() === '' ? null : value.trim();
 }
 
-function port(name: string, value: string | undefined, fallback: number): number {
+function port(name: string, value: string | undefined, fallback: number, min = 1): number {
   const text = nonEmpty(value);
   if (text === null) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) {
-    throw new UsageError(`${name} must be a TCP port number (1-65535), got "${text}"`);
+  if (!Number.isInteger(n) || n < min || n > 65535) {
+    throw new UsageError(`${name} must be a TCP port number (${min}-65535), got "${text}"`);
   }
   return n;
 }
@@ -150,5 +170,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retryRoundLimit: positiveInt('RETRY_ROUND_LIMIT', env.RETRY_ROUND_LIMIT, 200),
     workerConcurrency: positiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, 2),
     verifySample: sampleSize('VERIFY_SAMPLE', env.VERIFY_SAMPLE, 100),
+    port: port('PORT', env.PORT, 5678, 0),
+    host: nonEmpty(env.HOST) ?? '127.0.0.1',
+    operatorToken: token('DASHBOARD_OPERATOR_TOKEN', env.DASHBOARD_OPERATOR_TOKEN),
+    dashboardDatabaseUrl: nonEmpty(env.DASHBOARD_DATABASE_URL),
+    development: env.GRAPHILE_ENV === 'development' || (env.GRAPHILE_ENV === undefined && env.NODE_ENV === 'development'),
   };
 }

@@ -90,7 +90,10 @@ export interface CliProcess {
 
 /** Starts the real `buyer-sync` command (bin/buyer-sync.js) in a child process, for commands that keep running (serve). */
 export function spawnCli(args: string[], env: Record<string, string | undefined> = {}): CliProcess {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  // serve listens on PORT: any free port unless a test says otherwise, so parallel files never collide on 5678.
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
+  delete childEnv.DASHBOARD_OPERATOR_TOKEN;
+  delete childEnv.DASHBOARD_DATABASE_URL;
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;

@@ -1,5 +1,6 @@
 /**
- * The committed db/schema.sql is what the migrations produce: a stale dump
+ * The committed db/schema.sql and db/schema.graphql are what the migrations
+ * produce (the database, and the GraphQL API built from it): a stale dump
  * fails here (graphile/worker checks its dump the same way).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -7,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
-import { dumpSchema, normaliseSchemaDump, pgDumpMajorVersion, serverMajorVersion } from '../src/db/schema-dump.ts';
+import { dumpSchema, GRAPHQL_SCHEMA_FILE, normaliseSchemaDump, pgDumpMajorVersion, serverMajorVersion } from '../src/db/schema-dump.ts';
 import { createTestDatabase, type TestDatabase } from './helpers.ts';
 
 let db: TestDatabase;
@@ -29,4 +30,11 @@ it('db/schema.sql matches a fresh dump of the migrated schema (run `npm run db:d
   const fresh = await dumpSchema(db.url, path.join(projectRoot, 'db', 'migrations'), path.join(dir, 'schema.sql'));
   const committed = readFileSync(path.join(projectRoot, 'db', 'schema.sql'), 'utf8');
   expect(normaliseSchemaDump(committed)).toBe(normaliseSchemaDump(fresh));
+});
+
+it('db/schema.graphql matches the GraphQL API PostGraphile builds from the migrated schema (run `npm run db:dump` to refresh it)', async () => {
+  process.env.GRAPHILE_ENV ??= 'production';
+  const { printApiSchema } = await import('../src/api/schema-export.ts');
+  const fresh = await printApiSchema(db.pool);
+  expect(readFileSync(GRAPHQL_SCHEMA_FILE, 'utf8')).toBe(fresh);
 });

@@ -1,9 +1,10 @@
 /**
- * `buyer-sync serve`: the long-running service. Runs the worker (syncs on
- * the crontab's schedule, retry rounds every minute, jobs requested from SQL)
- * until SIGINT or SIGTERM, then lets running jobs finish (or rolls them back
- * and hands them back to the queue) and exits 0. The HTTP server joins it
- * with the dashboard.
+ * `buyer-sync serve`: the long-running service. Serves the dashboard and the
+ * GraphQL API on HOST:PORT and runs the worker (syncs on the crontab's
+ * schedule, retry rounds every minute, jobs requested from SQL or the
+ * dashboard) until SIGINT or SIGTERM; then stops taking requests, lets
+ * running jobs finish (or rolls them back and hands them back to the queue)
+ * and exits 0.
  */
 import { once } from 'node:events';
 import type { Config } from '../config.ts';
@@ -21,7 +22,22 @@ export function serviceLog(line: string): void {
 
 export async function runServe(db: Database, config: Config, ctx: CommandContext): Promise<number> {
   const mapping = loadMapping(config.mappingFile);
-  const worker = await startWorker({ pool: db.pool, url: db.url, config, mapping, engine: engineOptions(db, config), log: serviceLog });
+  // Grafast reads GRAPHILE_ENV when it loads (and warns when it is unset): production unless configured otherwise.
+  process.env.GRAPHILE_ENV ??= config.development ? 'development' : 'production';
+  const { startHttp } = await import('../http/server.ts');
+  // The port first: a port in use stops the start before the worker takes a job.
+  const web = await startHttp(db, config);
+  serviceLog(
+    `dashboard at ${web.url} (GraphQL API at ${web.url}graphql${config.development ? `, GraphiQL at ${web.url}graphiql` : ''}); ` +
+      (config.operatorToken ? 'operator actions with DASHBOARD_OPERATOR_TOKEN' : 'read-only: set DASHBOARD_OPERATOR_TOKEN for operator actions'),
+  );
+  let worker;
+  try {
+    worker = await startWorker({ pool: db.pool, url: db.url, config, mapping, engine: engineOptions(db, config), log: serviceLog });
+  } catch (err) {
+    await web.close();
+    throw err;
+  }
   serviceLog(
     `worker running (${config.workerConcurrency} jobs at a time): full sync of ${config.sheetSource ?? 'the sample sheet'} at "${config.syncCron}" (UTC), ` +
       `health check at "${config.healthCron}", retries every minute; alerts ${config.alertWebhookUrl ? 'go to ALERT_WEBHOOK_URL' : 'are recorded in sync_alerts (no ALERT_WEBHOOK_URL)'}. Ctrl-C stops it.`,
@@ -33,7 +49,7 @@ export async function runServe(db: Database, config: Config, ctx: CommandContext
   );
   const outcome = await Promise.race([stopped, failed]);
   if (outcome === 'signal') serviceLog('stopping: running jobs finish or go back to the queue');
-  await worker.stop();
+  await Promise.all([web.close(), worker.stop()]);
   if (outcome !== 'signal' && outcome !== 'ended') throw outcome;
   serviceLog('stopped');
   return ExitCode.ok;

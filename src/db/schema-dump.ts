@@ -4,15 +4,20 @@
  * own schema, which its installer owns. Dumped from a scratch database so that
  * local data and local experiments never leak into it.
  *
- *   npm run db:dump     rewrite db/schema.sql
+ *   npm run db:dump     rewrite db/schema.sql and db/schema.graphql (the GraphQL API)
  *
- * test/schema-dump.test.ts fails when the committed file is stale.
+ * test/schema-dump.test.ts fails when either committed file is stale.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
+import { projectRoot } from '../config.ts';
 import { createPool } from './connection.ts';
 import { migrate, runDbmate } from './migrate.ts';
+
+/** The GraphQL API's schema, printed (src/api/schema-export.ts). */
+export const GRAPHQL_SCHEMA_FILE = path.join(projectRoot, 'db', 'schema.graphql');
 
 /** Lines that legitimately differ between servers and pg_dump builds. */
 export function normaliseSchemaDump(text: string): string {
@@ -71,6 +76,15 @@ async function main(): Promise<void> {
     await db.pool.query(`create database ${scratch}`);
     await dumpSchema(scratchUrl.toString(), config.migrationsDir, config.schemaFile);
     process.stdout.write(`wrote ${config.schemaFile}\n`);
+    process.env.GRAPHILE_ENV ??= 'production';
+    const { printApiSchema } = await import('../api/schema-export.ts');
+    const pool = createPool(scratchUrl.toString(), 2);
+    try {
+      writeFileSync(GRAPHQL_SCHEMA_FILE, await printApiSchema(pool));
+    } finally {
+      await pool.end();
+    }
+    process.stdout.write(`wrote ${GRAPHQL_SCHEMA_FILE}\n`);
   } finally {
     await db.pool.query(`drop database if exists ${scratch} with (force)`);
     await db.close();
