@@ -205,13 +205,16 @@ describe('honest exits with the embedded server', () => {
 });
 
 describe('`npm start` on the embedded defaults, and analysts reaching the views', () => {
-  it('start migrates, prints the connection string, syncs the sample sheet and verifies it; db-url gives the same string, and psql-style clients read the views', async () => {
+  it('start migrates, prints the connection string and the dashboard URL, syncs the sample sheet and verifies it; the dashboard and GraphQL answer; db-url gives the same string, and psql-style clients read the views', async () => {
     const { spawnCli, waitFor } = await import('./helpers.ts');
     const pg = (await import('pg')).default;
     const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: scratchDir(), EMBEDDED_PG_PORT: String(await freePort()), SHEET_SOURCE: undefined, SYNC_CRON: '0 0 1 1 *' };
     const service = spawnCli(['start'], env);
     try {
       const logged = await waitFor('the connection string in the log', async () => /database: (postgres:\/\/\S+)/.exec(service.output().stdout)?.[1], 90_000);
+      // The dashboard and the GraphQL API answer at the printed address (the API logged in as buyer_sync_authenticator with its password).
+      const dashboard = await waitFor('the dashboard URL in the log', async () => /dashboard at (http:\/\/\S+\/) /.exec(service.output().stdout)?.[1], 90_000);
+      expect(await (await fetch(dashboard)).text()).toContain('<div id="app"');
       const url = await runCli(['db-url', '--json'], env);
       expect(JSON.parse(url.stdout)).toEqual({ url: logged, embedded: true, running: true });
       const client = new pg.Client({ connectionString: logged });
@@ -223,6 +226,8 @@ describe('`npm start` on the embedded defaults, and analysts reaching the views'
           90_000,
         );
         expect(summary).toMatchObject({ database_count: 4107, spreadsheet_count: 4137, missing_count: 30, open_alerts: 1 });
+        const api = await fetch(`${dashboard}graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ summary { databaseCount missingCount } }"}' });
+        expect(await api.json()).toEqual({ data: { summary: { databaseCount: 4107, missingCount: 30 } } });
         expect(summary.last_verification_summary).toMatch(/^failed: 30 sheet buyers of 4,137 missing from the database/);
         const { rows } = await client.query(`select trigger, sample_size, mismatch_count from buyer_sync.verification_reports`);
         expect(rows).toEqual([{ trigger: 'after_sync', sample_size: 100, mismatch_count: 0 }]);
