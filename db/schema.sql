@@ -661,7 +661,10 @@ begin
   if buyer_number is null or btrim(buyer_number) = '' then
     raise exception 'retry_buyer_now needs a buyer number' using errcode = '22023';
   end if;
-  -- A buyer waiting for its next retry: due now, and a retry round right away.
+  -- Buyer numbers are stored trimmed (the row rules): so is the one asked for.
+  buyer_number := btrim(buyer_number);
+  -- A buyer waiting for its next retry: due now, and a retry round right away (it takes the due
+  -- entries oldest first, at most RETRY_ROUND_LIMIT of them).
   update public.retry_queue q set next_retry_at = least(q.next_retry_at, statement_timestamp()), updated_at = statement_timestamp()
    where q.buyer_number = retry_buyer_now.buyer_number and q.status = 'pending';
   if found then
@@ -803,7 +806,10 @@ CREATE VIEW buyer_sync_api.verification AS
     v.created_at,
     v.trigger,
     v.run_id,
-    v.source,
+        CASE
+            WHEN (v.source ~~ 'gsheets:%'::text) THEN 'google_sheet'::text
+            ELSE 'csv'::text
+        END AS source_kind,
     v.passed,
     v.complete,
     v.accurate,
@@ -845,6 +851,14 @@ COMMENT ON COLUMN buyer_sync_api.verification.created_at IS '@notNull';
 
 COMMENT ON COLUMN buyer_sync_api.verification.trigger IS '@notNull
 command (buyer-sync verify) or after_sync (right after a scheduled sync).';
+
+
+--
+-- Name: COLUMN verification.source_kind; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.verification.source_kind IS '@notNull
+google_sheet or csv.';
 
 
 --
@@ -1709,6 +1723,22 @@ COMMENT ON FUNCTION buyer_sync_private.enqueue_alert_delivery() IS 'Enqueues the
 
 
 --
+-- Name: redact_ids(text); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.redact_ids(t text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    AS $$ select regexp_replace(t, '[A-Za-z0-9_-]{40,}', '<id>', 'g') $$;
+
+
+--
+-- Name: FUNCTION redact_ids(t text); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.redact_ids(t text) IS 'Replaces every run of 40 or more [A-Za-z0-9_-] (a Google spreadsheet id) with <id>: for text the API shows.';
+
+
+--
 -- Name: resolve_notice(public.sync_alerts, jsonb); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
 --
 
@@ -2319,8 +2349,8 @@ CREATE VIEW buyer_sync_api.alerts AS
             WHEN 'warning'::text THEN 2
             ELSE 3
         END AS severity_rank,
-    a.message,
-    a.details,
+    buyer_sync_private.redact_ids(a.message) AS message,
+    (buyer_sync_private.redact_ids(((a.details - 'source'::text))::text))::jsonb AS details,
     a.created_at,
     a.delivered_at,
     a.delivery_error,
@@ -2387,7 +2417,8 @@ COMMENT ON COLUMN buyer_sync_api.alerts.message IS '@notNull';
 -- Name: COLUMN alerts.details; Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-COMMENT ON COLUMN buyer_sync_api.alerts.details IS '@notNull';
+COMMENT ON COLUMN buyer_sync_api.alerts.details IS '@notNull
+The alert''s details without the sheet''s address (spreadsheet ids show as <id>).';
 
 
 --
@@ -2416,7 +2447,7 @@ COMMENT ON COLUMN buyer_sync_api.alerts.what_to_do IS '@notNull';
 --
 
 CREATE VIEW buyer_sync_api.daily_errors AS
- SELECT d.day,
+ SELECT (d.day)::date AS day,
     d.error_type,
     d.errors,
     d.buyers
@@ -2438,7 +2469,8 @@ Error-log entries per day (the database''s TimeZone) and error type over the las
 -- Name: COLUMN daily_errors.day; Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-COMMENT ON COLUMN buyer_sync_api.daily_errors.day IS '@notNull';
+COMMENT ON COLUMN buyer_sync_api.daily_errors.day IS '@notNull
+The day (a date).';
 
 
 --
@@ -2468,7 +2500,7 @@ COMMENT ON COLUMN buyer_sync_api.daily_errors.buyers IS '@notNull';
 --
 
 CREATE VIEW buyer_sync_api.daily_runs AS
- SELECT d.day,
+ SELECT (d.day)::date AS day,
     d.runs,
     d.succeeded,
     d.failed_runs,
@@ -2496,7 +2528,8 @@ Runs per day over the last 30 days (days in the database''s TimeZone), oldest fi
 -- Name: COLUMN daily_runs.day; Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-COMMENT ON COLUMN buyer_sync_api.daily_runs.day IS '@notNull';
+COMMENT ON COLUMN buyer_sync_api.daily_runs.day IS '@notNull
+The day (a date: the same day wherever the page is read).';
 
 
 --
@@ -2558,7 +2591,8 @@ Percent of the non-blank rows of the day''s successful runs that failed.';
 CREATE VIEW buyer_sync_api.extra_buyers AS
  SELECT x.buyer_number
    FROM buyer_sync.extra_buyers x
-  ORDER BY x.buyer_number;
+  ORDER BY x.buyer_number
+ LIMIT 1000;
 
 
 --
@@ -2567,7 +2601,7 @@ CREATE VIEW buyer_sync_api.extra_buyers AS
 
 COMMENT ON VIEW buyer_sync_api.extra_buyers IS '@primaryKey buyer_number
 @behavior -connection +list
-Buyer numbers in the database that are not on the sheet (latest full read). A sync never deletes them.';
+The first 1,000 buyer numbers in the database that are not on the sheet (latest full read); summary.extraCount counts them all. A sync never deletes them.';
 
 
 --
@@ -2590,7 +2624,8 @@ CREATE VIEW buyer_sync_api.missing_buyers AS
           ORDER BY e.created_at DESC
          LIMIT 1) AS last_error_type
    FROM buyer_sync.missing_buyers m
-  ORDER BY m.row_number;
+  ORDER BY m.row_number
+ LIMIT 1000;
 
 
 --
@@ -2599,7 +2634,7 @@ CREATE VIEW buyer_sync_api.missing_buyers AS
 
 COMMENT ON VIEW buyer_sync_api.missing_buyers IS '@primaryKey buyer_number
 @behavior -connection +list
-Buyers on the sheet (latest full read) that are not in the database, with their sheet row and the type of their latest error (null: never logged). By sheet row: orderBy ROW_NUMBER_ASC.';
+The first 1,000 buyers (by sheet row) on the sheet (latest full read) that are not in the database, with their sheet row and the type of their latest error (null: never logged); summary.missingCount counts them all, buyer-sync missing lists them all. By sheet row: orderBy ROW_NUMBER_ASC.';
 
 
 --
@@ -2693,7 +2728,10 @@ CREATE VIEW buyer_sync_api.recent_runs AS
     r.mode,
     r.status,
     r.failure,
-    r.source,
+        CASE
+            WHEN (r.source ~~ 'gsheets:%'::text) THEN 'google_sheet'::text
+            ELSE 'csv'::text
+        END AS source_kind,
     r.total_rows,
     r.blank_rows,
     r.inserted,
@@ -2704,7 +2742,7 @@ CREATE VIEW buyer_sync_api.recent_runs AS
     r.errors_by_type,
     r.duration_ms,
     r.rows_per_second,
-    r.error_message
+    buyer_sync_private.redact_ids(r.error_message) AS error_message
    FROM buyer_sync.recent_runs r;
 
 
@@ -2748,11 +2786,11 @@ running, succeeded or failed (a failed run wrote nothing).';
 
 
 --
--- Name: COLUMN recent_runs.source; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+-- Name: COLUMN recent_runs.source_kind; Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-COMMENT ON COLUMN buyer_sync_api.recent_runs.source IS '@notNull
-The sheet read: a CSV path or gsheets:<id>.';
+COMMENT ON COLUMN buyer_sync_api.recent_runs.source_kind IS '@notNull
+google_sheet or csv. Never the sheet''s address: a sheet shared by link is open to anyone with its id.';
 
 
 --
@@ -2809,7 +2847,7 @@ COMMENT ON COLUMN buyer_sync_api.recent_runs.errors_by_type IS '@notNull';
 -- Name: COLUMN recent_runs.error_message; Type: COMMENT; Schema: buyer_sync_api; Owner: -
 --
 
-COMMENT ON COLUMN buyer_sync_api.recent_runs.error_message IS 'Why a failed run failed. Never a cell value.';
+COMMENT ON COLUMN buyer_sync_api.recent_runs.error_message IS 'Why a failed run failed (spreadsheet ids show as <id>). Never a cell value.';
 
 
 --
@@ -2830,7 +2868,8 @@ CREATE VIEW buyer_sync_api.retry_entries AS
     (q.error_info ->> 'error_message'::text) AS error_message
    FROM public.retry_queue q
   WHERE (q.status = ANY (ARRAY['pending'::text, 'processing'::text]))
-  ORDER BY q.next_retry_at, q.id;
+  ORDER BY q.next_retry_at, q.id
+ LIMIT 1000;
 
 
 --
@@ -2839,7 +2878,7 @@ CREATE VIEW buyer_sync_api.retry_entries AS
 
 COMMENT ON VIEW buyer_sync_api.retry_entries IS '@primaryKey id
 @behavior -connection +list
-Buyers waiting for a retry (1, 5, 15 minutes after each failure), with why the latest attempt failed. Next due first: orderBy NEXT_RETRY_AT_ASC.';
+The first 1,000 buyers due for a retry (1, 5, 15 minutes after each failure), with why the latest attempt failed; summary.retryQueueSize counts them all. Next due first: orderBy NEXT_RETRY_AT_ASC.';
 
 
 --

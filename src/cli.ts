@@ -117,7 +117,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
 
   program
     .command('serve')
-    .description('the long-running service: the worker (scheduled syncs and verifications, retry rounds, health checks, alert delivery, jobs requested from SQL) until Ctrl-C or SIGTERM')
+    .description('the long-running service: the dashboard at / and the GraphQL API at /graphql on PORT, and the worker (scheduled syncs and verifications, retry rounds, health checks, alert delivery, jobs requested from SQL or the dashboard) until Ctrl-C or SIGTERM')
     .action(async () => setExitCode(await (await commands.serve()).serveCommand()));
 
   program
@@ -137,6 +137,8 @@ Environment (see .env.example):
   ALERT_WEBHOOK_URL  where alerts are POSTed; unset: only recorded in sync_alerts
   SYNC_CRON      serve's full-sync schedule (default "*/15 * * * *", UTC); HEALTH_CRON its health checks' ("*/5 * * * *")
   VERIFY_SAMPLE  buyers the verification compares (default 100, or "all"); RETRY_ROUND_LIMIT, WORKER_CONCURRENCY
+  PORT, HOST     where serve's dashboard and GraphQL API listen (default 127.0.0.1:5678)
+  DASHBOARD_OPERATOR_TOKEN  the bearer token of the dashboard's operator actions; unset: read-only
 
 Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143 stopped by Ctrl-C/SIGTERM.`,
   );

@@ -81,7 +81,8 @@ afterAll(async () => {
 const figure = (page: Page, name: string) => page.locator(`[data-figure="${name}"]`).first();
 
 it('shows the empty states, then the known state\'s numbers and charts; an operator\'s "Sync now" runs a sync; readable on a phone; says so when the service is gone', async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'Asia/Tokyo' });
+  // A browser far west of the database: the database's days must stay its days.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'America/Los_Angeles' });
   const consoleErrors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') consoleErrors.push(m.text());
@@ -115,6 +116,8 @@ it('shows the empty states, then the known state\'s numbers and charts; an opera
   // Both charts drew (15 days of runs, errors of three types).
   expect(await page.locator('.chart canvas').count()).toBe(2);
   expect(await page.locator('.caption').first().textContent()).toMatch(/^15 day\(s\) with syncs/);
+  const [lastDay] = await query<{ label: string }>(`select to_char(max(day), 'Mon FMDD') as label from buyer_sync.daily_runs`);
+  expect(await page.locator('.caption').first().textContent()).toContain(`on ${lastDay!.label} ${sql!.error_rate} %`);
   expect(await page.locator('.u-legend').textContent()).toMatch(/constraint_violation.*data_type.*field_length/);
   // Read-only: no operator buttons.
   expect(await page.locator('button:visible', { hasText: 'Sync now' }).count()).toBe(0);

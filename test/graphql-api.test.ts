@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../src/config.ts';
 import type { Database } from '../src/db/connection.ts';
 import type { HttpService } from '../src/http/server.ts';
+import { scramVerifier } from '../src/api/login.ts';
 import { HEADER } from '../src/sample/generate.ts';
 import { createTestDatabase, runCli, type TestDatabase, writeCsv } from './helpers.ts';
 
@@ -28,6 +29,8 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-graphql-'));
 let db: TestDatabase;
 let web: HttpService;
 
+/** A Google spreadsheet id: a sheet shared by link is open to anyone who has it, so the API never shows one. */
+const SPREADSHEET_ID = '1CanarySpreadsheetIdXyz0123456789abcdefGHIJ_k';
 const CANARY = { Name: 'CANARY-NAME-名前', Phone: 'CANARY-PHONE-0901234', Email: 'canary-mail@example.jp', Address: 'CANARY-ADDR-東京都港区', Notes: 'CANARY-NOTE-秘密のメモ' };
 function canaryRow(key: string, over: Record<number, string> = {}): string[] {
   return HEADER.map((h, i) => (i === 0 ? key : (over[i] ?? (CANARY as Record<string, string>)[h] ?? (h === 'Inquiry Date' ? '2024-04-01' : ''))));
@@ -83,6 +86,17 @@ beforeAll(async () => {
   const env = { DATABASE_URL: db.url, SHEET_ENCODING: undefined, ALERT_WEBHOOK_URL: undefined };
   expect((await runCli(['sync', '--source', sheet], env)).code).toBe(1);
   expect((await runCli(['verify', '--source', sheet, '--sample', 'all'], env)).code).toBe(1);
+  // What a Google sheet leaves behind: a run that failed reading it (its id in the message), an alert whose details name it.
+  await db.pool.query(
+    `insert into sync_runs (started_at, finished_at, status, failure, mode, source, batch_size, error_type, error_message)
+     values (now() - interval '1 hour', now() - interval '1 hour', 'failed', 'sheet', 'full', $1, 100, 'transient', $2)`,
+    [`gsheets:${SPREADSHEET_ID}#gid=0`, `Google Sheets kept failing while reading spreadsheet ${SPREADSHEET_ID}: HTTP 503`],
+  );
+  await db.pool.query(
+    `insert into sync_alerts (type, severity, condition, message, details)
+     values ('permanent_failure', 'critical', 'permanent_failure:Z001', 'buyer Z001 could not be synced after 4 attempt(s)', $1)`,
+    [{ buyer_number: 'Z001', source: `gsheets:${SPREADSHEET_ID}#gid=0`, attempts: 4 }],
+  );
   web = await startHttp(asDatabase(db), readConfig({ DATABASE_URL: db.url, PORT: '0', DASHBOARD_OPERATOR_TOKEN: TOKEN }));
 }, 60_000);
 afterAll(async () => {
@@ -124,13 +138,13 @@ describe('figures: the API says what SQL says', () => {
     );
     expect(d.retryEntries).toEqual((await query(`select buyer_number, attempt_count, status from retry_queue where status in ('pending', 'processing') order by next_retry_at, id`)).map((r) => ({ buyerNumber: r.buyer_number, attemptCount: r.attempt_count, status: r.status })));
     expect(d.alerts).toEqual((await query(`select id, type, severity, message from buyer_sync.open_alerts order by case severity when 'critical' then 0 when 'error' then 1 when 'warning' then 2 else 3 end, created_at desc, id`)));
-    expect((d.alerts as { type: string }[]).map((a) => a.type).sort()).toEqual(['high_error_rate', 'missing_buyers']);
+    expect((d.alerts as { type: string }[]).map((a) => a.type).sort()).toEqual(['high_error_rate', 'missing_buyers', 'permanent_failure']);
     expect(d.recentRuns).toEqual((await query(`select run_id, status, total_rows, inserted, failed, error_rate from buyer_sync.run_stats order by started_at desc`)).map((r) => ({ runId: r.run_id, status: r.status, totalRows: r.total_rows, inserted: r.inserted, failed: r.failed, errorRate: r.error_rate })));
     expect((d.dailyRuns as Record<string, unknown>[]).map((r) => normalise(r, ['day', 'runs', 'failedRows', 'errorRate']))).toEqual(
-      (await query(`select day, runs, failed_rows, error_rate from buyer_sync.daily_runs order by day`)).map((r) => normalise(asApi(r), ['day', 'runs', 'failedRows', 'errorRate'])),
+      (await query(`select to_char(day, 'YYYY-MM-DD') as day, runs, failed_rows, error_rate from buyer_sync.daily_runs order by day`)).map((r) => normalise(asApi(r), ['day', 'runs', 'failedRows', 'errorRate'])),
     );
     expect((d.dailyErrors as Record<string, unknown>[]).map((r) => normalise(r, ['day', 'errorType', 'errors', 'buyers']))).toEqual(
-      (await query(`select day, error_type, errors, buyers from buyer_sync.daily_errors_by_type order by day, error_type`)).map((r) => normalise(asApi(r), ['day', 'errorType', 'errors', 'buyers'])),
+      (await query(`select to_char(day, 'YYYY-MM-DD') as day, error_type, errors, buyers from buyer_sync.daily_errors_by_type order by day, error_type`)).map((r) => normalise(asApi(r), ['day', 'errorType', 'errors', 'buyers'])),
     );
     const [v] = await query(`select id, passed, summary, missing_count, sample_size from buyer_sync.verification_reports order by created_at desc limit 1`);
     expect(d.latestVerification).toEqual({ id: v!.id, passed: false, summary: v!.summary, missingCount: 12, sampleSize: v!.sample_size });
@@ -181,6 +195,10 @@ describe('no personal data', () => {
     }
     expect(text).toContain('A001');
     for (const value of Object.values(CANARY)) expect(text).not.toContain(value);
+    // Nor the sheet's address: runs say google_sheet or csv, ids in messages show as <id>.
+    expect(text).not.toContain(SPREADSHEET_ID);
+    expect(text).toContain('"sourceKind":"google_sheet"');
+    expect(text).toContain('reading spreadsheet <id>: HTTP 503');
     for (const fragment of ['CANARY', '名前', '秘密', 'example.jp', '0901234', '港区']) expect(text).not.toContain(fragment);
   });
 });
@@ -250,6 +268,20 @@ describe('limits and pages', () => {
     expect(get.headers.get('content-type') ?? '').not.toMatch(/html/);
   });
 
+  it('breadth: too many fields at the top, or in all, are refused before anything runs; each request has a statement timeout', async () => {
+    const aliases = Array.from({ length: 21 }, (_, i) => `a${i}: extraBuyers { buyerNumber }`).join(' ');
+    const wide = await gql(`{ ${aliases} }`);
+    expect(wide.body.errors?.[0]?.message).toBe('a request may ask for at most 20 fields at its top level, this one asks for 21');
+    expect(wide.body.data).toBeUndefined();
+    const many = Array.from({ length: 16 }, (_, i) => `r${i}: recentErrors { id createdAt runId buyerNumber rowNumber columnName errorType errorMessage retryable ${'id '.repeat(10)}}`).join(' ');
+    const fat = await gql(`{ ${many} }`);
+    expect(fat.body.errors?.map((e) => e.message)).toContain('a request may name at most 300 fields, this one names more');
+    const fine = await gql(`{ ${Array.from({ length: 20 }, (_, i) => `a${i}: summary { missingCount }`).join(' ')} }`);
+    expect(fine.body.errors).toBeUndefined();
+    const timeout = await data(`{ summary { missingCount } }`);
+    expect(timeout).toEqual({ summary: { missingCount: 12 } });
+  });
+
   it('/ is the page (with a content security policy), its script and style are served with ETags, /healthz answers, anything else is 404', async () => {
     const page = await fetch(web.url);
     expect(page.status).toBe(200);
@@ -284,12 +316,12 @@ describe('the API login', () => {
     const superuser = readConfig({ DATABASE_URL: db.url, PORT: '0', DASHBOARD_DATABASE_URL: db.url });
     await expect(startHttp(asDatabase(db), superuser)).rejects.toThrow(/DASHBOARD_DATABASE_URL cannot serve the GraphQL API: ".*" is a superuser/);
     const role = `buyer_sync_test_login_${process.pid}`;
-    await db.pool.query(`create role ${role} login inherit`);
+    await db.pool.query(`create role ${role} login inherit password 'test-login-password-0123'`);
     try {
       await db.pool.query(`grant buyer_sync_dashboard, buyer_sync_operator to ${role}`);
       const u = new URL(db.url);
       u.username = role;
-      u.password = '';
+      u.password = 'test-login-password-0123';
       const inherits = readConfig({ DATABASE_URL: db.url, PORT: '0', DASHBOARD_DATABASE_URL: u.toString() });
       await expect(startHttp(asDatabase(db), inherits)).rejects.toThrow(new RegExp(`"${role}" inherits its roles' privileges: create it with noinherit`));
       await db.pool.query(`alter role ${role} noinherit`);
@@ -301,6 +333,53 @@ describe('the API login', () => {
       }
     } finally {
       await db.pool.query(`drop role ${role}`);
+    }
+  });
+
+  it('the password serve sets on the role is the SCRAM verifier PostgreSQL makes itself (so the password never travels in a statement)', async () => {
+    const role = `buyer_sync_test_scram_${process.pid}`;
+    const client = await db.pool.connect();
+    try {
+      await client.query(`set password_encryption = 'scram-sha-256'`);
+      await client.query(`create role ${role} password 'c0ffee-the-password'`);
+      const [{ rolpassword }] = (await client.query<{ rolpassword: string }>(`select rolpassword from pg_authid where rolname = $1`, [role])).rows as [{ rolpassword: string }];
+      const m = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(rolpassword)!;
+      expect(scramVerifier('c0ffee-the-password', Buffer.from(m[2]!, 'base64'), Number(m[1]))).toBe(rolpassword);
+      expect(scramVerifier('c0ffee-the-password-', Buffer.from(m[2]!, 'base64'), Number(m[1]))).not.toBe(rolpassword);
+    } finally {
+      await client.query(`drop role if exists ${role}`);
+      client.release();
+    }
+  });
+
+  it('where the server checks passwords: a second database of the cluster adopts the password the role has, so neither service locks the other out', async (ctx) => {
+    const probe = new URL(db.url);
+    probe.username = 'buyer_sync_authenticator';
+    probe.password = 'surely-not-the-password';
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: probe.toString() });
+    const checksPasswords = await client.connect().then(
+      () => false,
+      () => true,
+    );
+    await client.end().catch(() => undefined);
+    if (!checksPasswords) ctx.skip('this server lets buyer_sync_authenticator in without a password (trust): the embedded server of the second CI pass checks them');
+    const other = await createTestDatabase();
+    try {
+      const verifier = async () => (await query<{ rolpassword: string }>(`select rolpassword from pg_authid where rolname = 'buyer_sync_authenticator'`))[0]!.rolpassword;
+      const before = await verifier();
+      await other.pool.query(`update buyer_sync_private.api_login set password = $1`, ['ab'.repeat(32)]);
+      const second = await startHttp(asDatabase(other), readConfig({ DATABASE_URL: other.url, PORT: '0' }));
+      try {
+        expect(await (await fetch(`${second.url}healthz`)).text()).toBe('ok\n');
+        expect((await other.pool.query('select password from buyer_sync_private.api_login')).rows[0].password).not.toBe('ab'.repeat(32));
+        expect(await verifier()).toBe(before);
+        expect(await (await fetch(`${web.url}healthz`)).text()).toBe('ok\n');
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await other.drop();
     }
   });
 

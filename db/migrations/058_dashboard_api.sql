@@ -100,7 +100,10 @@ begin
   if buyer_number is null or btrim(buyer_number) = '' then
     raise exception 'retry_buyer_now needs a buyer number' using errcode = '22023';
   end if;
-  -- A buyer waiting for its next retry: due now, and a retry round right away.
+  -- Buyer numbers are stored trimmed (the row rules): so is the one asked for.
+  buyer_number := btrim(buyer_number);
+  -- A buyer waiting for its next retry: due now, and a retry round right away (it takes the due
+  -- entries oldest first, at most RETRY_ROUND_LIMIT of them).
   update public.retry_queue q set next_retry_at = least(q.next_retry_at, statement_timestamp()), updated_at = statement_timestamp()
    where q.buyer_number = retry_buyer_now.buyer_number and q.status = 'pending';
   if found then
@@ -113,6 +116,18 @@ comment on function buyer_sync.retry_buyer_now(text) is
   E'Retries one buyer now and returns the job id: a buyer in the retry queue is made due and a retry round requested; any other (failed for good, missing) is synced by its number from the configured sheet.';
 
 grant execute on function buyer_sync.acknowledge_alert(uuid), buyer_sync.retry_buyer_now(text) to buyer_sync_operator;
+
+/*
+ * What the API must not show even inside text it may show: a Google
+ * spreadsheet's id (44 characters of [A-Za-z0-9_-]). A sheet shared by link
+ * is readable by anyone who has its id, so the id is as good as every name
+ * and phone on it. Run ids (uuids, 36 characters) are kept.
+ */
+create function buyer_sync_private.redact_ids(t text) returns text
+language sql immutable
+as $$ select regexp_replace(t, '[A-Za-z0-9_-]{40,}', '<id>', 'g') $$;
+comment on function buyer_sync_private.redact_ids(text) is
+  E'Replaces every run of 40 or more [A-Za-z0-9_-] (a Google spreadsheet id) with <id>: for text the API shows.';
 
 /* ------------------------------------------------------------- the API schema
  * Smart tags in the comments shape the GraphQL API (PostGraphile v5):
@@ -152,14 +167,14 @@ comment on function buyer_sync_api.summary() is
   E'@notNull\nThe dashboard''s numbers, one row.';
 
 create view buyer_sync_api.daily_runs as
-  select d.day, d.runs, d.succeeded, d.failed_runs, d.failures, d.non_blank_rows, d.failed_rows, d.error_rate,
+  select d.day::date as day, d.runs, d.succeeded, d.failed_runs, d.failures, d.non_blank_rows, d.failed_rows, d.error_rate,
          d.avg_duration_ms, d.max_duration_ms
     from buyer_sync.daily_runs d
    where d.day > now() - interval '30 days'
    order by d.day;
 comment on view buyer_sync_api.daily_runs is
   E'@primaryKey day\n@behavior -connection +list\nRuns per day over the last 30 days (days in the database''s TimeZone), oldest first: how many, how many failed and why, rows and error rate (percent of non-blank rows that failed) of the ones that succeeded.';
-comment on column buyer_sync_api.daily_runs.day is E'@notNull';
+comment on column buyer_sync_api.daily_runs.day is E'@notNull\nThe day (a date: the same day wherever the page is read).';
 comment on column buyer_sync_api.daily_runs.runs is E'@notNull';
 comment on column buyer_sync_api.daily_runs.succeeded is E'@notNull';
 comment on column buyer_sync_api.daily_runs.failed_runs is E'@notNull\nRuns that failed (wrote nothing).';
@@ -169,13 +184,13 @@ comment on column buyer_sync_api.daily_runs.failed_rows is E'@notNull';
 comment on column buyer_sync_api.daily_runs.error_rate is E'@notNull\nPercent of the non-blank rows of the day''s successful runs that failed.';
 
 create view buyer_sync_api.daily_errors as
-  select d.day, d.error_type, d.errors, d.buyers
+  select d.day::date as day, d.error_type, d.errors, d.buyers
     from buyer_sync.daily_errors_by_type d
    where d.day > now() - interval '30 days'
    order by d.day, d.error_type;
 comment on view buyer_sync_api.daily_errors is
   E'@primaryKey day,error_type\n@behavior -connection +list\nError-log entries per day (the database''s TimeZone) and error type over the last 30 days, with the distinct buyers they concern.';
-comment on column buyer_sync_api.daily_errors.day is E'@notNull';
+comment on column buyer_sync_api.daily_errors.day is E'@notNull\nThe day (a date).';
 comment on column buyer_sync_api.daily_errors.error_type is E'@notNull\nfield_length, data_type, constraint_violation, transient or unknown.';
 comment on column buyer_sync_api.daily_errors.errors is E'@notNull';
 comment on column buyer_sync_api.daily_errors.buyers is E'@notNull';
@@ -185,16 +200,17 @@ create view buyer_sync_api.missing_buyers as
          (select e.error_type from public.sync_error_log e where e.buyer_number = m.buyer_number
            order by e.created_at desc limit 1) as last_error_type
     from buyer_sync.missing_buyers m
-   order by m.row_number;
+   order by m.row_number
+   limit 1000;
 comment on view buyer_sync_api.missing_buyers is
-  E'@primaryKey buyer_number\n@behavior -connection +list\nBuyers on the sheet (latest full read) that are not in the database, with their sheet row and the type of their latest error (null: never logged). By sheet row: orderBy ROW_NUMBER_ASC.';
+  E'@primaryKey buyer_number\n@behavior -connection +list\nThe first 1,000 buyers (by sheet row) on the sheet (latest full read) that are not in the database, with their sheet row and the type of their latest error (null: never logged); summary.missingCount counts them all, buyer-sync missing lists them all. By sheet row: orderBy ROW_NUMBER_ASC.';
 comment on column buyer_sync_api.missing_buyers.buyer_number is E'@notNull';
 comment on column buyer_sync_api.missing_buyers.row_number is E'@notNull\nThe buyer''s row on the sheet (the header is row 1).';
 
 create view buyer_sync_api.extra_buyers as
-  select x.buyer_number from buyer_sync.extra_buyers x order by x.buyer_number;
+  select x.buyer_number from buyer_sync.extra_buyers x order by x.buyer_number limit 1000;
 comment on view buyer_sync_api.extra_buyers is
-  E'@primaryKey buyer_number\n@behavior -connection +list\nBuyer numbers in the database that are not on the sheet (latest full read). A sync never deletes them.';
+  E'@primaryKey buyer_number\n@behavior -connection +list\nThe first 1,000 buyer numbers in the database that are not on the sheet (latest full read); summary.extraCount counts them all. A sync never deletes them.';
 comment on column buyer_sync_api.extra_buyers.buyer_number is E'@notNull';
 
 create view buyer_sync_api.recent_errors as
@@ -216,9 +232,10 @@ create view buyer_sync_api.retry_entries as
          q.error_info->>'error_message' as error_message
     from public.retry_queue q
    where q.status in ('pending', 'processing')
-   order by q.next_retry_at, q.id;
+   order by q.next_retry_at, q.id
+   limit 1000;
 comment on view buyer_sync_api.retry_entries is
-  E'@primaryKey id\n@behavior -connection +list\nBuyers waiting for a retry (1, 5, 15 minutes after each failure), with why the latest attempt failed. Next due first: orderBy NEXT_RETRY_AT_ASC.';
+  E'@primaryKey id\n@behavior -connection +list\nThe first 1,000 buyers due for a retry (1, 5, 15 minutes after each failure), with why the latest attempt failed; summary.retryQueueSize counts them all. Next due first: orderBy NEXT_RETRY_AT_ASC.';
 comment on column buyer_sync_api.retry_entries.id is E'@notNull';
 comment on column buyer_sync_api.retry_entries.buyer_number is E'@notNull';
 comment on column buyer_sync_api.retry_entries.status is E'@notNull\npending or processing.';
@@ -230,7 +247,9 @@ comment on column buyer_sync_api.retry_entries.updated_at is E'@notNull';
 create view buyer_sync_api.alerts as
   select a.id, a.type, a.severity,
          case a.severity when 'critical' then 0 when 'error' then 1 when 'warning' then 2 else 3 end as severity_rank,
-         a.message, a.details, a.created_at, a.delivered_at, a.delivery_error, a.acknowledged_at, t.what_to_do
+         buyer_sync_private.redact_ids(a.message) as message,
+         buyer_sync_private.redact_ids((a.details - 'source')::text)::jsonb as details,
+         a.created_at, a.delivered_at, a.delivery_error, a.acknowledged_at, t.what_to_do
     from buyer_sync.open_alerts a
     join buyer_sync.alert_types t on t.type = a.type
    order by severity_rank, a.created_at desc, a.id;
@@ -241,15 +260,17 @@ comment on column buyer_sync_api.alerts.type is E'@notNull';
 comment on column buyer_sync_api.alerts.severity is E'@notNull\ninfo, warning, error or critical.';
 comment on column buyer_sync_api.alerts.severity_rank is E'@notNull\n0 critical, 1 error, 2 warning, 3 info: orderBy [SEVERITY_RANK_ASC, CREATED_AT_DESC] puts the worst first.';
 comment on column buyer_sync_api.alerts.message is E'@notNull';
-comment on column buyer_sync_api.alerts.details is E'@notNull';
+comment on column buyer_sync_api.alerts.details is E'@notNull\nThe alert''s details without the sheet''s address (spreadsheet ids show as <id>).';
 comment on column buyer_sync_api.alerts.created_at is E'@notNull';
 comment on column buyer_sync_api.alerts.acknowledged_at is E'When an operator acknowledged it; null: nobody has yet.';
 comment on column buyer_sync_api.alerts.what_to_do is E'@notNull';
 
 create view buyer_sync_api.recent_runs as
-  select r.run_id, r.started_at, r.finished_at, r.mode, r.status, r.failure, r.source, r.total_rows, r.blank_rows,
+  select r.run_id, r.started_at, r.finished_at, r.mode, r.status, r.failure,
+         case when r.source like 'gsheets:%' then 'google_sheet' else 'csv' end as source_kind,
+         r.total_rows, r.blank_rows,
          r.inserted, r.updated, r.unchanged, r.failed, r.error_rate, r.errors_by_type, r.duration_ms, r.rows_per_second,
-         r.error_message
+         buyer_sync_private.redact_ids(r.error_message) as error_message
     from buyer_sync.recent_runs r;
 comment on view buyer_sync_api.recent_runs is
   E'@primaryKey run_id\n@behavior -connection +list\nThe 50 latest sync runs: mode, outcome, what happened to every row, error rate, duration; why a failed run failed. Newest first: orderBy STARTED_AT_DESC.';
@@ -257,7 +278,7 @@ comment on column buyer_sync_api.recent_runs.run_id is E'@notNull';
 comment on column buyer_sync_api.recent_runs.started_at is E'@notNull';
 comment on column buyer_sync_api.recent_runs.mode is E'@notNull\nfull, only (given buyer numbers) or retry.';
 comment on column buyer_sync_api.recent_runs.status is E'@notNull\nrunning, succeeded or failed (a failed run wrote nothing).';
-comment on column buyer_sync_api.recent_runs.source is E'@notNull\nThe sheet read: a CSV path or gsheets:<id>.';
+comment on column buyer_sync_api.recent_runs.source_kind is E'@notNull\ngoogle_sheet or csv. Never the sheet''s address: a sheet shared by link is open to anyone with its id.';
 comment on column buyer_sync_api.recent_runs.total_rows is E'@notNull';
 comment on column buyer_sync_api.recent_runs.blank_rows is E'@notNull';
 comment on column buyer_sync_api.recent_runs.inserted is E'@notNull';
@@ -265,10 +286,12 @@ comment on column buyer_sync_api.recent_runs.updated is E'@notNull';
 comment on column buyer_sync_api.recent_runs.unchanged is E'@notNull';
 comment on column buyer_sync_api.recent_runs.failed is E'@notNull\nRows that failed.';
 comment on column buyer_sync_api.recent_runs.errors_by_type is E'@notNull';
-comment on column buyer_sync_api.recent_runs.error_message is E'Why a failed run failed. Never a cell value.';
+comment on column buyer_sync_api.recent_runs.error_message is E'Why a failed run failed (spreadsheet ids show as <id>). Never a cell value.';
 
 create view buyer_sync_api.verification as
-  select v.id, v.created_at, v.trigger, v.run_id, v.source, v.passed, v.complete, v.accurate, v.summary,
+  select v.id, v.created_at, v.trigger, v.run_id,
+         case when v.source like 'gsheets:%' then 'google_sheet' else 'csv' end as source_kind,
+         v.passed, v.complete, v.accurate, v.summary,
          v.sample_size, v.missing_count, v.extra_count, v.unverifiable_count, v.mismatch_count, v.mismatched_buyers
     from buyer_sync.latest_verification v;
 comment on view buyer_sync_api.verification is
@@ -277,6 +300,7 @@ comment on column buyer_sync_api.verification.id is E'@notNull';
 comment on column buyer_sync_api.verification.created_at is E'@notNull';
 comment on column buyer_sync_api.verification.trigger is E'@notNull\ncommand (buyer-sync verify) or after_sync (right after a scheduled sync).';
 comment on column buyer_sync_api.verification.passed is E'@notNull';
+comment on column buyer_sync_api.verification.source_kind is E'@notNull\ngoogle_sheet or csv.';
 comment on column buyer_sync_api.verification.summary is E'@notNull';
 
 create function buyer_sync_api.latest_verification() returns buyer_sync_api.verification
@@ -307,6 +331,8 @@ as $$ select buyer_sync.acknowledge_alert(alert_id) $$;
 comment on function buyer_sync_api.acknowledge_alert(uuid) is
   E'Acknowledges an open alert (someone is on it); returns when. Operator token required.';
 
+-- The views call it; a view's functions are called with its reader's execute rights.
+grant execute on function buyer_sync_private.redact_ids(text) to buyer_sync_dashboard;
 grant usage on schema buyer_sync_api to buyer_sync_dashboard;
 grant select on all tables in schema buyer_sync_api to buyer_sync_dashboard;
 grant execute on function buyer_sync_api.summary(), buyer_sync_api.latest_verification() to buyer_sync_dashboard;
@@ -316,6 +342,7 @@ grant execute on function buyer_sync_api.request_sync(), buyer_sync_api.retry_bu
 -- migrate:down
 
 drop schema buyer_sync_api cascade;
+drop function buyer_sync_private.redact_ids(text);
 drop function buyer_sync.retry_buyer_now(text);
 drop function buyer_sync.acknowledge_alert(uuid);
 drop view buyer_sync.open_alerts;

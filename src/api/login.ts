@@ -7,11 +7,15 @@
  *   such a login (a superuser or an inheriting role would let a request
  *   read more than the API schema).
  * - Unset: the service's own database, as buyer_sync_authenticator (migration
- *   058), with the password kept in buyer_sync_private.api_login. When the
- *   server refuses that password (the role is the cluster's and new), the
- *   service sets it on the role, which needs an owner that is a superuser or
- *   has createrole; otherwise DASHBOARD_DATABASE_URL is the way.
+ *   058), with the password kept in buyer_sync_private.api_login. The role
+ *   is the cluster's: when the server refuses that password, the password of
+ *   another buyer-sync database of the cluster that works is adopted (so two
+ *   databases' services never lock each other out); when none does (the role
+ *   is new), the service sets its own on the role, as a SCRAM verifier, which
+ *   needs an owner that is a superuser or has createrole. Otherwise
+ *   DASHBOARD_DATABASE_URL is the way.
  */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from '../config.ts';
 import { connectionError, describeTarget, type Database } from '../db/connection.ts';
@@ -57,11 +61,36 @@ export function loginProblem(f: LoginFacts): string | null {
   return null;
 }
 
+/** The service's URL with the API's login instead of the owner's; a socket-only URL cannot be rewritten safely. */
 function withLogin(url: string, user: string, password: string): string {
   const u = new URL(url);
+  if (u.hostname === '' || u.searchParams.has('host')) {
+    throw new CannotRunError('DATABASE_URL names no TCP host (a Unix socket?): set DASHBOARD_DATABASE_URL to the GraphQL API\'s login (docs/runbooks.md: "The dashboard\'s database login")');
+  }
+  u.searchParams.delete('user');
+  u.searchParams.delete('password');
   u.username = encodeURIComponent(user);
   u.password = encodeURIComponent(password);
   return u.toString();
+}
+
+function inDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
+/**
+ * A SCRAM-SHA-256 verifier (RFC 5802, as PostgreSQL stores it), so that
+ * `alter role … password` never carries the password itself into a server
+ * log.
+ */
+export function scramVerifier(password: string, salt = randomBytes(16), iterations = 4096): string {
+  const salted = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 async function checked(url: string, origin: string): Promise<string> {
@@ -71,8 +100,49 @@ async function checked(url: string, origin: string): Promise<string> {
   return url;
 }
 
+const refused = (err: unknown) => REFUSED_LOGIN.has((err as { code?: string }).code ?? '');
+
+/** Checks `url`; null when the server refuses the login itself (a wrong password), throws anything else. */
+async function tryLogin(url: string): Promise<string | null> {
+  try {
+    return await checked(url, AUTHENTICATOR_ROLE);
+  } catch (err) {
+    if (refused(err)) return null;
+    if (err instanceof CannotRunError) throw err;
+    throw connectionError(url, err);
+  }
+}
+
+/**
+ * The password another buyer-sync database of this cluster keeps, if it is
+ * the one the role has now: the role is the cluster's, so every database's
+ * service must log in with the same password. Each database is asked in
+ * turn (as this service's owner; one it may not enter is skipped).
+ */
+async function passwordInUse(db: Database, own: string): Promise<string | null> {
+  const { rows } = await db.pool.query<{ datname: string }>(
+    `select datname from pg_catalog.pg_database where datallowconn and datname <> current_database() order by datname`,
+  );
+  for (const { datname } of rows) {
+    const client = new pg.Client({ connectionString: inDatabase(db.url, datname), connectionTimeoutMillis: 5_000, application_name: 'buyer-sync api' });
+    try {
+      await client.connect();
+      const found = await client.query<{ password: string }>(
+        `select password from buyer_sync_private.api_login where to_regclass('buyer_sync_private.api_login') is not null`,
+      ).catch(() => ({ rows: [] as { password: string }[] }));
+      const password = found.rows[0]?.password;
+      if (password && password !== own && (await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, password))) !== null) return password;
+    } catch {
+      // Not ours to enter, or not a buyer-sync database: next.
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  return null;
+}
+
 /** The connection string the GraphQL API uses (see the module's comment). */
-export async function apiLoginUrl(db: Database, config: Pick<Config, 'dashboardDatabaseUrl'>): Promise<string> {
+export async function apiLoginUrl(db: Database, config: Pick<Config, 'dashboardDatabaseUrl'>, log: (line: string) => void = () => undefined): Promise<string> {
   if (config.dashboardDatabaseUrl !== null) {
     try {
       return await checked(config.dashboardDatabaseUrl, 'DASHBOARD_DATABASE_URL');
@@ -82,21 +152,18 @@ export async function apiLoginUrl(db: Database, config: Pick<Config, 'dashboardD
     }
   }
   const { rows } = await db.pool.query<{ password: string }>('select password from buyer_sync_private.api_login');
-  const url = withLogin(db.url, AUTHENTICATOR_ROLE, rows[0]!.password);
-  try {
-    return await checked(url, AUTHENTICATOR_ROLE);
-  } catch (err) {
-    if (!REFUSED_LOGIN.has((err as { code?: string }).code ?? '')) {
-      if (err instanceof CannotRunError) throw err;
-      throw connectionError(url, err);
-    }
+  const own = rows[0]!.password;
+  const mine = await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, own));
+  if (mine !== null) return mine;
+  // The server refused the password: another database's service set the role's (adopt it), or nobody has yet (set ours).
+  const shared = await passwordInUse(db, own);
+  if (shared !== null) {
+    await db.pool.query('update buyer_sync_private.api_login set password = $1', [shared]);
+    log(`the GraphQL API logs in as ${AUTHENTICATOR_ROLE} with the password another database of this cluster set (now kept here too)`);
+    return (await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, shared)))!;
   }
-  // The server refused the password: the role is new to this cluster (or another database's service set its own).
   try {
-    // A hex string the migration made (checked: it goes into the statement as a literal, as alter role requires).
-    const password = rows[0]!.password;
-    if (!/^[0-9a-f]{64}$/.test(password)) throw new Error('buyer_sync_private.api_login.password is not 64 hex digits');
-    await db.pool.query(`alter role ${AUTHENTICATOR_ROLE} with login noinherit password '${password}'`);
+    await db.pool.query(`alter role ${AUTHENTICATOR_ROLE} with login noinherit password '${scramVerifier(own)}'`);
   } catch (err) {
     const target = describeTarget(db.url);
     throw new CannotRunError(
@@ -105,10 +172,7 @@ export async function apiLoginUrl(db: Database, config: Pick<Config, 'dashboardD
       { cause: err },
     );
   }
-  try {
-    return await checked(url, AUTHENTICATOR_ROLE);
-  } catch (err) {
-    if (err instanceof CannotRunError) throw err;
-    throw connectionError(url, err);
-  }
+  const url = await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, own));
+  if (url === null) throw new CannotRunError(`the server refuses ${AUTHENTICATOR_ROLE}'s login even after its password was set: check pg_hba.conf for that role, or set DASHBOARD_DATABASE_URL`);
+  return url;
 }

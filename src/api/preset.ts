@@ -8,24 +8,27 @@
  *   with the operator token, as buyer_sync_operator (operator-token.ts).
  * - No inserts, updates or deletes are generated; volatile functions in the
  *   API schema are the only mutations.
- * - A depth and list-nesting limit and a small request size: the views are
- *   flat, so anything deeper is not the dashboard.
+ * - Limits on depth, breadth and request size (limits.ts), and a statement
+ *   timeout: the views are flat and bounded, so anything bigger is not the
+ *   dashboard.
  * - GraphiQL (Ruru) at /graphiql and unmasked errors only in development
  *   (GRAPHILE_ENV=development).
  */
-import { depthLimit } from '@graphile/depth-limit';
 import type pg from 'pg';
 import type {} from 'postgraphile';
 import { makePgService } from 'postgraphile/adaptors/pg';
 import { PostGraphileAmberPreset } from 'postgraphile/presets/amber';
 import { maskErrorFor } from './errors.ts';
 import { ApiInflectionPlugin } from './inflection.ts';
+import { LimitsPlugin } from './limits.ts';
 import { DASHBOARD_ROLE, OPERATOR_ROLE } from './login.ts';
 import { credentialOf } from './operator-token.ts';
 
 export const API_SCHEMA = 'buyer_sync_api';
 export const GRAPHQL_PATH = '/graphql';
 export const GRAPHIQL_PATH = '/graphiql';
+/** No request of the page's takes more than a few milliseconds. */
+const STATEMENT_TIMEOUT = '10s';
 
 export interface ApiOptions {
   /** A pool logged in as the API's noinherit login (login.ts). */
@@ -34,24 +37,10 @@ export interface ApiOptions {
   development: boolean;
 }
 
-/** Query depth and list nesting: the dashboard's deepest query is 3 levels. */
-const DepthLimitPlugin: GraphileConfig.Plugin = {
-  name: 'BuyerSyncDepthLimitPlugin',
-  version: '1.0.0',
-  grafserv: {
-    middleware: {
-      setPreset(next, event) {
-        event.validationRules.push(depthLimit({ maxDepth: 8, maxListDepth: 2, maxIntrospectionDepth: 16, maxIntrospectionListDepth: 6 }));
-        return next();
-      },
-    },
-  },
-};
-
 export function apiPreset(o: ApiOptions): GraphileConfig.Preset {
   return {
     extends: [PostGraphileAmberPreset],
-    plugins: [ApiInflectionPlugin, DepthLimitPlugin],
+    plugins: [ApiInflectionPlugin, LimitsPlugin],
     // No global object ids (every view has a plain key), no Relay-style query field.
     disablePlugins: ['NodePlugin', 'QueryQueryPlugin'],
     pgServices: [
@@ -72,7 +61,9 @@ export function apiPreset(o: ApiOptions): GraphileConfig.Preset {
         // A refused credential never reaches here (the HTTP layer answers 401); read-only is the fallback all the same.
         const operator = 'caller' in credential && credential.caller === 'operator';
         return {
-          pgSettings: operator ? { role: OPERATOR_ROLE } : { role: DASHBOARD_ROLE, transaction_read_only: 'on' },
+          pgSettings: operator
+            ? { role: OPERATOR_ROLE, statement_timeout: STATEMENT_TIMEOUT }
+            : { role: DASHBOARD_ROLE, transaction_read_only: 'on', statement_timeout: STATEMENT_TIMEOUT },
         };
       },
     },

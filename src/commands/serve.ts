@@ -26,7 +26,7 @@ export async function runServe(db: Database, config: Config, ctx: CommandContext
   process.env.GRAPHILE_ENV ??= config.development ? 'development' : 'production';
   const { startHttp } = await import('../http/server.ts');
   // The port first: a port in use stops the start before the worker takes a job.
-  const web = await startHttp(db, config);
+  const web = await startHttp(db, config, serviceLog);
   serviceLog(
     `dashboard at ${web.url} (GraphQL API at ${web.url}graphql${config.development ? `, GraphiQL at ${web.url}graphiql` : ''}); ` +
       (config.operatorToken ? 'operator actions with DASHBOARD_OPERATOR_TOKEN' : 'read-only: set DASHBOARD_OPERATOR_TOKEN for operator actions'),

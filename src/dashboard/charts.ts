@@ -53,13 +53,14 @@ function axes(yLabel: string): uPlot.Axis[] {
   const grid = { stroke: css('--grid', '#e5e7eb'), width: 1 };
   return [
     // Whole days only: a tick between two days would repeat a date.
-    { stroke, grid, ticks: grid, space: 60, incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY], values: (_u, splits) => splits.map((s) => fmt.day(new Date(s * 1000).toISOString())) },
+    { stroke, grid, ticks: grid, space: 60, incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY], values: (_u, splits) => splits.map((s) => fmt.day(s)) },
     { stroke, grid, ticks: grid, label: yLabel, size: 50 },
   ];
 }
 
-/** Day (seconds) of a view's day column. */
-const daySeconds = (iso: string) => Math.round(new Date(iso).getTime() / 1000);
+/** A day (YYYY-MM-DD) as seconds at its UTC midnight: the x axis is drawn in UTC, so a day is the same day in every browser. */
+const daySeconds = (date: string) => Date.parse(`${date}T00:00:00Z`) / 1000;
+const utc = (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
 
 export class ErrorRateChart {
   private readonly chart: Chart;
@@ -82,6 +83,7 @@ export class ErrorRateChart {
       {
         scales: { x: { time: true, range: (_u, lo, hi) => [lo - DAY, hi + DAY] }, y: { range: [0, Math.max(5, Math.ceil(max * 1.2))] } },
         axes: axes('% of rows'),
+        tzDate: utc,
         legend: { show: false },
         cursor: { show: true, drag: { x: false, y: false } },
         series: [
@@ -128,6 +130,7 @@ export class ErrorsByTypeChart {
       {
         scales: { x: { time: true, range: (_u, lo, hi) => [lo - DAY, hi + DAY] }, y: { range: (_u, _lo, hi) => [0, Math.max(5, Math.ceil(hi * 1.2))] } },
         axes: axes('errors'),
+        tzDate: utc,
         legend: { show: true, live: false },
         cursor: { show: true, drag: { x: false, y: false } },
         series: [

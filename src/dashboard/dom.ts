@@ -28,13 +28,15 @@ export function append(el: Element, children: Child[]): void {
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 const percent = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const shortDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+// Days come from the API as dates (YYYY-MM-DD, the database's days): shown as such, wherever the browser is.
+const shortDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
 
 export const fmt = {
   int: (n: number | string | null | undefined) => (n === null || n === undefined ? '–' : integer.format(Number(n))),
   pct: (n: number | string | null | undefined) => (n === null || n === undefined ? '–' : `${percent.format(Number(n))} %`),
   when: (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : '–'),
-  day: (iso: string) => shortDay.format(new Date(iso)),
+  /** A date (YYYY-MM-DD) or UTC-midnight seconds, as "Nov 29". */
+  day: (date: string | number) => shortDay.format(typeof date === 'number' ? new Date(date * 1000) : new Date(`${date}T00:00:00Z`)),
   duration(ms: number | null | undefined): string {
     if (ms === null || ms === undefined) return '–';
     if (ms < 1000) return `${ms} ms`;

@@ -106,7 +106,7 @@ const actions: Actions = {
   get operator() {
     return token !== null;
   },
-  retryBuyer: (n) => void act(() => retryBuyer(token!, n), (job) => `Requested: buyer ${n} is retried now (job ${job}).`),
+  retryBuyer: (n) => void act(() => retryBuyer(token!, n), (job) => `Requested: buyer ${n} is synced again as soon as the worker is free (job ${job}).`),
   acknowledge: (id) => void act(() => acknowledgeAlert(token!, id), () => 'Alert acknowledged.'),
 };
 
@@ -123,7 +123,7 @@ function render(): void {
   if (!data) return;
   const d = data;
   keepingFocus(() => {
-    const st = status(d.summary, d.alerts);
+    const st = status(d.summary, d.alerts, d.recentRuns);
     statusEl.textContent = st.text;
     statusEl.className = `status ${st.tone}`;
     cardsEl.replaceChildren(cards(d.summary, d.latestVerification));

@@ -26,9 +26,14 @@ function card(label: string, figure: string, value: string, tone: Tone, sub: Nod
 }
 
 /** The verdict in the header: the first thing a person wants to know. */
-export function status(s: Summary, alerts: Alert[]): { text: string; tone: Tone } {
-  if (s.lastSyncTime === null) return { text: 'Waiting for the first full sync', tone: 'neutral' };
+export function status(s: Summary, alerts: Alert[], runs: Run[]): { text: string; tone: Tone } {
   if (alerts.some((a) => a.severity === 'critical' || a.severity === 'error')) return { text: `${fmt.int(s.openAlerts)} open alert(s)`, tone: 'bad' };
+  if (s.lastSyncTime === null) {
+    const failed = runs.find((r) => r.status === 'failed');
+    return failed
+      ? { text: `No full sync has succeeded yet: the latest failed (${failed.failure ?? 'error'})`, tone: 'bad' }
+      : { text: 'Waiting for the first full sync', tone: 'neutral' };
+  }
   if (s.missingCount > 0) return { text: `${fmt.int(s.missingCount)} buyer(s) missing`, tone: 'bad' };
   if (s.openAlerts > 0) return { text: `${fmt.int(s.openAlerts)} open alert(s)`, tone: 'warn' };
   return { text: 'In step: every sheet buyer is in the database', tone: 'good' };

@@ -67,9 +67,9 @@ export function displayUrl(host: string, port: number): string {
   return `http://${shown}:${port}/`;
 }
 
-export async function startHttp(db: Database, config: Config): Promise<HttpService> {
+export async function startHttp(db: Database, config: Config, log: (line: string) => void = () => undefined): Promise<HttpService> {
   const assets = await buildDashboardAssets();
-  const loginUrl = await apiLoginUrl(db, config);
+  const loginUrl = await apiLoginUrl(db, config, log);
   const pool = createPool(loginUrl, 4);
   const pgl = postgraphile(apiPreset({ pool, operatorToken: config.operatorToken, development: config.development }));
   const graphql = pgl.createServ(grafserv).createHandler();
