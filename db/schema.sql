@@ -425,7 +425,10 @@ CREATE FUNCTION buyer_sync.health_conditions() RETURNS TABLE(type text, conditio
     AS $$
   with t as (select * from buyer_sync_private.thresholds()),
        h as (select * from buyer_sync.current_health),
-       last_attempt as (select min(started_at) as first_at from public.sync_runs where mode = 'full')
+       last_attempt as (select min(started_at) as first_at from public.sync_runs where mode = 'full'),
+       -- The sheet was last known to be in the database: a full sync that succeeded, or a scheduled one that found it unchanged.
+       last_seen as (select max(coalesce(finished_at, started_at)) as at from public.sync_runs
+                      where mode = 'full' and status in ('succeeded', 'skipped'))
   select 'missing_buyers', 'missing_buyers', h.missing_count > t.missing_buyers_max,
          format('%s buyer(s) on the sheet are not in the database (threshold %s); buyer-sync missing lists them',
                 h.missing_count, t.missing_buyers_max),
@@ -453,18 +456,18 @@ CREATE FUNCTION buyer_sync.health_conditions() RETURNS TABLE(type text, conditio
     from t left join buyer_sync.last_full_sync l on true
   union all
   select 'stale_sync', 'stale_sync',
-         coalesce(now() - coalesce(l.finished_at, a.first_at) > t.stale_after, false),
-         case when l.run_id is null
+         coalesce(now() - coalesce(s.at, a.first_at) > t.stale_after, false),
+         case when s.at is null
               then format('no full sync has succeeded since the first attempt at %s (limit %s)', a.first_at, t.stale_after)
-              else format('no full sync has succeeded since %s (limit %s)', l.finished_at, t.stale_after) end,
-         jsonb_build_object('last_sync_time', l.finished_at, 'first_attempt_at', a.first_at, 'stale_after', t.stale_after::text,
+              else format('no full sync has succeeded since %s (limit %s)', s.at, t.stale_after) end,
+         jsonb_build_object('last_sync_time', l.finished_at, 'last_seen_unchanged_at', s.at, 'first_attempt_at', a.first_at, 'stale_after', t.stale_after::text,
                             'latest_failures', (select coalesce(jsonb_agg(jsonb_build_object('run_id', f.id, 'started_at', f.started_at,
                                                                                         'failure', f.failure, 'error_message', f.error_message)
                                                                      order by f.started_at desc), '[]'::jsonb)
                                                   from (select id, started_at, failure, error_message from public.sync_runs
                                                          where mode = 'full' and status = 'failed'
                                                          order by started_at desc limit 3) f))
-    from t cross join last_attempt a left join buyer_sync.last_full_sync l on true
+    from t cross join last_attempt a cross join last_seen s left join buyer_sync.last_full_sync l on true
 $$;
 
 
@@ -1055,12 +1058,15 @@ CREATE TABLE public.sync_runs (
     error_message text,
     encoding text,
     failure text,
+    source_version text,
+    skipped_because text,
     CONSTRAINT sync_runs_batch_size_check CHECK ((batch_size > 0)),
     CONSTRAINT sync_runs_failure_check CHECK ((failure = ANY (ARRAY['blocked'::text, 'sheet'::text, 'database'::text, 'cancelled'::text, 'interrupted'::text, 'error'::text]))),
     CONSTRAINT sync_runs_failure_fits_status CHECK (((status = 'failed'::text) = (failure IS NOT NULL))),
     CONSTRAINT sync_runs_mode_check CHECK ((mode = ANY (ARRAY['full'::text, 'only'::text, 'retry'::text]))),
     CONSTRAINT sync_runs_rows_accounted CHECK (((status <> 'succeeded'::text) OR (((((inserted + updated) + unchanged) + failed) + blank_rows) = total_rows))),
-    CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text])))
+    CONSTRAINT sync_runs_skipped_says_why CHECK (((status = 'skipped'::text) = (skipped_because IS NOT NULL))),
+    CONSTRAINT sync_runs_status_check CHECK ((status = ANY (ARRAY['running'::text, 'succeeded'::text, 'failed'::text, 'skipped'::text])))
 );
 
 
@@ -1075,7 +1081,7 @@ COMMENT ON TABLE public.sync_runs IS 'One row per sync run: where it read from, 
 -- Name: COLUMN sync_runs.status; Type: COMMENT; Schema: public; Owner: -
 --
 
-COMMENT ON COLUMN public.sync_runs.status IS 'running, succeeded or failed. A failed run wrote nothing to buyers.';
+COMMENT ON COLUMN public.sync_runs.status IS 'running, succeeded, failed (wrote nothing) or skipped (a scheduled sync that found the sheet unchanged since its last full read: read nothing, wrote nothing).';
 
 
 --
@@ -1118,6 +1124,20 @@ COMMENT ON COLUMN public.sync_runs.encoding IS 'The character encoding of the CS
 --
 
 COMMENT ON COLUMN public.sync_runs.failure IS 'Why a failed run failed: blocked (the schema check or the column mapping refused it before the sheet was read), sheet (the sheet could not be read, or was refused as it is: see error_message), database (the connection was lost, or the database failed), cancelled (stopped on purpose: Ctrl-C, SIGTERM, a worker shutting down), interrupted (its process died), error (anything else). Null unless status is failed.';
+
+
+--
+-- Name: COLUMN sync_runs.source_version; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.source_version IS 'The sheet''s version as the run found it (Drive''s file version of a Google sheet); null when unknown (a CSV export, Drive not answering).';
+
+
+--
+-- Name: COLUMN sync_runs.skipped_because; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.sync_runs.skipped_because IS 'Why a scheduled sync did not read the sheet: which full read found the same version, and how long ago. Null unless status is skipped.';
 
 
 --
@@ -2742,8 +2762,10 @@ CREATE VIEW buyer_sync_api.recent_runs AS
     r.errors_by_type,
     r.duration_ms,
     r.rows_per_second,
-    buyer_sync_private.redact_ids(r.error_message) AS error_message
-   FROM buyer_sync.recent_runs r;
+    buyer_sync_private.redact_ids(r.error_message) AS error_message,
+    buyer_sync_private.redact_ids(x.skipped_because) AS skipped_because
+   FROM (buyer_sync.recent_runs r
+     JOIN public.sync_runs x ON ((x.id = r.run_id)));
 
 
 --
@@ -2782,7 +2804,7 @@ full, only (given buyer numbers) or retry.';
 --
 
 COMMENT ON COLUMN buyer_sync_api.recent_runs.status IS '@notNull
-running, succeeded or failed (a failed run wrote nothing).';
+running, succeeded, failed (wrote nothing) or skipped (a scheduled sync that found the sheet unchanged: read nothing).';
 
 
 --
@@ -2848,6 +2870,13 @@ COMMENT ON COLUMN buyer_sync_api.recent_runs.errors_by_type IS '@notNull';
 --
 
 COMMENT ON COLUMN buyer_sync_api.recent_runs.error_message IS 'Why a failed run failed (spreadsheet ids show as <id>). Never a cell value.';
+
+
+--
+-- Name: COLUMN recent_runs.skipped_because; Type: COMMENT; Schema: buyer_sync_api; Owner: -
+--
+
+COMMENT ON COLUMN buyer_sync_api.recent_runs.skipped_because IS 'Why a skipped run read nothing (the sheet''s version was the one the last full read saw).';
 
 
 --
@@ -3315,6 +3344,13 @@ CREATE INDEX sync_health_metrics_check_time_idx ON public.sync_health_metrics US
 
 
 --
+-- Name: sync_runs_full_source_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_runs_full_source_idx ON public.sync_runs USING btree (source, started_at) WHERE ((mode = 'full'::text) AND (status = 'succeeded'::text));
+
+
+--
 -- Name: sync_runs_started_at_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3474,4 +3510,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('055'),
     ('056'),
     ('057'),
-    ('058');
+    ('058'),
+    ('059');

@@ -40,6 +40,13 @@ export interface Config {
   batchSize: number;
   /** GOOGLE_SHEETS_ROOT_URL, or null: Google's. */
   sheetsRootUrl: string | null;
+  /** GOOGLE_DRIVE_ROOT_URL, or null: Google's (Drive says whether a Google sheet changed). */
+  driveRootUrl: string | null;
+  /**
+   * SHEET_FULL_READ_MINUTES: a scheduled sync of a Google sheet whose Drive
+   * version did not change skips the read, but reads it in full at least this often.
+   */
+  fullReadMinutes: number;
   /** GOOGLE_SHEETS_BACKOFF_MS, or null: the default (1 s, doubling). */
   sheetsBackoffMs: number | null;
   /** GOOGLE_SHEETS_READS_PER_MINUTE: read requests per minute per credential (Google's quota: 60). */
@@ -162,6 +169,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? path.join(projectRoot, 'db', 'sheet-mapping.json'),
     batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, DEFAULT_BATCH_SIZE),
     sheetsRootUrl: nonEmpty(env.GOOGLE_SHEETS_ROOT_URL),
+    driveRootUrl: nonEmpty(env.GOOGLE_DRIVE_ROOT_URL),
+    fullReadMinutes: positiveInt('SHEET_FULL_READ_MINUTES', env.SHEET_FULL_READ_MINUTES, 60),
     sheetsReadsPerMinute: positiveInt('GOOGLE_SHEETS_READS_PER_MINUTE', env.GOOGLE_SHEETS_READS_PER_MINUTE, 60),
     sheetsBackoffMs: nonEmpty(env.GOOGLE_SHEETS_BACKOFF_MS) === null ? null : positiveInt('GOOGLE_SHEETS_BACKOFF_MS', env.GOOGLE_SHEETS_BACKOFF_MS, 1000),
     alertWebhookUrl: webhook('ALERT_WEBHOOK_URL', env.ALERT_WEBHOOK_URL),

@@ -1,8 +1,10 @@
 /**
  * buyers__sync: a full sync of the configured sheet. Scheduled by the
  * crontab (every 15 minutes unless SYNC_CRON says otherwise) and requested
- * by `select buyer_sync.request_sync()`. Runs in the queue buyer_sync: one
- * sync at a time.
+ * by `select buyer_sync.request_sync()` (the dashboard's "Sync now"). Runs in
+ * the queue buyer_sync: one sync at a time. A scheduled one (its payload has
+ * the crontab's `_cron`) skips reading a Google sheet that has not changed
+ * (src/sync/unchanged.ts); a requested one always reads.
  */
 import type { Task } from 'graphile-worker';
 import { fullSync } from '../src/worker/jobs.ts';
@@ -15,7 +17,7 @@ const task: Task = async (payload, helpers) => {
     if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
     throw err;
   }
-  await fullSync(helpers.abortSignal);
+  await fullSync(helpers.abortSignal, { scheduled: '_cron' in payload });
 };
 
 export default task;

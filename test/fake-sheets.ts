@@ -3,7 +3,10 @@
  * 127.0.0.1, for driving the real @googleapis/sheets client without the
  * internet: spreadsheets.get, values.get, values.batchGet, Google's error body
  * shape, API keys and service-account JWTs (signature checked), and injected
- * faults (status codes, delays, connections reset mid-body).
+ * faults (status codes, delays, connections reset mid-body). Also Drive v3's
+ * files.get for a spreadsheet's version and modifiedTime (the real
+ * @googleapis/drive client, GOOGLE_DRIVE_ROOT_URL): a test that edits a sheet
+ * bumps its version with touch().
  */
 import { createPublicKey, verify } from 'node:crypto';
 import http from 'node:http';
@@ -31,9 +34,12 @@ export interface FakeSpreadsheet {
   apiKeys?: string[];
   /** Service-account e-mails it is shared with. */
   sharedWith?: string[];
+  /** Drive's version of the file (touch() bumps it); 1 unless set. */
+  version?: number;
+  modifiedTime?: string;
 }
 
-export type RequestKind = 'meta' | 'get' | 'batchGet';
+export type RequestKind = 'meta' | 'get' | 'batchGet' | 'drive';
 
 export interface Fault {
   kind?: RequestKind;
@@ -105,6 +111,13 @@ export class FakeSheetsServer {
     this.spreadsheets.set(sheet.id, sheet);
   }
 
+  /** The sheet was edited: Drive reports a new version and modifiedTime. */
+  touch(id: string): void {
+    const sheet = this.spreadsheets.get(id)!;
+    sheet.version = (sheet.version ?? 1) + 1;
+    sheet.modifiedTime = new Date().toISOString();
+  }
+
   async start(): Promise<string> {
     this.server = http.createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
@@ -123,8 +136,9 @@ export class FakeSheetsServer {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
-    const m = /^\/v4\/spreadsheets\/([^/]+?)(?:\/values(?::batchGet|\/(.+)))?$/.exec(url.pathname);
-    const kind: RequestKind = !m ? 'meta' : url.pathname.endsWith(':batchGet') ? 'batchGet' : m[2] ? 'get' : 'meta';
+    const drive = /^\/drive\/v3\/files\/([^/]+)$/.exec(url.pathname);
+    const m = drive ?? /^\/v4\/spreadsheets\/([^/]+?)(?:\/values(?::batchGet|\/(.+)))?$/.exec(url.pathname);
+    const kind: RequestKind = drive ? 'drive' : !m ? 'meta' : url.pathname.endsWith(':batchGet') ? 'batchGet' : m[2] ? 'get' : 'meta';
     const ranges = kind === 'batchGet' ? url.searchParams.getAll('ranges') : kind === 'get' ? [decodeURIComponent(m![2]!)] : [];
     const log: LoggedRequest = { kind, ranges, valueRenderOption: url.searchParams.get('valueRenderOption'), status: 200, bytes: 0 };
     this.requests.push(log);
@@ -162,6 +176,13 @@ export class FakeSheetsServer {
     const denied = this.authorize(req, url, sheet);
     if (denied) return error(denied.status, denied.apiStatus, denied.message);
     if (!sheet) return error(404, 'NOT_FOUND', 'Requested entity was not found.');
+
+    if (kind === 'drive') {
+      // files.get with fields=…: only the fields asked for (Drive sends int64 as strings).
+      const all: Record<string, unknown> = { id: sheet.id, version: String(sheet.version ?? 1), modifiedTime: sheet.modifiedTime ?? '2026-01-01T00:00:00.000Z', mimeType: 'application/vnd.google-apps.spreadsheet' };
+      const fields = (url.searchParams.get('fields') ?? 'id').split(',').map((f) => f.trim());
+      return send(200, Object.fromEntries(fields.filter((f) => f in all).map((f) => [f, all[f]])));
+    }
 
     if (kind === 'meta') {
       return send(200, {

@@ -80,6 +80,7 @@ export interface Run {
   errorRate: string | null;
   durationMs: number | null;
   errorMessage: string | null;
+  skippedBecause: string | null;
 }
 export interface RecentError {
   id: string;
@@ -129,7 +130,7 @@ query Dashboard($limit: Int!) {
   alerts(orderBy: [SEVERITY_RANK_ASC, CREATED_AT_DESC]) { id type severity message createdAt deliveredAt acknowledgedAt whatToDo }
   missingBuyers(first: $limit, orderBy: ROW_NUMBER_ASC) { buyerNumber rowNumber lastErrorType }
   retryEntries(first: $limit, orderBy: NEXT_RETRY_AT_ASC) { id buyerNumber rowNumber status attemptCount nextRetryAt errorType columnName }
-  recentRuns(first: 15, orderBy: STARTED_AT_DESC) { runId startedAt finishedAt mode status failure totalRows inserted updated unchanged failed errorRate durationMs errorMessage }
+  recentRuns(first: 15, orderBy: STARTED_AT_DESC) { runId startedAt finishedAt mode status failure totalRows inserted updated unchanged failed errorRate durationMs errorMessage skippedBecause }
   recentErrors(first: 20, orderBy: CREATED_AT_DESC) { id createdAt buyerNumber rowNumber columnName errorType errorMessage }
   latestVerification { createdAt trigger passed summary sampleSize missingCount extraCount mismatchCount }
 }`;

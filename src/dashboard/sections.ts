@@ -142,7 +142,8 @@ export function retrySection(entries: RetryEntry[], total: number, a: Actions): 
 
 function outcome(r: Run): HTMLElement {
   const tone = r.status === 'succeeded' ? (r.failed > 0 ? 'warn' : 'good') : r.status === 'failed' ? 'bad' : 'neutral';
-  return h('span', { class: `pill ${tone}`, title: r.errorMessage ?? '' }, r.status === 'failed' && r.failure ? `failed (${r.failure})` : r.status);
+  const label = r.status === 'failed' && r.failure ? `failed (${r.failure})` : r.status === 'skipped' ? 'skipped: unchanged' : r.status;
+  return h('span', { class: `pill ${tone}`, title: r.errorMessage ?? r.skippedBecause ?? '' }, label);
 }
 
 export function runsSection(runs: Run[]): HTMLElement {

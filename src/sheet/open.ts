@@ -25,6 +25,8 @@ export interface SourceOptions {
   tab?: string | null;
   /** GOOGLE_SHEETS_ROOT_URL */
   rootUrl?: string | null;
+  /** GOOGLE_DRIVE_ROOT_URL */
+  driveRootUrl?: string | null;
   /** GOOGLE_SHEETS_BACKOFF_MS: the first retry delay (tests make it small). */
   backoffBaseMs?: number | null;
   /** GOOGLE_SHEETS_READS_PER_MINUTE */
@@ -42,6 +44,7 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
     return new GoogleSheetSource(parseSheetAddress(spec), {
       tab: options.tab ?? null,
       rootUrl: options.rootUrl ?? null,
+      driveRootUrl: options.driveRootUrl ?? null,
       ...(options.backoffBaseMs ? { backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffBaseMs * 32, attempts: 8 } } : {}),
       ...(options.perMinute ? { perMinute: options.perMinute } : {}),
       ...(options.log ? { log: options.log } : {}),
@@ -61,7 +64,7 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
  * Google settings and encoding (`--encoding` wins over SHEET_ENCODING).
  */
 export function sourceFromConfig(
-  config: Pick<Config, 'sheetSource' | 'sheetTab' | 'sheetEncoding' | 'sheetsRootUrl' | 'sheetsBackoffMs' | 'sheetsReadsPerMinute'>,
+  config: Pick<Config, 'sheetSource' | 'sheetTab' | 'sheetEncoding' | 'sheetsRootUrl' | 'sheetsBackoffMs' | 'sheetsReadsPerMinute'> & Partial<Pick<Config, 'driveRootUrl'>>,
   spec: string | null | undefined,
   options: { encodingFlag?: string | undefined; log?: (line: string) => void } = {},
 ): SheetSource {
@@ -75,6 +78,7 @@ export function sourceFromConfig(
     encoding,
     tab: config.sheetTab,
     rootUrl: config.sheetsRootUrl,
+    driveRootUrl: config.driveRootUrl ?? null,
     backoffBaseMs: config.sheetsBackoffMs,
     perMinute: config.sheetsReadsPerMinute,
     ...(options.log ? { log: options.log } : {}),

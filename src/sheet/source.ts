@@ -67,4 +67,12 @@ export interface SheetSource {
   open(hint?: OpenHint): Promise<SheetReader>;
   /** Lets go of whatever the source kept between opens (a snapshot of the sheet): the run is over. */
   release?(): Promise<void>;
+  /**
+   * The sheet's version without reading it (a Google sheet: Drive's file
+   * version), or why it is not known; absent when the source has none.
+   */
+  version?(): Promise<SourceVersion>;
 }
+
+/** A source's version, or why it could not be had (then the sheet is read in full). */
+export type SourceVersion = { version: string; modifiedTime: string | null } | { unknown: string };

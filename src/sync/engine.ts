@@ -168,10 +168,10 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
               await closeInterruptedRuns(pool);
             }
             // A run's record is written on its own connection, so that it outlives a run that fails; a dry run's goes with its transaction.
-            runId = dryRun ? randomUUID() : (await startRun(pool, { mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null })).id;
+            runId = dryRun ? randomUUID() : (await startRun(pool, { mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null, sourceVersion: request.sourceVersion ?? null })).id;
             for (const w of reader.warnings) warn(w);
           }
-          if (dryRun) await startRun(client, { id: runId, mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null });
+          if (dryRun) await startRun(client, { id: runId, mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null, sourceVersion: request.sourceVersion ?? null });
           const rules = rowRules(header, reader.format, maxKey);
           const result = await pass({ client, reader, rules, runId, counts, keys, batchSize, isolate, request, warn, started, stopped });
           if (dryRun) {

@@ -56,6 +56,8 @@ export interface SyncRequest {
   dryRun?: boolean;
   /** Leave the source's copy of the sheet for the caller to read again and release (the post-sync verification). */
   keepSource?: boolean;
+  /** The sheet's version as found before the read (Drive's, for a Google sheet): recorded on the run (unchanged.ts). */
+  sourceVersion?: string | null;
 }
 
 /** What a dry run would have done. */

@@ -11,6 +11,7 @@ import { alertLine } from '../monitor/alerts.ts';
 import { checkHealth } from '../monitor/health.ts';
 import { sourceFromConfig } from '../sheet/open.ts';
 import { syncBuyers } from '../sync/engine.ts';
+import { decideRead, recordSkippedRun } from '../sync/unchanged.ts';
 import { processRetryQueue } from '../sync/retry-round.ts';
 import type { SyncMode, SyncResult } from '../sync/types.ts';
 import { verifyIntegrity } from '../verify/checker.ts';
@@ -31,10 +32,22 @@ export function runLine(r: SyncResult): string {
  * the very rows it read (Data Flow 6). A verification that cannot run is
  * logged: the sync itself succeeded and is not repeated.
  */
-async function sync(mode: SyncMode, keys: string[] | null, signal: AbortSignal | undefined): Promise<void> {
+async function sync(mode: SyncMode, keys: string[] | null, signal: AbortSignal | undefined, scheduled = false): Promise<void> {
   const c = workerContext();
   const source = sourceFromConfig(c.config, null, { log: c.log });
   try {
+    let sourceVersion: string | null = null;
+    if (scheduled && mode === 'full') {
+      const started = performance.now();
+      const decision = await decideRead(c.pool, source, c.config.fullReadMinutes * 60_000);
+      if (!decision.read) {
+        const runId = await recordSkippedRun(c.pool, { source: source.description, batchSize: c.config.batchSize, version: decision.version, because: decision.because, durationMs: performance.now() - started });
+        c.log(`sync run ${runId} (full) of ${source.description}: skipped, ${decision.because}`);
+        return;
+      }
+      if (decision.note) c.log(decision.note);
+      sourceVersion = decision.version;
+    }
     const result = await syncBuyers(
       c.pool,
       {
@@ -46,6 +59,7 @@ async function sync(mode: SyncMode, keys: string[] | null, signal: AbortSignal |
         ...(signal ? { signal } : {}),
         warn: (w) => c.log(`warning: ${w}`),
         keepSource: true,
+        sourceVersion,
       },
       c.engine,
     );
@@ -71,7 +85,8 @@ async function sync(mode: SyncMode, keys: string[] | null, signal: AbortSignal |
   }
 }
 
-export const fullSync = (signal?: AbortSignal) => sync('full', null, signal);
+/** A full sync; a scheduled one skips reading a sheet that did not change (unchanged.ts). */
+export const fullSync = (signal?: AbortSignal, o: { scheduled?: boolean } = {}) => sync('full', null, signal, o.scheduled === true);
 export const syncNumbers = (numbers: string[], signal?: AbortSignal) => sync('only', numbers, signal);
 
 export async function retryRound(signal?: AbortSignal): Promise<void> {

@@ -36,7 +36,8 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Sheets
       email: json.client_email,
       key: json.private_key,
       keyId: json.private_key_id ?? undefined,
-      scopes: ['https://www.googleapis.com/auth/spreadsheets.readonly'],
+      // Read the sheet; read its file's metadata (its version: whether it changed since the last read).
+      scopes: ['https://www.googleapis.com/auth/spreadsheets.readonly', 'https://www.googleapis.com/auth/drive.metadata.readonly'],
     });
     // Sign the request's token ourselves (a scoped self-signed JWT), instead of
     // exchanging it at Google's token endpoint first: one fewer call, one fewer

@@ -26,9 +26,10 @@ import { sheets as sheetsApi, type sheets_v4 } from '@googleapis/sheets';
 import { CannotRunError, SourceUnavailableError } from '../../errors.ts';
 import { columnLetter } from '../../mapping/mapping.ts';
 import { printable, printableList } from '../../printable.ts';
-import type { OpenHint, SheetReader, SheetRow, SheetSource } from '../source.ts';
+import type { OpenHint, SheetReader, SheetRow, SheetSource, SourceVersion } from '../source.ts';
 import { accessAdvice, credentialsFromEnv, type SheetsCredentials } from './auth.ts';
 import { quoteTab, type SheetAddress } from './address.ts';
+import { fileVersion } from './drive.ts';
 import { limiterFor } from './limiter.ts';
 
 export interface GoogleSheetOptions {
@@ -36,6 +37,8 @@ export interface GoogleSheetOptions {
   tab?: string | null;
   /** GOOGLE_SHEETS_ROOT_URL: the API's base URL (tests, proxies). */
   rootUrl?: string | null;
+  /** GOOGLE_DRIVE_ROOT_URL: Drive's base URL (tests, proxies), for the sheet's version. */
+  driveRootUrl?: string | null;
   credentials?: () => SheetsCredentials;
   /** Per-request timeout (Google's own limit is 180 s). */
   timeoutMs?: number;
@@ -107,7 +110,7 @@ export class GoogleSheetSource implements SheetSource {
   description: string;
   readonly stats: ReadStats = { requests: 0, retries: 0, bytes: 0, rows: 0 };
   private readonly address: SheetAddress;
-  private readonly options: Required<Omit<GoogleSheetOptions, 'tab' | 'rootUrl' | 'credentials' | 'log' | 'tempDir'>> & GoogleSheetOptions;
+  private readonly options: Required<Omit<GoogleSheetOptions, 'tab' | 'rootUrl' | 'driveRootUrl' | 'credentials' | 'log' | 'tempDir'>> & GoogleSheetOptions;
   private snapshot: { dir: string; file: string; header: string[] } | null = null;
 
   constructor(address: SheetAddress, options: GoogleSheetOptions = {}) {
@@ -139,6 +142,27 @@ export class GoogleSheetSource implements SheetSource {
       if (chunk.length > 0) yield chunk;
     }
     return { header: [...header], rows: rows(), format: { encoding: null, dateSerials: true }, warnings: [], close: async () => undefined };
+  }
+
+  /**
+   * Drive's version of the spreadsheet, with the tab it selects ("7 (first
+   * tab)"): one request (through the same rate limiter), no retries. Anything but a version (Drive refusing, the Drive
+   * API not enabled, no answer) is `unknown` with the reason: the caller
+   * then reads the sheet in full.
+   */
+  async version(): Promise<SourceVersion> {
+    try {
+      const creds = (this.options.credentials ?? credentialsFromEnv)();
+      await limiterFor(creds.identity, this.options.perMinute).acquire();
+      this.stats.requests++;
+      const v = await fileVersion(this.address.spreadsheetId, creds, { rootUrl: this.options.driveRootUrl ?? null, timeoutMs: 15_000 });
+      // Drive versions the file; which tab is read is part of what was read.
+      const tab = this.address.gid !== null ? `gid ${this.address.gid}` : this.options.tab ? `tab ${JSON.stringify(this.options.tab)}` : 'first tab';
+      return { version: `${v.version} (${tab})`, modifiedTime: v.modifiedTime };
+    } catch (err) {
+      const f = describeFailure(err);
+      return { unknown: `Drive did not give the sheet's version (${f.status !== null ? `HTTP ${f.status}: ` : ''}${printable(f.message, 160)})` };
+    }
   }
 
   /**

@@ -39,12 +39,15 @@ export interface RunRecordStart {
   encoding: string | null;
   /** The run's id when the caller chose it (a dry run records its run again on each pass). */
   id?: string;
+  /** The sheet's version as found before the read (a Google sheet's Drive version). */
+  sourceVersion?: string | null;
 }
 
 export async function startRun(db: Queryable, run: RunRecordStart): Promise<{ id: string }> {
   const { rows } = await db.query<{ id: string }>(
-    `insert into public.sync_runs (id, mode, source, batch_size, encoding) values (coalesce($5::uuid, gen_random_uuid()), $1, $2, $3, $4) returning id`,
-    [run.mode, run.source, run.batchSize, run.encoding, run.id ?? null],
+    `insert into public.sync_runs (id, mode, source, batch_size, encoding, source_version)
+     values (coalesce($5::uuid, gen_random_uuid()), $1, $2, $3, $4, $6) returning id`,
+    [run.mode, run.source, run.batchSize, run.encoding, run.id ?? null, run.sourceVersion ?? null],
   );
   return { id: rows[0]!.id };
 }
