@@ -61,6 +61,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     .option('--only <numbers>', 'sync only these buyer numbers, comma-separated (B1,B2,...)')
     .option('--batch-size <n>', 'sheet rows per batch (default SYNC_BATCH_SIZE or 100)')
     .option('--dry-run', 'do the whole run, then roll it back: report what it would insert, update and fail (buyer numbers, changed columns), write nothing', false)
+    .option('--if-changed', "read the sheet only if it changed since the last full sync read it (a CSV export's hash, a Google sheet's Drive version) or that read is SHEET_FULL_READ_MINUTES old; else record a skipped run (for cron)", false)
     .option('--json', 'print the result as one JSON object', false)
     .action(async (opts: SyncCommandOptions) => setExitCode(await (await commands.sync()).syncCommand(opts)));
 

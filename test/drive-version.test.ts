@@ -15,7 +15,10 @@ import { HEADER } from '../src/sample/generate.ts';
 import { setWorkerContext } from '../src/worker/context.ts';
 import { fullSync } from '../src/worker/jobs.ts';
 import { FakeSheetsServer, text, type FakeCell } from './fake-sheets.ts';
-import { createTestDatabase, type TestDatabase } from './helpers.ts';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, runCli, type TestDatabase, writeCsv } from './helpers.ts';
 
 const SHEET = 'driveVersionSheet000000000000000000000000001';
 const fake = new FakeSheetsServer();
@@ -28,6 +31,8 @@ const rows: (FakeCell | null)[][] = [
   ...Array.from({ length: 30 }, (_, i) => HEADER.map((h, c) => (c === 0 ? text(`D${String(i + 1).padStart(3, '0')}`) : h === 'Status' ? text('新規') : null))),
 ];
 
+/** The version a run records: Drive's, the tab, and what else decides what a read writes (the mapping, buyer-sync's version). */
+const version = (drive: string) => expect.stringMatching(new RegExp(`^${drive.replace(/[()"]/g, '\\$&')}; mapping [0-9a-f]{12}, buyer-sync \\d+\\.\\d+\\.\\d+$`));
 const query = async <T extends Record<string, unknown>>(sql: string, values: unknown[] = []) => (await db.pool.query<T>(sql, values)).rows;
 const latestRun = async () => (await query<{ status: string; source_version: string | null; skipped_because: string | null; total_rows: number }>(
   'select status, source_version, skipped_because, total_rows from sync_runs order by started_at desc limit 1',
@@ -41,6 +46,7 @@ function useContext(env: Record<string, string> = {}): void {
     GOOGLE_DRIVE_ROOT_URL: fake.url,
     GOOGLE_SHEETS_BACKOFF_MS: '5',
     VERIFY_SAMPLE: '5',
+    GOOGLE_SHEETS_READS_PER_MINUTE: '6000',
     ...env,
   });
   setWorkerContext({ pool: db.pool, config, mapping: loadMapping(config.mappingFile), engine: {}, log: (l) => logged.push(l) });
@@ -80,16 +86,16 @@ describe('a scheduled full sync of a Google sheet', () => {
     const first = await requestsOf(true);
     expect(first.drive).toBe(1);
     expect((first.meta ?? 0) + (first.batchGet ?? 0) + (first.get ?? 0)).toBeGreaterThan(1);
-    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: '1 (first tab)', total_rows: 30 });
+    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: version('1 (first tab)'), total_rows: 30 });
     const reports = (await query<{ n: number }>('select count(*)::int as n from buyer_sync.verification_reports'))[0]!.n;
 
     for (let i = 0; i < 2; i++) {
       expect(await requestsOf(true)).toEqual({ drive: 1 });
       const run = await latestRun();
       expect(run.status).toBe('skipped');
-      expect(run.source_version).toBe('1 (first tab)');
-      expect(run.skipped_because).toMatch(/^unchanged: Drive version 1 \(first tab\) \(modified [^)]+\) is the one run [0-9a-f-]{36} read in full 0 min ago$/);
-      expect(logged.at(-1)).toMatch(/^sync run [0-9a-f-]{36} \(full\) of gsheets:driveVersionSheet\S+: skipped, unchanged: Drive version 1 \(first tab\)/);
+      expect(run.source_version).toEqual(version('1 (first tab)'));
+      expect(run.skipped_because).toMatch(/^unchanged: version 1 \(first tab\) \(modified [^)]+\) is the one run [0-9a-f-]{36} read in full 0 min ago$/);
+      expect(logged.at(-1)).toMatch(/^sync run [0-9a-f-]{36} \(full\) of gsheets:driveVersionSheet\S+: skipped, unchanged: version 1 \(first tab\)/);
     }
     // Nothing read, nothing verified, nothing counted as a sync.
     expect((await query<{ n: number }>('select count(*)::int as n from buyer_sync.verification_reports'))[0]!.n).toBe(reports);
@@ -106,7 +112,7 @@ describe('a scheduled full sync of a Google sheet', () => {
     const r = await requestsOf(true);
     expect(r.drive).toBe(1);
     expect(r.batchGet).toBeGreaterThan(0);
-    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: '2 (first tab)' });
+    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: version('2 (first tab)') });
     expect(await query(`select status from buyers where buyer_number = 'D001'`)).toEqual([{ status: '商談中' }]);
     expect(await requestsOf(true)).toEqual({ drive: 1 });
   });
@@ -115,7 +121,7 @@ describe('a scheduled full sync of a Google sheet', () => {
     await db.pool.query(`update sync_runs set started_at = started_at - interval '61 minutes' where status = 'succeeded'`);
     const r = await requestsOf(true);
     expect(r.batchGet).toBeGreaterThan(0);
-    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: '2 (first tab)' });
+    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: version('2 (first tab)') });
     expect(logged).toContainEqual(expect.stringMatching(/^the sheet is unchanged since run [0-9a-f-]{36}, read in full 61 min ago: reading it in full again \(SHEET_FULL_READ_MINUTES=60\)$/));
     useContext({ SHEET_FULL_READ_MINUTES: '1' });
     await db.pool.query(`update sync_runs set started_at = started_at - interval '2 minutes' where status = 'succeeded'`);
@@ -125,7 +131,7 @@ describe('a scheduled full sync of a Google sheet', () => {
   it('reads it in full when another tab is configured (the version names the tab it selects)', async () => {
     useContext({ SHEET_TAB: 'Buyers' });
     expect((await requestsOf(true)).batchGet).toBeGreaterThan(0);
-    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: '2 (tab "Buyers")' });
+    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: version('2 (tab "Buyers")') });
     expect(await requestsOf(true)).toEqual({ drive: 1 });
   });
 
@@ -143,11 +149,13 @@ describe('a scheduled full sync of a Google sheet', () => {
     expect((await requestsOf(true)).batchGet).toBeGreaterThan(0);
   });
 
-  it('a requested sync (the dashboard, SQL, the command line) always reads, without asking Drive', async () => {
+  it('a requested sync (the dashboard, SQL, the command line) always reads, and records the version it read, so the next scheduled one can skip', async () => {
     const r = await requestsOf(false);
-    expect(r.drive).toBeUndefined();
+    expect(r.drive).toBe(1);
     expect(r.batchGet).toBeGreaterThan(0);
-    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: null });
+    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: version('2 (first tab)') });
+    expect(await requestsOf(false)).toMatchObject({ drive: 1, meta: 1 });
+    expect(await requestsOf(true)).toEqual({ drive: 1 });
   });
 });
 
@@ -166,5 +174,35 @@ describe('skipped runs in the health views', () => {
     // A skipped run is no sync: the error rate and the last full sync stay the succeeded one's.
     expect(await query(`select finished_at < now() - interval '2 hours' as old from buyer_sync.last_full_sync`)).toEqual([{ old: true }]);
     await expect(db.pool.query(`insert into sync_runs (status, mode, source, batch_size) values ('skipped', 'full', 's', 100)`)).rejects.toThrow(/sync_runs_skipped_says_why/);
+  });
+});
+
+describe('sync --if-changed (cron without serve): a CSV export\'s version is a hash of its bytes', () => {
+  it('reads the first time; skips while the file is byte for byte the same (exit 1 while rows of that read still fail); reads once it changed; not with --only', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-ifchanged-'));
+    try {
+      await db.pool.query(`delete from sync_runs`);
+      const good = (k: string) => HEADER.map((h, i) => (i === 0 ? k : h === 'Inquiry Date' ? '2024/04/01' : ''));
+      const file = writeCsv(dir, [HEADER, good('C001'), good('C002'), HEADER.map((h, i) => (i === 0 ? 'C003' : h === 'Budget' ? 'lots' : ''))]);
+      const env = { DATABASE_URL: db.url, SHEET_ENCODING: undefined, ALERT_WEBHOOK_URL: undefined };
+      const sync = async () => {
+        const r = await runCli(['sync', '--source', file, '--if-changed', '--json'], env);
+        return { code: r.code, body: JSON.parse(r.stdout) as Record<string, unknown> };
+      };
+      const first = await sync();
+      expect(first).toMatchObject({ code: 1, body: { inserted: 2, failed: 1 } });
+      const second = await sync();
+      expect(second.code).toBe(1);
+      expect(second.body).toMatchObject({ status: 'skipped', still_failing: 1, skipped_because: expect.stringMatching(/^unchanged: version sha256 [0-9a-f]{32}, \d+ bytes is the one run [0-9a-f-]{36} read in full 0 min ago$/) });
+      expect(await latestRun()).toMatchObject({ status: 'skipped', total_rows: 0 });
+      writeFileSync(file, `${HEADER.join(',')}\r\n${good('C001').join(',')}\r\n${good('C002').join(',')}\r\n`);
+      expect(await sync()).toMatchObject({ code: 0, body: { unchanged: 2, failed: 0 } });
+      expect(await sync()).toMatchObject({ code: 0, body: { status: 'skipped', still_failing: 0 } });
+      const usage = await runCli(['sync', '--source', file, '--if-changed', '--only', 'C001'], env);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toContain('--if-changed is for a full sync: not with --only or --dry-run');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,6 +7,7 @@ import { printable } from '../printable.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
 import { syncBuyers, type EngineOptions } from '../sync/engine.ts';
 import { RunJournal } from '../sync/run-journal.ts';
+import { decideRead, recordSkippedRun, versionToRecord } from '../sync/unchanged.ts';
 import { dryRunJson, syncResultJson } from '../sync/service.ts';
 import type { SyncResult } from '../sync/types.ts';
 import { targetLabel } from '../db/connection.ts';
@@ -20,6 +21,7 @@ export interface SyncCommandOptions {
   only?: string;
   batchSize?: string;
   dryRun?: boolean;
+  ifChanged?: boolean;
   json: boolean;
 }
 
@@ -97,6 +99,25 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
   const batchSize = parseBatchSize(opts.batchSize, config.batchSize);
   const mapping = loadMapping(config.mappingFile);
   const source = await sourceFor(config, opts.source, opts.encoding);
+  let sourceVersion: string | null = null;
+  if (opts.ifChanged) {
+    if (only || opts.dryRun) throw new UsageError('--if-changed is for a full sync: not with --only or --dry-run');
+    const started = performance.now();
+    const decision = await decideRead(db.pool, source, mapping, config.fullReadMinutes * 60_000);
+    if (!decision.read) {
+      const runId = await recordSkippedRun(db.pool, { source: source.description, batchSize, version: decision.version, because: decision.because, durationMs: performance.now() - started });
+      if (opts.json) printJson({ run_id: runId, source: source.description, status: 'skipped', skipped_because: decision.because, still_failing: decision.lastFailed });
+      else {
+        process.stdout.write(`Sync run ${runId}: skipped, nothing read or written (${decision.because})\n`);
+        if (decision.lastFailed > 0) process.stdout.write(`${fmt(decision.lastFailed)} row(s) of that run still fail: \`npx buyer-sync errors --run ${decision.lastRunId}\`.\n`);
+      }
+      return decision.lastFailed > 0 ? ExitCode.problems : ExitCode.ok;
+    }
+    if (decision.note) diag(decision.note);
+    sourceVersion = decision.version;
+  } else if (!only && !opts.dryRun) {
+    sourceVersion = await versionToRecord(source, mapping);
+  }
   const progress = new Progress();
   const since = await alertsFrom(db);
   let result: SyncResult;
@@ -112,6 +133,7 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
         ...(ctx ? { signal: ctx.signal } : {}),
         warn: (w: string) => diag(`warning: ${w}`),
         dryRun: opts.dryRun === true,
+        sourceVersion,
         onProgress: (p) =>
           progress.update(`syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
       },

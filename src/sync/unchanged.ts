@@ -1,8 +1,9 @@
 /**
  * Whether a scheduled full sync needs to read the sheet (migration 059). A
- * source that can say its version without being read (a Google sheet: one
- * Drive request) is read only when:
- * - its version is not the one the last full sync of it read, or
+ * source that can say its version without being parsed (a Google sheet: one
+ * Drive request; a CSV export: a hash of its bytes) is read only when:
+ * - its version, or the mapping, or buyer-sync's own version, is not the one
+ *   the last full sync of it read with, or
  * - that full read is SHEET_FULL_READ_MINUTES old or older (a full read
  *   anyway, now and then: whatever Drive says, and whatever changed in the
  *   database since), or
@@ -10,30 +11,56 @@
  * Otherwise the run is recorded as skipped, with why, and reads nothing: an
  * unchanged sheet costs a scheduled sync one request.
  *
- * Only scheduled syncs ask: a sync someone requested (the command line, the
- * dashboard, SQL) always reads.
+ * Only scheduled syncs ask (and `sync --if-changed`, for cron): a sync
+ * someone requested (the command line, the dashboard, SQL) always reads, and
+ * records the version it read, so that the next scheduled sync can skip.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type pg from 'pg';
+import { projectRoot } from '../config.ts';
+import type { Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+/**
+ * What else decides what a read of an unchanged sheet would write: the
+ * column mapping and the row rules (this release). A change to either is a
+ * reason to read the sheet again.
+ */
+export function readFingerprint(mapping: Mapping): string {
+  return `mapping ${createHash('sha256').update(JSON.stringify(mapping)).digest('hex').slice(0, 12)}, buyer-sync ${PACKAGE_VERSION}`;
+}
 
 export type ReadDecision =
   | { read: true; version: string | null; note: string | null }
-  | { read: false; version: string; because: string };
+  | { read: false; version: string; because: string; lastRunId: string; lastFailed: number };
 
 interface LastFullRead {
   id: string;
   source_version: string | null;
   age_ms: number;
+  failed: number;
 }
 
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
-export async function decideRead(pool: pg.Pool, source: SheetSource, fullReadEveryMs: number): Promise<ReadDecision> {
+/** The version a full read records (null when the source has none, or could not say): what a later scheduled sync compares with. */
+export async function versionToRecord(source: SheetSource, mapping: Mapping): Promise<string | null> {
+  if (!source.version) return null;
+  const got = await source.version();
+  return 'unknown' in got ? null : `${got.version}; ${readFingerprint(mapping)}`;
+}
+
+export async function decideRead(pool: pg.Pool, source: SheetSource, mapping: Mapping, fullReadEveryMs: number): Promise<ReadDecision> {
   if (!source.version) return { read: true, version: null, note: null };
-  const found = await source.version();
-  if ('unknown' in found) return { read: true, version: null, note: `${found.unknown}: reading the sheet in full` };
+  const got = await source.version();
+  if ('unknown' in got) return { read: true, version: null, note: `${got.unknown}: reading the sheet in full` };
+  const found = { version: `${got.version}; ${readFingerprint(mapping)}`, modifiedTime: got.modifiedTime };
   const { rows } = await pool.query<LastFullRead>(
-    `select id, source_version, (extract(epoch from now() - started_at) * 1000)::float8 as age_ms
+    `select id, source_version, failed, (extract(epoch from now() - started_at) * 1000)::float8 as age_ms
        from public.sync_runs
       where mode = 'full' and status = 'succeeded'
         -- The same sheet: a run records the tab it resolved (#gid=…), the version names the tab it selects.
@@ -54,7 +81,9 @@ export async function decideRead(pool: pg.Pool, source: SheetSource, fullReadEve
   return {
     read: false,
     version: found.version,
-    because: `unchanged: Drive version ${found.version}${found.modifiedTime ? ` (modified ${found.modifiedTime})` : ''} is the one run ${last.id} read in full ${minutes(last.age_ms)} ago`,
+    because: `unchanged: version ${got.version}${got.modifiedTime ? ` (modified ${got.modifiedTime})` : ''} is the one run ${last.id} read in full ${minutes(last.age_ms)} ago`,
+    lastRunId: last.id,
+    lastFailed: last.failed,
   };
 }
 

@@ -11,12 +11,13 @@
  * must still be the one that was opened: an export overwritten while the sync
  * read it is refused, never half-synced.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CannotRunError } from '../../errors.ts';
 import { columnLetter } from '../../mapping/mapping.ts';
-import type { OpenHint, SheetReader, SheetRow, SheetSource } from '../source.ts';
+import type { OpenHint, SheetReader, SheetRow, SheetSource, SourceVersion } from '../source.ts';
 import { chooseEncoding, type EncodingRequest } from './detect.ts';
 import { createDecoder, ENCODING_LABEL } from './encoding.ts';
 import { CsvRecordParser, CsvSyntaxError, looksLikeSwallowedRow, type CsvLimits, type CsvRecord } from './records.ts';
@@ -62,6 +63,27 @@ export class CsvSheetSource implements SheetSource {
       pieceBytes: options.pieceBytes ?? 1 << 16,
       limits: options.limits ?? { maxCellLength: MAX_CELL_LENGTH, maxRecordLength: MAX_ROW_LENGTH },
     };
+  }
+
+  /**
+   * The export's version: a hash of its bytes (and its size). Reading the
+   * bytes once costs a fraction of parsing them; an export that did not
+   * change need not be synced again (unchanged.ts). A file that cannot be
+   * read has no version: the sync then says why.
+   */
+  async version(): Promise<SourceVersion> {
+    try {
+      const digest = createHash('sha256');
+      let size = 0;
+      for await (const piece of createReadStream(this.file, { highWaterMark: 1 << 20 })) {
+        digest.update(piece as Buffer);
+        size += (piece as Buffer).length;
+      }
+      const as = this.options.encoding ? `, read as ${this.options.encoding.encoding}` : '';
+      return { version: `sha256 ${digest.digest('hex').slice(0, 32)}, ${size} bytes${as}`, modifiedTime: null };
+    } catch (err) {
+      return { unknown: `the export could not be read for its hash (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
+    }
   }
 
   async open(hint?: OpenHint): Promise<SheetReader> {
