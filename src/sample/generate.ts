@@ -59,6 +59,20 @@ const LONG_NOTES = [
   'ご両親との二世帯同居を検討中のため、玄関が二つある間取りか、同じマンション内で二戸の購入も視野に入れている。資金計画について次回の面談でファイナンシャルプランナーの同席を希望。',
 ];
 
+/** Sentences of the notes a sales team keeps on a buyer (the hard benchmark sheet strings them together). */
+const NOTE_SENTENCES = [
+  '初回来店時に資金計画の相談あり、自己資金は一千万円程度。',
+  '奥様は在宅勤務のため防音性と日当たりを重視されている。',
+  '現在の住まいは賃貸で、更新時期が来年三月のため、それまでに引き渡しを希望。',
+  '内覧後の感想として、キッチンの収納が少ない点が気になるとのこと。',
+  'ご主人の勤務先が丸の内のため、東京駅まで四十分以内が条件。',
+  '電話は平日十九時以降、メールは随時可。LINEでの連絡を希望。',
+  '他社でも同じエリアの物件を検討中。価格交渉の余地を確認して連絡する。',
+  '住宅ローンは変動金利で事前審査を申込済み、結果待ち。',
+  'ペット（小型犬二匹）可の物件が必須。管理規約の確認が必要。',
+  '次回はお子様も一緒に内覧予定。学区と通学路の安全性を説明する。',
+];
+
 function pick<T>(r: () => number, xs: readonly T[]): T {
   return xs[Math.floor(r() * xs.length)]!;
 }
@@ -71,6 +85,11 @@ function csvCell(v: string): string {
   return /[",\n\r]/.test(v) || v !== v.trim() ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
+/** One CSV record as a spreadsheet exports it (CR LF). */
+export function csvLine(row: string[]): string {
+  return `${row.map(csvCell).join(',')}\r\n`;
+}
+
 export interface GenerateOptions {
   count: number;
   seed?: number;
@@ -80,6 +99,13 @@ export interface GenerateOptions {
   broken?: boolean;
   /** Only ISO dates and plain integer budgets, so that a bare COPY with casts can load it too (the benchmark's floor). */
   plain?: boolean;
+  /**
+   * As hard as real sheets: notes on most buyers (several sentences of
+   * Japanese), a few very long ones (up to 20,000 characters), dates and
+   * budgets in every format people type (slashes, yen signs, 円, commas).
+   * Overrides plain.
+   */
+  hard?: boolean;
 }
 
 /** The rows of a generated sheet (header first), as cell arrays. */
@@ -99,10 +125,11 @@ export function* generateRows(opts: GenerateOptions): Generator<string[]> {
     const iso = new Date(Date.UTC(1899, 11, 30) + day * 86_400_000).toISOString().slice(0, 10);
     const dateStyle = r();
     // A CSV export carries dates as the sheet shows them (never serial numbers): ISO, or 2024/3/5 as a Japanese locale shows them.
-    const inquiry = opts.plain || dateStyle < 0.6 ? iso : dateStyle < 0.9 ? iso.replaceAll('-', '/').replace(/\/0/g, '/') : iso.replaceAll('-', '/');
+    const plain = opts.plain && !opts.hard;
+    const inquiry = plain || dateStyle < 0.6 ? iso : dateStyle < 0.9 ? iso.replaceAll('-', '/').replace(/\/0/g, '/') : iso.replaceAll('-', '/');
     const budget = (20 + Math.floor(r() * 130)) * 1_000_000;
     const budgetStyle = r();
-    const budgetText = opts.plain
+    const budgetText = plain
       ? String(budget)
       : budgetStyle < 0.5 ? budget.toLocaleString('en-US') : budgetStyle < 0.8 ? String(budget) : budgetStyle < 0.95 ? `¥${budget.toLocaleString('en-US')}` : `${budget.toLocaleString('en-US')}円`;
     const followDay = day + 7 + Math.floor(r() * 30);
@@ -114,6 +141,19 @@ export function* generateRows(opts: GenerateOptions): Generator<string[]> {
     if (which === 0) address = `${address} ${pick(r, BUILDINGS)} ${100 + Math.floor(r() * 2900)}号室（管理人室横の通用口エントランスからオートロックを解除して入館）`;
     if (which === 1) notes = pick(r, LONG_NOTES);
     if (which === 2) email = `${pick(r, ROMAJI)}.${pick(r, ROMAJI)}.family-relocation-2024.${pad(i, 5)}@corporate-housing.example.co.jp`;
+    if (opts.hard) {
+      // Most buyers carry notes; one in two thousand a long history of them (up to 20,000 characters).
+      const sentences = r() < 0.85 ? 1 + Math.floor(r() * 4) : 0;
+      const parts: string[] = [];
+      for (let k = 0; k < sentences; k++) parts.push(pick(r, NOTE_SENTENCES));
+      if (r() < 0.0005) {
+        const target = 2_000 + Math.floor(r() * 18_000);
+        let history = '';
+        while (history.length < target) history += `${pad(1 + Math.floor(r() * 12), 2)}/${pad(1 + Math.floor(r() * 28), 2)} ${pick(r, NOTE_SENTENCES)}\n`;
+        parts.push(history.slice(0, target));
+      }
+      notes = parts.join('') || notes;
+    }
     if (which === 3) name = `株式会社${family}不動産コンサルティング・アンド・インベストメント 代表取締役社長 ${family} ${given}（法人購入・社宅用途）`;
     const row = [
       pad(i, 6),
@@ -152,11 +192,15 @@ export function* generateRows(opts: GenerateOptions): Generator<string[]> {
   }
 }
 
-export async function writeCsv(file: string, opts: GenerateOptions): Promise<void> {
+/** Writes a generated sheet as a CSV export; `edit` may change a record (by its index, the header being 0) on the way. */
+export async function writeCsv(file: string, opts: GenerateOptions, edit?: (index: number, row: string[]) => string[]): Promise<void> {
   const out = createWriteStream(file);
   let buf = '';
-  for (const row of generateRows(opts)) {
-    buf += `${row.map(csvCell).join(',')}\r\n`;
+  let index = 0;
+  for (const generated of generateRows(opts)) {
+    const row = edit ? edit(index, generated) : generated;
+    index++;
+    buf += csvLine(row);
     if (buf.length > 1 << 16) {
       if (!out.write(buf)) await once(out, 'drain');
       buf = '';

@@ -1,0 +1,70 @@
+/**
+ * The floors a sync is measured against: the same CSV loaded by PostgreSQL's
+ * own tools, typed in SQL the way the sync types it (dates with - or /,
+ * amounts with commas, ¥ or 円), in one transaction:
+ * - into a temporary table with one index (no WAL: the lowest a load can cost);
+ * - into a table shaped like buyers (`like public.buyers including all`: its
+ *   defaults, generated content hash and indexes, logged): what writing the
+ *   real table costs at the least;
+ * and, for reference, pgloader loading the file into text columns (no typing,
+ * no validation).
+ */
+import { writeFileSync } from 'node:fs';
+
+export const COLUMNS = ['buyer_number', 'name', 'phone', 'email', 'address', 'inquiry_date', 'inquiry_source', 'desired_area', 'property_type', 'budget', 'status', 'assignee', 'next_follow_up', 'notes'];
+
+/** The sync's typing, in SQL: empty is null; a date with - or /; an amount with its separators and yen signs dropped. */
+function typed(c: string): string {
+  if (c === 'inquiry_date' || c === 'next_follow_up') return `to_date(nullif(${c}, ''), 'YYYY-MM-DD')`;
+  if (c === 'budget') return `nullif(regexp_replace(${c}, '[^0-9]', '', 'g'), '')::bigint`;
+  return `nullif(${c}, '')`;
+}
+
+const copy = (csv: string) => `\\copy staging from '${csv.replaceAll("'", "''")}' with (format csv, header true)`;
+
+function load(target: string): string {
+  return `insert into ${target} (${COLUMNS.join(', ')}, synced_at, db_updated_at)
+select ${COLUMNS.map(typed).join(', ')}, now(), now() from staging
+on conflict (buyer_number) do update set ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}, synced_at = excluded.synced_at, db_updated_at = excluded.db_updated_at;`;
+}
+
+/** psql script: COPY into staging, then one INSERT … ON CONFLICT into a temporary table (one index, no WAL). */
+export function temporaryFloorSql(csv: string): string {
+  return `begin;
+create temp table staging (${COLUMNS.map((c) => `${c} text`).join(', ')}) on commit drop;
+create temp table floor_buyers (buyer_number text primary key, name text, phone text, email text, address text, inquiry_date date,
+  inquiry_source text, desired_area text, property_type text, budget bigint, status text, assignee text, next_follow_up date, notes text,
+  synced_at timestamptz, db_updated_at timestamptz) on commit drop;
+${copy(csv)}
+${load('floor_buyers')}
+commit;
+`;
+}
+
+/** psql script: the table shaped like buyers, made once (setup); then each load is COPY + one INSERT … ON CONFLICT into it. */
+export const tableFloorSetupSql = `create table floor_buyers (like public.buyers including all);`;
+export function tableFloorSql(csv: string): string {
+  return `begin;
+create temp table staging (${COLUMNS.map((c) => `${c} text`).join(', ')}) on commit drop;
+${copy(csv)}
+${load('floor_buyers')}
+commit;
+`;
+}
+
+/** pgloader: the file into a table of text columns. */
+export const pgloaderSetupSql = `create table pgloader_buyers (${COLUMNS.map((c) => `${c} text`).join(', ')});`;
+export function pgloaderCommand(csv: string, url: string, file: string): string {
+  const u = new URL(url);
+  const target = `postgresql://${u.username || 'postgres'}${u.password ? `:${u.password}` : ''}@${u.hostname}:${u.port || 5432}${u.pathname}?pgloader_buyers`;
+  writeFileSync(
+    file,
+    `LOAD CSV
+  FROM '${csv}' (${COLUMNS.join(', ')})
+  INTO ${target} (${COLUMNS.join(', ')})
+  WITH truncate, skip header = 1, fields optionally enclosed by '"', fields escaped by double-quote, fields terminated by ','
+  SET client_encoding to 'utf8', work_mem to '64MB';
+`,
+  );
+  return file;
+}
