@@ -149,12 +149,12 @@ describe('honest exits with the embedded server', () => {
     const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: data, EMBEDDED_PG_PORT: String(port), SHEET_SOURCE: undefined };
     try {
       expect((await runCli(['migrate'], env)).code).toBe(0);
-      // A slow sync: every batch waits a little, so the kill lands mid-run.
+      // A slow sync: every row waits a little, so the kill lands mid-run.
       const server = await startEmbeddedPostgres({ dataDir: pgdata, port, database: 'buyer_sync' });
       const c = new pg.Client({ connectionString: server.url });
       await c.connect();
-      await c.query(`create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
-                     create trigger slow_down after insert on buyers for each statement execute function public.slow_down()`);
+      await c.query(`create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.02); return null; end $$;
+                     create trigger slow_down after insert on buyers for each row execute function public.slow_down()`);
       await c.end();
       await server.stop();
       const sheet = path.join(data, 'sheet.csv');

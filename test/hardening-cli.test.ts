@@ -170,8 +170,8 @@ describe('whatever the database refuses fails its own row', () => {
 describe('honest exits', () => {
   it('the connection terminated mid-sync: exit 3, one line, and sync_runs records the real reason', async () => {
     await db.pool.query(`
-      create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
-      create trigger slow_down after insert on buyers for each statement execute function public.slow_down();`);
+      create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.02); return null; end $$;
+      create trigger slow_down after insert on buyers for each row execute function public.slow_down();`);
     try {
       const file = save([line(HEADER), ...Array.from({ length: 200 }, (_, i) => line(row(`S${i}`)))].join('\n'));
       const run = runCli(['sync', '--source', file, '--batch-size', '10'], env());
@@ -206,8 +206,8 @@ describe('honest exits', () => {
 describe('honest exits when the process is told to stop', () => {
   it('SIGHUP (the terminal closed) mid-sync: exit 129, one line, the run rolled back and recorded as stopped', async () => {
     await db.pool.query(`
-      create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
-      create trigger slow_down after insert on buyers for each statement execute function public.slow_down();`);
+      create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.02); return null; end $$;
+      create trigger slow_down after insert on buyers for each row execute function public.slow_down();`);
     try {
       const file = save([line(HEADER), ...Array.from({ length: 200 }, (_, i) => line(row(`H${i}`)))].join('\n'));
       const p = spawnCli(['sync', '--source', file, '--batch-size', '10'], env());

@@ -154,8 +154,8 @@ describe('serve: many workers, one sync at a time', () => {
 
   it('a worker killed with SIGKILL mid-sync: a fresh worker takes the job up at once, and every buyer is accounted for', async () => {
     await db.pool.query(`
-      create or replace function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.2); return null; end $$;
-      create trigger slow_down after insert on buyers for each statement execute function public.slow_down();`);
+      create or replace function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.01); return null; end $$;
+      create trigger slow_down after insert on buyers for each row execute function public.slow_down();`);
     try {
       const source = sheet(600, 'K');
       const doomed = spawnCli(['serve'], { ...serveEnv(source), SYNC_BATCH_SIZE: '20' });

@@ -41,6 +41,7 @@ import { closeRetryEntries, discardRetryEntries, openRetryBuyers, retryQueueSize
 import { dryRunPreview } from './sql/preview.ts';
 import { closeInterruptedRuns, finishRun, runStatus, startRun, tryRunLock, type RunFailure } from './sql/runs.ts';
 import { replaceSheetSnapshot } from './sql/snapshot.ts';
+import { InsertStage } from './sql/stage.ts';
 import { BATCH_TEXT_BUDGET, DEFAULT_BATCH_SIZE, emptyRunCounts, type RunCounts, type SyncRequest, type SyncResult } from './types.ts';
 import { BatchWriter, RowRejected } from './writer.ts';
 
@@ -270,7 +271,8 @@ async function pass(a: {
     counts,
     onBatch: request.onBatch,
   });
-  const writer = new BatchWriter({ client, statement: batchStatement(mapping, header.columns), runId, counts, isolate: a.isolate, planner });
+  const stage = a.isolate ? null : new InsertStage(client, mapping, header.columns);
+  const writer = new BatchWriter({ client, statement: batchStatement(mapping, header.columns), runId, counts, isolate: a.isolate, planner, stage });
   await writer.begin();
 
   // While the database writes batch k, batch k+1 is read, planned and encoded:
@@ -283,6 +285,10 @@ async function pass(a: {
     stopped();
     const plan = planner.plan(rows);
     const query = writer.prepare(plan);
+    if (writer.buffered(plan, query)) {
+      request.onProgress?.({ rowsRead, batches: counts.batches, elapsedMs: elapsed() });
+      return;
+    }
     await inFlight;
     inFlight = writer.write(plan, query);
     inFlight.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
@@ -310,6 +316,7 @@ async function pass(a: {
     await inFlight.catch(() => undefined);
   }
   await inFlight;
+  await writer.finish();
 
   const done = planner.finish();
   await markEarlierDuplicates(client, runId, done.earlierDuplicates.map((d) => ({ ...d, shown: printable(d.key) })));

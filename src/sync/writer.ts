@@ -1,5 +1,7 @@
 /**
- * Batch writing: a planned batch goes to PostgreSQL as one statement. In the
+ * Batch writing: a planned batch goes to PostgreSQL as one statement, except
+ * its new buyers, which in the normal pass are staged with COPY and merged in
+ * one statement when the pass ends (sql/stage.ts). In the
  * normal pass a row the database refuses (a constraint, a trigger, an index
  * entry too large) stops the pass (RowRejected): the run rolls back and
  * repeats as an isolating pass, where each batch runs under a savepoint and a
@@ -13,6 +15,7 @@ import { categorizeError, isConnectionLevel, isRetryable, isStatementLevel } fro
 import { safeDatabaseError, safeStack } from './failure.ts';
 import type { BatchPlan, BatchPlanner } from './planner.ts';
 import type { BatchStatement, PreparedQuery } from './sql/batch.ts';
+import type { InsertStage } from './sql/stage.ts';
 import type { BatchWrite, RunCounts } from './types.ts';
 
 /** The database refused a row in a pass that does not isolate batches. */
@@ -33,14 +36,22 @@ export class BatchWriter {
   private readonly counts: RunCounts;
   private readonly isolate: boolean;
   private readonly planner: BatchPlanner;
+  /** Where the normal pass puts its inserts (null: the isolating pass, which writes them batch by batch). */
+  private readonly stage: InsertStage | null;
 
-  constructor(a: { client: pg.PoolClient; statement: BatchStatement; runId: string; counts: RunCounts; isolate: boolean; planner: BatchPlanner }) {
+  constructor(a: { client: pg.PoolClient; statement: BatchStatement; runId: string; counts: RunCounts; isolate: boolean; planner: BatchPlanner; stage: InsertStage | null }) {
     this.client = a.client;
     this.statement = a.statement;
     this.runId = a.runId;
     this.counts = a.counts;
     this.isolate = a.isolate;
     this.planner = a.planner;
+    this.stage = a.isolate ? null : a.stage;
+  }
+
+  /** The part of a batch its statement writes: all of it, or, when inserts are staged, the rest. */
+  private statementPart(write: BatchWrite): BatchWrite {
+    return this.stage === null ? write : { ...write, inserts: [] };
   }
 
   /** An isolating pass starts its first savepoint. */
@@ -50,14 +61,38 @@ export class BatchWriter {
 
   /** The batch's statement, built ahead (while the previous batch is written); null when it has nothing to do or is isolated. */
   prepare(plan: BatchPlan): PreparedQuery | null {
-    return !hasWork(plan.write) || this.isolate ? null : this.statement(this.runId, plan.write);
+    const part = this.statementPart(plan.write);
+    return !hasWork(part) || this.isolate ? null : this.statement(this.runId, part);
   }
 
   async write(plan: BatchPlan, query: PreparedQuery | null): Promise<void> {
     if (!hasWork(plan.write)) return;
-    if (this.isolate || query === null) return this.writeIsolated(plan);
+    if (this.isolate) return this.writeIsolated(plan);
     try {
-      this.count(await this.client.query<{ inserted: number; updated: number }>(query));
+      if (this.stage !== null && plan.write.inserts.length > 0 && this.stage.add(plan.write.inserts)) this.count({ rows: [await this.stage.flush()] });
+      if (query !== null) this.count(await this.client.query<{ inserted: number; updated: number }>(query));
+    } catch (err) {
+      if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
+      throw new RowRejected(err);
+    }
+  }
+
+  /**
+   * A batch that only adds new buyers to a stage with room: no round trip,
+   * so the next batch is planned while the database is busy with an
+   * earlier one.
+   */
+  buffered(plan: BatchPlan, query: PreparedQuery | null): boolean {
+    if (this.stage === null || query !== null || !this.stage.fits(plan.write.inserts)) return false;
+    if (plan.write.inserts.length > 0) this.stage.add(plan.write.inserts);
+    return true;
+  }
+
+  /** The pass is over: the staged inserts go into the table. */
+  async finish(): Promise<void> {
+    if (this.stage === null) return;
+    try {
+      this.count({ rows: [await this.stage.flush()] });
     } catch (err) {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
       throw new RowRejected(err);

@@ -1,0 +1,133 @@
+/**
+ * New buyers go to the table in bulk: a run's inserts are buffered as they
+ * are planned and, every few megabytes, sent with COPY into a temporary
+ * staging table and moved into the mapped table by one set-based INSERT …
+ * ON CONFLICT: PostgreSQL's own bulk load instead of one statement per batch
+ * of 100, and while the database loads one piece the next is read and
+ * planned. Changed buyers, failures and retry bookkeeping stay in the
+ * batches' statements (few rows, and updates record which columns changed).
+ *
+ * The staging table lives in the run's transaction (on commit drop); a row
+ * the merge refuses rolls the pass back like any refused row, and the
+ * isolating pass writes batch by batch as before.
+ */
+import { once } from 'node:events';
+import type pg from 'pg';
+import { escapeIdentifier as id } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Mapping, ResolvedColumn } from '../../mapping/mapping.ts';
+
+const STAGE = 'buyer_sync_stage';
+
+/** Flush the staged rows to the server once they take this many characters. */
+export const STAGE_FLUSH_CHARS = 4 << 20;
+
+/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
+export function copyValue(v: string | null): string {
+  if (v === null) return '\\N';
+  let needs = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 92 || c === 9 || c === 10 || c === 13) {
+      needs = true;
+      break;
+    }
+  }
+  return needs ? v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r')) : v;
+}
+
+type StagedRow = { values: (string | null)[] };
+
+/** Characters a row's values take (what a flush sends, near enough). */
+function charsOf(rows: readonly StagedRow[]): number {
+  let n = 0;
+  for (const r of rows) for (const v of r.values) n += v === null ? 2 : v.length + 1;
+  return n;
+}
+
+export class InsertStage {
+  private readonly client: pg.PoolClient;
+  private readonly table: string;
+  private readonly key: string;
+  private readonly names: string[];
+  private readonly columns: ResolvedColumn[];
+  /** The rows waiting for the next flush: kept as the planner made them, encoded only as they are sent. */
+  private rows: StagedRow[] = [];
+  private chars = 0;
+  private created = false;
+
+  constructor(client: pg.PoolClient, mapping: Mapping, columns: ResolvedColumn[]) {
+    this.client = client;
+    this.table = `public.${id(mapping.table)}`;
+    this.key = id(mapping.key);
+    this.columns = columns;
+    this.names = columns.map((c) => id(c.column));
+  }
+
+  /** Whether these rows fit beside what is buffered without calling for a flush. */
+  fits(rows: readonly StagedRow[]): boolean {
+    return this.chars + charsOf(rows) < STAGE_FLUSH_CHARS;
+  }
+
+  /** Adds rows (their values in the columns' order); true when enough is buffered to flush. */
+  add(rows: readonly StagedRow[]): boolean {
+    for (const r of rows) this.rows.push(r);
+    this.chars += charsOf(rows);
+    return this.chars >= STAGE_FLUSH_CHARS;
+  }
+
+  /**
+   * Sends what is buffered with one COPY, a row at a time (no copy of the
+   * whole piece is ever made: a few huge cells stay within memory), and
+   * moves it into the table; returns how many were inserted and updated.
+   */
+  async flush(): Promise<{ inserted: number; updated: number }> {
+    if (this.rows.length === 0) return { inserted: 0, updated: 0 };
+    if (!this.created) {
+      await this.client.query(
+        `create temporary table ${STAGE} (${this.columns.map((c) => `${id(c.column)} ${c.type}`).join(', ')}) on commit drop`,
+      );
+      this.created = true;
+    }
+    const rows = this.rows;
+    this.rows = [];
+    this.chars = 0;
+    const width = this.columns.length;
+    const stream = this.client.query(copyFrom(`copy ${STAGE} (${this.names.join(', ')}) from stdin`));
+    const finished = once(stream, 'finish');
+    let failed: unknown = null;
+    stream.on('error', (err) => (failed ??= err));
+    let line = '';
+    for (const r of rows) {
+      for (let c = 0; c < width; c++) line += (c > 0 ? '\t' : '') + copyValue(r.values[c] ?? null);
+      line += '\n';
+      // Small rows travel together; a big one goes alone, at once.
+      if (line.length >= 1 << 16) {
+        if (!stream.write(line)) await Promise.race([once(stream, 'drain'), finished]);
+        line = '';
+        if (failed !== null) break;
+      }
+    }
+    stream.end(line);
+    await finished;
+    return this.move();
+  }
+
+  /** Moves the staged rows into the table (an existing key, written meanwhile by someone else, is updated) and empties the stage. */
+  private async move(): Promise<{ inserted: number; updated: number }> {
+    const nonKey = this.columns.filter((c) => id(c.column) !== this.key).map((c) => id(c.column));
+    const set = [...nonKey.map((n) => `${n} = excluded.${n}`), 'synced_at = excluded.synced_at', 'db_updated_at = excluded.db_updated_at'].join(', ');
+    const { rows } = await this.client.query<{ inserted: number; updated: number }>(
+      `with merged as (
+         insert into ${this.table} as b (${this.names.join(', ')}, created_at, synced_at, db_updated_at)
+         select ${this.names.map((n) => `s.${n}`).join(', ')}, statement_timestamp(), statement_timestamp(), statement_timestamp()
+           from ${STAGE} s
+         on conflict (${this.key}) do update set ${set}
+         returning (xmax = 0) as inserted
+       )
+       select (count(*) filter (where inserted))::int as inserted, (count(*) filter (where not inserted))::int as updated from merged`,
+    );
+    await this.client.query(`truncate ${STAGE}`);
+    return rows[0]!;
+  }
+}
