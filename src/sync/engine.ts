@@ -19,6 +19,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import { escapeIdentifier } from 'pg';
 import { CannotRunError } from '../errors.ts';
 import { assertMappingFits } from '../mapping/check.ts';
 import { resolveHeader } from '../mapping/mapping.ts';
@@ -174,7 +175,18 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
           }
           if (dryRun) await startRun(client, { id: runId, mode, source: source.description, batchSize, encoding: reader.format.encoding?.name ?? null, sourceVersion: request.sourceVersion ?? null });
           const rules = rowRules(header, reader.format, maxKey);
-          const result = await pass({ client, reader, rules, runId, counts, keys, batchSize, isolate, request, warn, started, stopped });
+          // A stop request cancels the statement in progress (a bulk load can take a while), not just the next batch.
+          const backend = (client as unknown as { processID?: number }).processID;
+          const cancel = () => {
+            if (backend) pool.query('select pg_cancel_backend($1)', [backend]).catch(() => undefined);
+          };
+          request.signal?.addEventListener('abort', cancel, { once: true });
+          let result: Awaited<ReturnType<typeof pass>>;
+          try {
+            result = await pass({ client, reader, rules, runId, counts, keys, batchSize, isolate, request, warn, started, stopped });
+          } finally {
+            request.signal?.removeEventListener('abort', cancel);
+          }
           if (dryRun) {
             const preview = await dryRunPreview(client, runId, mapping);
             await client.query('rollback');
@@ -194,7 +206,11 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
             throw known === null ? new CommitUnknown(err) : err;
           }
           return { ...result, warnings, dryRun: false, preview: null };
-        } catch (err) {
+        } catch (caught) {
+          // A statement cancelled because the run was asked to stop is the stop, not a refused row.
+          const err = request.signal?.aborted && !(caught instanceof SyncCancelled) && errorCode(caught instanceof RowRejected ? caught.cause : caught) === '57014'
+            ? new SyncCancelled(String(request.signal.reason ?? 'stopped'))
+            : caught;
           await reader.close().catch(() => undefined);
           if (isConnectionLevel(err)) {
             broken = err instanceof Error ? err : true;
@@ -317,6 +333,9 @@ async function pass(a: {
   }
   await inFlight;
   await writer.finish();
+  // After a bulk load (a first sync, a sheet that grew by a tenth), fresh statistics for what reads the table next
+  // (the missing-buyer diffs, the health views), as after any bulk load; cheap beside the load itself.
+  if (counts.inserted >= 1000 && counts.inserted * 10 >= counts.totalRows) await client.query(`analyze public.${escapeIdentifier(mapping.table)}`);
 
   const done = planner.finish();
   await markEarlierDuplicates(client, runId, done.earlierDuplicates.map((d) => ({ ...d, shown: printable(d.key) })));
