@@ -335,7 +335,10 @@ async function pass(a: {
   await writer.finish();
   // After a bulk load (a first sync, a sheet that grew by a tenth), fresh statistics for what reads the table next
   // (the missing-buyer diffs, the health views), as after any bulk load; cheap beside the load itself.
-  if (counts.inserted >= 1000 && counts.inserted * 10 >= counts.totalRows) await client.query(`analyze public.${escapeIdentifier(mapping.table)}`);
+  // Only the key's statistics (and the table's size): what those plans need, and cheap beside long text columns.
+  if (counts.inserted >= 1000 && counts.inserted * 10 >= counts.totalRows) {
+    await client.query(`analyze public.${escapeIdentifier(mapping.table)} (${escapeIdentifier(mapping.key)})`);
+  }
 
   const done = planner.finish();
   await markEarlierDuplicates(client, runId, done.earlierDuplicates.map((d) => ({ ...d, shown: printable(d.key) })));

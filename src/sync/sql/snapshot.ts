@@ -38,7 +38,7 @@ export async function replaceSheetSnapshot(
     }
     await flush();
     // The missing-buyer diffs read it next: plan them from statistics of what it holds now.
-    await client.query('analyze buyer_sync_private.sheet_buyers');
+    await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
   }
   await client.query(
     `insert into buyer_sync_private.sheet_snapshot (singleton, source, read_at, row_count, keys_hash, run_id)
