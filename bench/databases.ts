@@ -2,14 +2,8 @@
 import path from 'node:path';
 import pg from 'pg';
 import { projectRoot } from '../src/config.ts';
-import { createPool } from '../src/db/connection.ts';
+import { createPool, inDatabase } from '../src/db/connection.ts';
 import { migrate } from '../src/db/migrate.ts';
-
-export function dbUrl(base: string, name: string): string {
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
 
 async function admin(adminUrl: string, sql: string[]): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
@@ -24,7 +18,7 @@ async function admin(adminUrl: string, sql: string[]): Promise<void> {
 /** A new empty database; migrated unless `migrated` is false. */
 export async function freshDatabase(adminUrl: string, name: string, migrated = true): Promise<string> {
   await admin(adminUrl, [`drop database if exists ${name} with (force)`, `create database ${name}`]);
-  const url = dbUrl(adminUrl, name);
+  const url = inDatabase(adminUrl, name);
   if (migrated) {
     const pool = createPool(url, 2);
     await migrate(url, pool, path.join(projectRoot, 'db', 'migrations'));

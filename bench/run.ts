@@ -24,9 +24,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadEnvFile, projectRoot, readConfig } from '../src/config.ts';
-import { openDatabase } from '../src/db/connection.ts';
+import { inDatabase, openDatabase } from '../src/db/connection.ts';
 import { HEADER, writeCsv, type GenerateOptions } from '../src/sample/generate.ts';
-import { dbUrl, dropDatabase, freshDatabase } from './databases.ts';
+import { dropDatabase, freshDatabase } from './databases.ts';
 import { pgloaderCommand, pgloaderSetupSql, tableFloorSetupSql, tableFloorSql, temporaryFloorSql } from './floors.ts';
 import { installed, median, run, type Timed } from './process.ts';
 import { sheetsBench, type SourceFigures } from './sheets.ts';
@@ -230,7 +230,7 @@ async function main() {
   loadEnvFile();
   const config = readConfig();
   const db = await openDatabase(config, { log });
-  const adminUrl = dbUrl(db.url, 'postgres');
+  const adminUrl = inDatabase(db.url, 'postgres');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-bench-'));
   try {
     const figures: Figures[] = [];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { projectRoot } from '../src/config.ts';
-import { createPool } from '../src/db/connection.ts';
+import { createPool, inDatabase } from '../src/db/connection.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 
@@ -23,18 +23,12 @@ declare module 'vitest' {
   }
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
-}
-
 export default async function setup(project: TestProject) {
   let adminUrl: string;
   let stopServer = async () => {};
   const external = process.env.DATABASE_URL?.trim();
   if (external) {
-    adminUrl = withDatabase(external, 'postgres');
+    adminUrl = inDatabase(external, 'postgres');
   } else {
     const server = await startEmbeddedPostgres({
       dataDir: path.join(projectRoot, '.data', 'test-postgres'),
@@ -60,7 +54,7 @@ export default async function setup(project: TestProject) {
   }
   await admin.query(`create database ${admin.escapeIdentifier(template)}`);
 
-  const templateUrl = withDatabase(adminUrl, template);
+  const templateUrl = inDatabase(adminUrl, template);
   const pool = createPool(templateUrl, 2);
   try {
     await migrate(templateUrl, pool, path.join(projectRoot, 'db', 'migrations'));

@@ -9,7 +9,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { inject } from 'vitest';
 import { projectRoot } from '../src/config.ts';
-import { createPool } from '../src/db/connection.ts';
+import { createPool, inDatabase } from '../src/db/connection.ts';
 
 export interface TestDatabase {
   name: string;
@@ -19,9 +19,7 @@ export interface TestDatabase {
 }
 
 export function databaseUrl(database: string): string {
-  const u = new URL(inject('adminUrl'));
-  u.pathname = `/${encodeURIComponent(database)}`;
-  return u.toString();
+  return inDatabase(inject('adminUrl'), database);
 }
 
 async function adminQuery(sql: string): Promise<void> {

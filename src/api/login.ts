@@ -18,7 +18,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Config } from '../config.ts';
-import { connectionError, describeTarget, type Database } from '../db/connection.ts';
+import { connectionError, describeTarget, inDatabase, type Database } from '../db/connection.ts';
 import { CannotRunError } from '../errors.ts';
 
 export const AUTHENTICATOR_ROLE = 'buyer_sync_authenticator';
@@ -71,12 +71,6 @@ function withLogin(url: string, user: string, password: string): string {
   u.searchParams.delete('password');
   u.username = encodeURIComponent(user);
   u.password = encodeURIComponent(password);
-  return u.toString();
-}
-
-function inDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${encodeURIComponent(database)}`;
   return u.toString();
 }
 

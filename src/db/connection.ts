@@ -34,6 +34,13 @@ export function describeTarget(url: string): Target {
   };
 }
 
+/** The same connection string, naming another database on the same server. */
+export function inDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${encodeURIComponent(database)}`;
+  return u.toString();
+}
+
 /** host:port/database of a connection string, without credentials; null when it does not parse. */
 export function targetLabel(url: string): string | null {
   try {
@@ -157,12 +164,11 @@ export async function createDatabaseIfMissing(url: string): Promise<void> {
     await probe.end().catch(() => undefined);
     if ((err as { code?: string }).code !== '3D000') throw connectionError(url, err);
   }
-  const admin = new URL(url);
-  const database = decodeURIComponent(admin.pathname.replace(/^\//, ''));
-  admin.pathname = '/postgres';
+  const database = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  const admin = inDatabase(url, 'postgres');
   try {
-    await ensureDatabase(admin.toString(), database);
+    await ensureDatabase(admin, database);
   } catch (err) {
-    throw connectionError(admin.toString(), err);
+    throw connectionError(admin, err);
   }
 }

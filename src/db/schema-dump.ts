@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { projectRoot } from '../config.ts';
-import { createPool } from './connection.ts';
+import { createPool, inDatabase } from './connection.ts';
 import { migrate, runDbmate } from './migrate.ts';
 
 /** The GraphQL API's schema, printed (src/api/schema-export.ts). */
@@ -65,8 +65,7 @@ async function main(): Promise<void> {
   const config = getConfig();
   const db = await openDatabase(config, { log: (l) => process.stderr.write(`${l}\n`) });
   const scratch = `buyer_sync_schema_dump_${process.pid}`;
-  const scratchUrl = new URL(db.url);
-  scratchUrl.pathname = `/${scratch}`;
+  const scratchUrl = inDatabase(db.url, scratch);
   try {
     const major = pgDumpMajorVersion();
     const server = await serverMajorVersion(db.url);
@@ -74,11 +73,11 @@ async function main(): Promise<void> {
       throw new Error(`pg_dump ${major ?? '(not found)'} does not match the server's PostgreSQL ${server}`);
     }
     await db.pool.query(`create database ${scratch}`);
-    await dumpSchema(scratchUrl.toString(), config.migrationsDir, config.schemaFile);
+    await dumpSchema(scratchUrl, config.migrationsDir, config.schemaFile);
     process.stdout.write(`wrote ${config.schemaFile}\n`);
     process.env.GRAPHILE_ENV ??= 'production';
     const { printApiSchema } = await import('../api/schema-export.ts');
-    const pool = createPool(scratchUrl.toString(), 2);
+    const pool = createPool(scratchUrl, 2);
     try {
       writeFileSync(GRAPHQL_SCHEMA_FILE, await printApiSchema(pool));
     } finally {
