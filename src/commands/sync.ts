@@ -7,7 +7,7 @@ import { printable } from '../printable.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
 import { syncBuyers, type EngineOptions } from '../sync/engine.ts';
 import { RunJournal } from '../sync/run-journal.ts';
-import { decideRead, recordSkippedRun, versionToRecord } from '../sync/unchanged.ts';
+import { beforeFullRead } from '../sync/unchanged.ts';
 import { dryRunJson, syncResultJson } from '../sync/service.ts';
 import type { SyncResult } from '../sync/types.ts';
 import { targetLabel } from '../db/connection.ts';
@@ -99,24 +99,21 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
   const batchSize = parseBatchSize(opts.batchSize, config.batchSize);
   const mapping = loadMapping(config.mappingFile);
   const source = await sourceFor(config, opts.source, opts.encoding);
+  if (opts.ifChanged && (only || opts.dryRun)) throw new UsageError('--if-changed is for a full sync: not with --only or --dry-run');
   let sourceVersion: string | null = null;
-  if (opts.ifChanged) {
-    if (only || opts.dryRun) throw new UsageError('--if-changed is for a full sync: not with --only or --dry-run');
-    const started = performance.now();
-    const decision = await decideRead(db.pool, source, mapping, config.fullReadMinutes * 60_000);
-    if (!decision.read) {
-      const runId = await recordSkippedRun(db.pool, { source: source.description, batchSize, version: decision.version, because: decision.because, durationMs: performance.now() - started });
-      if (opts.json) printJson({ run_id: runId, source: source.description, status: 'skipped', skipped_because: decision.because, still_failing: decision.lastFailed });
+  if (!only && !opts.dryRun) {
+    const before = await beforeFullRead(db.pool, source, mapping, { skipIfUnchanged: opts.ifChanged === true, fullReadEveryMs: config.fullReadMinutes * 60_000, batchSize });
+    if (before.skipped) {
+      const s = before.skipped;
+      if (opts.json) printJson({ run_id: s.runId, source: source.description, status: 'skipped', skipped_because: s.because, still_failing: s.lastFailed });
       else {
-        process.stdout.write(`Sync run ${runId}: skipped, nothing read or written (${decision.because})\n`);
-        if (decision.lastFailed > 0) process.stdout.write(`${fmt(decision.lastFailed)} row(s) of that run still fail: \`npx buyer-sync errors --run ${decision.lastRunId}\`.\n`);
+        process.stdout.write(`Sync run ${s.runId}: skipped, nothing read or written (${s.because})\n`);
+        if (s.lastFailed > 0) process.stdout.write(`${fmt(s.lastFailed)} row(s) of that run still fail: \`npx buyer-sync errors --run ${s.lastRunId}\`.\n`);
       }
-      return decision.lastFailed > 0 ? ExitCode.problems : ExitCode.ok;
+      return s.lastFailed > 0 ? ExitCode.problems : ExitCode.ok;
     }
-    if (decision.note) diag(decision.note);
-    sourceVersion = decision.version;
-  } else if (!only && !opts.dryRun) {
-    sourceVersion = await versionToRecord(source, mapping);
+    if (before.note) diag(before.note);
+    sourceVersion = before.sourceVersion;
   }
   const progress = new Progress();
   const since = await alertsFrom(db);

@@ -34,9 +34,10 @@ export function readFingerprint(mapping: Mapping): string {
   return `mapping ${createHash('sha256').update(JSON.stringify(mapping)).digest('hex').slice(0, 12)}, buyer-sync ${PACKAGE_VERSION}`;
 }
 
-export type ReadDecision =
-  | { read: true; version: string | null; note: string | null }
-  | { read: false; version: string; because: string; lastRunId: string; lastFailed: number };
+/** A full sync about to read: skipped (the run is recorded), or to read, with the version it will have read. */
+export type BeforeFullRead =
+  | { skipped: { runId: string; because: string; lastRunId: string; lastFailed: number } }
+  | { skipped: null; sourceVersion: string | null; note: string | null };
 
 interface LastFullRead {
   id: string;
@@ -47,18 +48,25 @@ interface LastFullRead {
 
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
-/** The version a full read records (null when the source has none, or could not say): what a later scheduled sync compares with. */
-export async function versionToRecord(source: SheetSource, mapping: Mapping): Promise<string | null> {
-  if (!source.version) return null;
+/**
+ * What every full sync does before it reads (the schedule, `sync`,
+ * `--if-changed`, "Sync now"): ask the source for its version. With
+ * `skipIfUnchanged` (a schedule, --if-changed), an unchanged sheet is not
+ * read: the skipped run is recorded here. Otherwise the version goes on the
+ * run that reads, for the next schedule to compare with.
+ */
+export async function beforeFullRead(
+  pool: pg.Pool,
+  source: SheetSource,
+  mapping: Mapping,
+  o: { skipIfUnchanged: boolean; fullReadEveryMs: number; batchSize: number },
+): Promise<BeforeFullRead> {
+  const started = performance.now();
+  if (!source.version) return { skipped: null, sourceVersion: null, note: null };
   const got = await source.version();
-  return 'unknown' in got ? null : `${got.version}; ${readFingerprint(mapping)}`;
-}
-
-export async function decideRead(pool: pg.Pool, source: SheetSource, mapping: Mapping, fullReadEveryMs: number): Promise<ReadDecision> {
-  if (!source.version) return { read: true, version: null, note: null };
-  const got = await source.version();
-  if ('unknown' in got) return { read: true, version: null, note: `${got.unknown}: reading the sheet in full` };
-  const found = { version: `${got.version}; ${readFingerprint(mapping)}`, modifiedTime: got.modifiedTime };
+  if ('unknown' in got) return { skipped: null, sourceVersion: null, note: o.skipIfUnchanged ? `${got.unknown}: reading the sheet in full` : null };
+  const version = `${got.version}; ${readFingerprint(mapping)}`;
+  if (!o.skipIfUnchanged) return { skipped: null, sourceVersion: version, note: null };
   const { rows } = await pool.query<LastFullRead>(
     `select id, source_version, failed, (extract(epoch from now() - started_at) * 1000)::float8 as age_ms
        from public.sync_runs
@@ -70,30 +78,20 @@ export async function decideRead(pool: pg.Pool, source: SheetSource, mapping: Ma
     [source.description],
   );
   const last = rows[0];
-  if (!last || last.source_version !== found.version) return { read: true, version: found.version, note: null };
-  if (last.age_ms >= fullReadEveryMs) {
+  if (!last || last.source_version !== version) return { skipped: null, sourceVersion: version, note: null };
+  if (last.age_ms >= o.fullReadEveryMs) {
     return {
-      read: true,
-      version: found.version,
-      note: `the sheet is unchanged since run ${last.id}, read in full ${minutes(last.age_ms)} ago: reading it in full again (SHEET_FULL_READ_MINUTES=${Math.round(fullReadEveryMs / 60_000)})`,
+      skipped: null,
+      sourceVersion: version,
+      note: `the sheet is unchanged since run ${last.id}, read in full ${minutes(last.age_ms)} ago: reading it in full again (SHEET_FULL_READ_MINUTES=${Math.round(o.fullReadEveryMs / 60_000)})`,
     };
   }
-  return {
-    read: false,
-    version: found.version,
-    because: `unchanged: version ${got.version}${got.modifiedTime ? ` (modified ${got.modifiedTime})` : ''} is the one run ${last.id} read in full ${minutes(last.age_ms)} ago`,
-    lastRunId: last.id,
-    lastFailed: last.failed,
-  };
-}
-
-/** Records a scheduled full sync that read nothing; returns its id. */
-export async function recordSkippedRun(pool: pg.Pool, run: { source: string; batchSize: number; version: string; because: string; durationMs: number }): Promise<string> {
-  const { rows } = await pool.query<{ id: string }>(
+  const because = `unchanged: version ${got.version}${got.modifiedTime ? ` (modified ${got.modifiedTime})` : ''} is the one run ${last.id} read in full ${minutes(last.age_ms)} ago`;
+  const { rows: run } = await pool.query<{ id: string }>(
     `insert into public.sync_runs (mode, status, source, batch_size, finished_at, duration_ms, source_version, skipped_because)
      values ('full', 'skipped', $1, $2, clock_timestamp(), $3, $4, $5)
      returning id`,
-    [run.source, run.batchSize, Math.round(run.durationMs), run.version, run.because],
+    [source.description, o.batchSize, Math.round(performance.now() - started), version, because],
   );
-  return rows[0]!.id;
+  return { skipped: { runId: run[0]!.id, because, lastRunId: last.id, lastFailed: last.failed } };
 }

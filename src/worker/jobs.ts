@@ -11,7 +11,7 @@ import { alertLine } from '../monitor/alerts.ts';
 import { checkHealth } from '../monitor/health.ts';
 import { sourceFromConfig } from '../sheet/open.ts';
 import { syncBuyers } from '../sync/engine.ts';
-import { decideRead, recordSkippedRun, versionToRecord } from '../sync/unchanged.ts';
+import { beforeFullRead } from '../sync/unchanged.ts';
 import { processRetryQueue } from '../sync/retry-round.ts';
 import type { SyncMode, SyncResult } from '../sync/types.ts';
 import { verifyIntegrity } from '../verify/checker.ts';
@@ -37,18 +37,14 @@ async function sync(mode: SyncMode, keys: string[] | null, signal: AbortSignal |
   const source = sourceFromConfig(c.config, null, { log: c.log });
   try {
     let sourceVersion: string | null = null;
-    if (scheduled && mode === 'full') {
-      const started = performance.now();
-      const decision = await decideRead(c.pool, source, c.mapping, c.config.fullReadMinutes * 60_000);
-      if (!decision.read) {
-        const runId = await recordSkippedRun(c.pool, { source: source.description, batchSize: c.config.batchSize, version: decision.version, because: decision.because, durationMs: performance.now() - started });
-        c.log(`sync run ${runId} (full) of ${source.description}: skipped, ${decision.because}`);
+    if (mode === 'full') {
+      const before = await beforeFullRead(c.pool, source, c.mapping, { skipIfUnchanged: scheduled, fullReadEveryMs: c.config.fullReadMinutes * 60_000, batchSize: c.config.batchSize });
+      if (before.skipped) {
+        c.log(`sync run ${before.skipped.runId} (full) of ${source.description}: skipped, ${before.skipped.because}`);
         return;
       }
-      if (decision.note) c.log(decision.note);
-      sourceVersion = decision.version;
-    } else if (mode === 'full') {
-      sourceVersion = await versionToRecord(source, c.mapping);
+      if (before.note) c.log(before.note);
+      sourceVersion = before.sourceVersion;
     }
     const result = await syncBuyers(
       c.pool,
