@@ -83,9 +83,8 @@ export class BatchWriter {
    * earlier one.
    */
   buffered(plan: BatchPlan, query: PreparedQuery | null): boolean {
-    if (this.stage === null || query !== null || !this.stage.fits(plan.write.inserts)) return false;
-    if (plan.write.inserts.length > 0) this.stage.add(plan.write.inserts);
-    return true;
+    if (this.stage === null || query !== null) return false;
+    return plan.write.inserts.length === 0 || this.stage.addIfRoom(plan.write.inserts);
   }
 
   /** The pass is over: the staged inserts go into the table. */

@@ -64,9 +64,13 @@ export class InsertStage {
     this.names = columns.map((c) => id(c.column));
   }
 
-  /** Whether these rows fit beside what is buffered without calling for a flush. */
-  fits(rows: readonly StagedRow[]): boolean {
-    return this.chars + charsOf(rows) < STAGE_FLUSH_CHARS;
+  /** Adds the rows if they fit beside what is buffered without calling for a flush; false (nothing added) if not. */
+  addIfRoom(rows: readonly StagedRow[]): boolean {
+    const chars = charsOf(rows);
+    if (this.chars + chars >= STAGE_FLUSH_CHARS) return false;
+    for (const r of rows) this.rows.push(r);
+    this.chars += chars;
+    return true;
   }
 
   /** Adds rows (their values in the columns' order); true when enough is buffered to flush. */
