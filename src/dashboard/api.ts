@@ -178,25 +178,12 @@ export async function loadDashboard(token: string | null, signal?: AbortSignal):
   return graphql<DashboardData>(DASHBOARD_QUERY, { limit: LIST_LIMIT }, token, signal);
 }
 
-export async function requestSync(token: string): Promise<string> {
-  const data = await graphql<{ requestSync: { result: string } }>(`mutation { requestSync(input: {}) { result } }`, {}, token);
-  return data.requestSync.result;
+/** An operator action: one mutation whose payload's `result` is the job id (or the acknowledgement's time). */
+async function act(token: string, mutation: string, input: string, variables: Record<string, unknown>): Promise<string> {
+  const data = await graphql<Record<string, { result: string }>>(`mutation${input ? `(${input})` : ''} { ${mutation}(input: { ${Object.keys(variables).map((k) => `${k}: $${k}`).join(', ')} }) { result } }`, variables, token);
+  return data[mutation]!.result;
 }
 
-export async function retryBuyer(token: string, buyerNumber: string): Promise<string> {
-  const data = await graphql<{ retryBuyer: { result: string } }>(
-    `mutation Retry($n: String!) { retryBuyer(input: { buyerNumber: $n }) { result } }`,
-    { n: buyerNumber },
-    token,
-  );
-  return data.retryBuyer.result;
-}
-
-export async function acknowledgeAlert(token: string, alertId: string): Promise<string> {
-  const data = await graphql<{ acknowledgeAlert: { result: string } }>(
-    `mutation Ack($id: UUID!) { acknowledgeAlert(input: { alertId: $id }) { result } }`,
-    { id: alertId },
-    token,
-  );
-  return data.acknowledgeAlert.result;
-}
+export const requestSync = (token: string) => act(token, 'requestSync', '', {});
+export const retryBuyer = (token: string, buyerNumber: string) => act(token, 'retryBuyer', '$buyerNumber: String!', { buyerNumber });
+export const acknowledgeAlert = (token: string, alertId: string) => act(token, 'acknowledgeAlert', '$alertId: UUID!', { alertId });
