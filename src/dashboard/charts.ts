@@ -62,13 +62,17 @@ function axes(yLabel: string): uPlot.Axis[] {
 const daySeconds = (date: string) => Date.parse(`${date}T00:00:00Z`) / 1000;
 const utc = (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC');
 
-export class ErrorRateChart {
-  private readonly chart: Chart;
-  private readonly caption: HTMLElement;
+/** A chart with its text summary beneath it. */
+class CaptionedChart {
+  protected readonly chart: Chart;
+  protected readonly caption: HTMLElement;
   constructor(box: HTMLElement, caption: HTMLElement) {
     this.chart = new Chart(box);
     this.caption = caption;
   }
+}
+
+export class ErrorRateChart extends CaptionedChart {
   update(days: DailyRun[]): void {
     const withRows = days.filter((d) => Number(d.nonBlankRows) > 0);
     if (withRows.length === 0) {
@@ -105,13 +109,7 @@ export class ErrorRateChart {
   }
 }
 
-export class ErrorsByTypeChart {
-  private readonly chart: Chart;
-  private readonly caption: HTMLElement;
-  constructor(box: HTMLElement, caption: HTMLElement) {
-    this.chart = new Chart(box);
-    this.caption = caption;
-  }
+export class ErrorsByTypeChart extends CaptionedChart {
   update(rows: DailyError[]): void {
     if (rows.length === 0) {
       this.chart.empty('No errors logged in the last 30 days.');
