@@ -7,9 +7,10 @@ import { printable } from '../printable.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
 import { syncBuyers, type EngineOptions } from '../sync/engine.ts';
 import { RunJournal } from '../sync/run-journal.ts';
+import { retryQueueSize } from '../sync/sql/retry-queue.ts';
 import { beforeFullRead } from '../sync/unchanged.ts';
 import { dryRunJson, syncResultJson } from '../sync/service.ts';
-import type { SyncResult } from '../sync/types.ts';
+import { emptyRunCounts, type SyncResult } from '../sync/types.ts';
 import { targetLabel } from '../db/connection.ts';
 import { diag, getConfig, printJson, sourceFor, withDatabase, type CommandContext } from './common.ts';
 import { alertsFrom, deliverBeforeExit } from './delivery.ts';
@@ -105,7 +106,11 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
     const before = await beforeFullRead(db.pool, source, mapping, { skipIfUnchanged: opts.ifChanged === true, fullReadEveryMs: config.fullReadMinutes * 60_000, batchSize });
     if (before.skipped) {
       const s = before.skipped;
-      if (opts.json) printJson({ run_id: s.runId, source: source.description, status: 'skipped', skipped_because: s.because, still_failing: s.lastFailed });
+      if (opts.json) {
+        // The contract's shape of a sync (nothing read: every count 0), and why.
+        const counts = { ...emptyRunCounts(), retryQueueSize: await retryQueueSize(db.pool), durationMs: s.durationMs };
+        printJson({ ...syncResultJson({ ...counts, runId: s.runId, source: source.description }), status: 'skipped', skipped_because: s.because, still_failing: s.lastFailed });
+      }
       else {
         process.stdout.write(`Sync run ${s.runId}: skipped, nothing read or written (${s.because})\n`);
         if (s.lastFailed > 0) process.stdout.write(`${fmt(s.lastFailed)} row(s) of that run still fail: \`npx buyer-sync errors --run ${s.lastRunId}\`.\n`);

@@ -15,7 +15,7 @@ export { safeDatabaseError, SyncAbortedError, SyncCancelled } from './failure.ts
 export { assertSchema } from './engine.ts';
 
 /** The `sync --json` shape of contract.md. */
-export function syncResultJson(r: SyncResult) {
+export function syncResultJson(r: Pick<SyncResult, 'runId' | 'source' | 'totalRows' | 'blankRows' | 'inserted' | 'updated' | 'unchanged' | 'failed' | 'errorsByType' | 'retryQueueSize' | 'durationMs' | 'rowsPerSecond'>) {
   return {
     run_id: r.runId,
     source: r.source,

@@ -36,7 +36,7 @@ export function readFingerprint(mapping: Mapping): string {
 
 /** A full sync about to read: skipped (the run is recorded), or to read, with the version it will have read. */
 export type BeforeFullRead =
-  | { skipped: { runId: string; because: string; lastRunId: string; lastFailed: number } }
+  | { skipped: { runId: string; because: string; lastRunId: string; lastFailed: number; durationMs: number } }
   | { skipped: null; sourceVersion: string | null; note: string | null };
 
 interface LastFullRead {
@@ -86,12 +86,13 @@ export async function beforeFullRead(
       note: `the sheet is unchanged since run ${last.id}, read in full ${minutes(last.age_ms)} ago: reading it in full again (SHEET_FULL_READ_MINUTES=${Math.round(o.fullReadEveryMs / 60_000)})`,
     };
   }
+  const durationMs = Math.round(performance.now() - started);
   const because = `unchanged: version ${got.version}${got.modifiedTime ? ` (modified ${got.modifiedTime})` : ''} is the one run ${last.id} read in full ${minutes(last.age_ms)} ago`;
   const { rows: run } = await pool.query<{ id: string }>(
     `insert into public.sync_runs (mode, status, source, batch_size, finished_at, duration_ms, source_version, skipped_because)
      values ('full', 'skipped', $1, $2, clock_timestamp(), $3, $4, $5)
      returning id`,
-    [source.description, o.batchSize, Math.round(performance.now() - started), version, because],
+    [source.description, o.batchSize, durationMs, version, because],
   );
-  return { skipped: { runId: run[0]!.id, because, lastRunId: last.id, lastFailed: last.failed } };
+  return { skipped: { runId: run[0]!.id, because, lastRunId: last.id, lastFailed: last.failed, durationMs } };
 }
