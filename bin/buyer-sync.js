@@ -10,4 +10,9 @@ if (major < 22 || (major === 22 && minor < 18)) {
   );
   process.exit(3);
 }
+// Node keeps what it compiled (the TypeScript stripped, V8's code cache) on disk, keyed by each
+// file's contents: a command starts in about half the time from its second run on. Where it goes:
+// NODE_COMPILE_CACHE (default: node-compile-cache in the temporary directory); NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 await import('../src/cli.ts');

@@ -7,7 +7,6 @@
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { resolveBinary } from 'dbmate';
-import { Logger, runMigrations } from 'graphile-worker';
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
 
@@ -66,10 +65,6 @@ export function runDbmate(args: string[], opts: DbmateOptions): Promise<string> 
   });
 }
 
-const quietWorkerLogger = (log: (line: string) => void) =>
-  new Logger(() => (level, message) => {
-    if (level === 'error' || level === 'warning') log(`graphile-worker: ${message}`);
-  });
 
 export async function migrate(
   url: string,
@@ -78,7 +73,12 @@ export async function migrate(
   log: (line: string) => void = () => undefined,
 ): Promise<MigrateResult> {
   try {
-    await runMigrations({ pgPool: pool, logger: quietWorkerLogger(log) });
+    // Loaded here, not with the module: every command asks pendingMigrations(), few install.
+    const { Logger, runMigrations } = await import('graphile-worker');
+    const logger = new Logger(() => (level, message) => {
+      if (level === 'error' || level === 'warning') log(`graphile-worker: ${message}`);
+    });
+    await runMigrations({ pgPool: pool, logger });
   } catch (err) {
     throw new CannotRunError(`installing the graphile-worker schema failed: ${(err as Error).message}`, {
       cause: err,

@@ -7,7 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { JWT } from 'google-auth-library';
+import { createRequire } from 'node:module';
+import type * as GoogleAuth from 'google-auth-library';
+import type { JWT } from 'google-auth-library';
 import { CannotRunError } from '../../errors.ts';
 
 export type SheetsCredentials =
@@ -32,7 +34,9 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv = process.env): Sheets
         `GOOGLE_APPLICATION_CREDENTIALS=${keyFile} is not a service-account key (expected "type": "service_account" with client_email and private_key); create one in the Google Cloud console under IAM > Service accounts > Keys`,
       );
     }
-    const client = new JWT({
+    // Loaded on first use (synchronously: this function is): a run that reads a CSV export never pays for it.
+    const { JWT: Jwt } = createRequire(import.meta.url)('google-auth-library') as typeof GoogleAuth;
+    const client: JWT = new Jwt({
       email: json.client_email,
       key: json.private_key,
       keyId: json.private_key_id ?? undefined,

@@ -6,7 +6,6 @@
  * The service account needs the drive.metadata.readonly scope (added to its
  * token in auth.ts); an API key works for a sheet shared by link.
  */
-import { drive as driveApi } from '@googleapis/drive';
 import type { SheetsCredentials } from './auth.ts';
 
 export interface FileVersion {
@@ -22,6 +21,7 @@ export interface DriveOptions {
 
 /** Asks Drive for the file's version; throws whatever Drive answers that is not a version. */
 export async function fileVersion(spreadsheetId: string, creds: SheetsCredentials, o: DriveOptions = {}): Promise<FileVersion> {
+  const { drive: driveApi } = await import('@googleapis/drive');
   const api = driveApi({
     version: 'v3',
     auth: creds.kind === 'api_key' ? creds.key : creds.client,

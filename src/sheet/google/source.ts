@@ -22,7 +22,7 @@ import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { sheets as sheetsApi, type sheets_v4 } from '@googleapis/sheets';
+import type { sheets_v4 } from '@googleapis/sheets';
 import { CannotRunError, SourceUnavailableError } from '../../errors.ts';
 import { columnLetter } from '../../mapping/mapping.ts';
 import { printable, printableList } from '../../printable.ts';
@@ -205,6 +205,8 @@ export class GoogleSheetSource implements SheetSource {
     const o = this.options;
     const creds = (o.credentials ?? credentialsFromEnv)();
     const limiter = limiterFor(creds.identity, o.perMinute);
+    // The client is loaded on first use: a run that reads a CSV export never pays for it.
+    const { sheets: sheetsApi } = await import('@googleapis/sheets');
     const api = sheetsApi({
       version: 'v4',
       auth: creds.kind === 'api_key' ? creds.key : creds.client,
