@@ -1,6 +1,6 @@
 \restrict dbmate
 
--- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
+-- Dumped from database version 15.18
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
 
 SET statement_timeout = 0;
@@ -424,7 +424,8 @@ CREATE FUNCTION buyer_sync.health_conditions() RETURNS TABLE(type text, conditio
     LANGUAGE sql STABLE
     AS $$
   with t as (select * from buyer_sync_private.thresholds()),
-       h as (select * from buyer_sync.current_health),
+       -- Once: each reference to a column of the view would otherwise compute its set difference again.
+       h as materialized (select missing_count, spreadsheet_count, database_count, sheet_read_at from buyer_sync.current_health),
        last_attempt as (select min(started_at) as first_at from public.sync_runs where mode = 'full'),
        -- The sheet was last known to be in the database: a full sync that succeeded, or a scheduled one that found it unchanged.
        last_seen as (select max(coalesce(finished_at, started_at)) as at from public.sync_runs
@@ -435,9 +436,10 @@ CREATE FUNCTION buyer_sync.health_conditions() RETURNS TABLE(type text, conditio
          jsonb_build_object('missing_count', h.missing_count, 'threshold', t.missing_buyers_max,
                             'spreadsheet_count', h.spreadsheet_count, 'database_count', h.database_count,
                             'sheet_read_at', h.sheet_read_at,
-                            'first_missing', (select coalesce(jsonb_agg(m.buyer_number order by m.row_number), '[]'::jsonb)
-                                                from (select buyer_number, row_number from buyer_sync.missing_buyers
-                                                       order by row_number limit 20) m))
+                            'first_missing', case when h.missing_count = 0 then '[]'::jsonb
+                                                  else (select coalesce(jsonb_agg(m.buyer_number order by m.row_number), '[]'::jsonb)
+                                                          from (select buyer_number, row_number from buyer_sync.missing_buyers
+                                                                 order by row_number limit 20) m) end)
     from t, h
   union all
   -- Compared unrounded: 5.0025 % is above 5 %, though it shows as 5.00.
@@ -3511,4 +3513,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('056'),
     ('057'),
     ('058'),
-    ('059');
+    ('059'),
+    ('060');
