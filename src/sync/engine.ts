@@ -356,7 +356,7 @@ async function pass(a: {
   if (mode === 'full') {
     await replaceSheetSnapshot(client, {
       source: source.description,
-      keys: planner.sheetKeys.map((k, i) => [k, planner.sheetRows[i]!] as [string, number]),
+      keys: planner.sheetEntries(),
       count: planner.sheetKeys.length,
       keysHash: done.keysHash,
       runId,

@@ -202,6 +202,11 @@ export class BatchPlanner {
     return { write, validRows };
   }
 
+  /** Every buyer number the sheet showed, with its first row, in sheet order (the snapshot's rows). */
+  *sheetEntries(): Generator<[string, number]> {
+    for (let i = 0; i < this.sheetKeys.length; i++) yield [this.sheetKeys[i]!, this.sheetRows[i]!];
+  }
+
   /** A row the database refused after all (isolating pass): it is no longer synced. */
   unsync(key: string): void {
     this.synced.delete(key);

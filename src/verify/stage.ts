@@ -18,6 +18,7 @@ import type { SheetReader, SheetRow } from '../sheet/source.ts';
 import { KeyIndex } from '../sync/key-index.ts';
 import { BatchPlanner } from '../sync/planner.ts';
 import { rowRules } from '../sync/rows.ts';
+import { copyRows } from '../sync/sql/copy.ts';
 import { pgArray } from '../sync/sql/pg-array.ts';
 import { emptyRunCounts } from '../sync/types.ts';
 
@@ -97,14 +98,8 @@ export async function stageSheet(
   if (batch.length > 0) await stage(batch);
   const done = planner.finish();
 
-  const keys = planner.sheetKeys.map((k, i) => [k, planner.sheetRows[i]!] as [string, number]);
-  for (let from = 0; from < keys.length; from += 50_000) {
-    const part = keys.slice(from, from + 50_000);
-    await client.query(`insert into pg_temp.verify_keys select * from unnest($1::text[], $2::integer[])`, [
-      pgArray(part.map((k) => k[0])),
-      pgArray(part.map((k) => k[1])),
-    ]);
-  }
+  const keys = [...planner.sheetEntries()];
+  await copyRows(client, 'copy pg_temp.verify_keys (buyer_number, row_number) from stdin', keys, 2);
   // Hash indexes: a buyer number too long for the rules is still on the sheet, and longer than a btree entry may be.
   await client.query(`create index on pg_temp.verify_rows using hash (${id(columns[keyAt]!.column)})`);
   await client.query(`create index on pg_temp.verify_keys using hash (buyer_number)`);

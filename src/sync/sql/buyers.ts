@@ -4,11 +4,12 @@ import { escapeIdentifier as id } from 'pg';
 import type { Mapping, ResolvedColumn } from '../../mapping/mapping.ts';
 import { sqlContentHash } from '../content-hash.ts';
 import type { Queryable } from '../types.ts';
+import { copyOut } from './copy.ts';
 
 /**
- * Streams `buyer number -> content hash` for the whole table (or the given
- * buyer numbers) through a cursor, so a million buyers never sit in one result.
- * Must run inside a transaction.
+ * Streams `buyer number -> content hash` for the whole table (with COPY: a
+ * million buyers never sit in one result, nor become a million objects), or
+ * for the given buyer numbers.
  */
 export async function loadContentHashes(
   client: pg.ClientBase,
@@ -29,13 +30,7 @@ export async function loadContentHashes(
     for (const [k, h] of rows) into(k, h);
     return;
   }
-  await client.query(`declare buyer_hashes no scroll cursor for ${select}`);
-  for (;;) {
-    const { rows } = await client.query<[string, string]>({ text: 'fetch 20000 from buyer_hashes', rowMode: 'array' });
-    for (const [k, h] of rows) into(k, h);
-    if (rows.length < 20000) break;
-  }
-  await client.query('close buyer_hashes');
+  await copyOut(client, `copy (${select}) to stdout`, ([k, h]) => into(k!, h!));
 }
 
 /**

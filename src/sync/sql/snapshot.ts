@@ -4,6 +4,7 @@
  * compare against buyers.
  */
 import type pg from 'pg';
+import { copyRows } from './copy.ts';
 
 /**
  * Replaces the sheet snapshot (buyer numbers of the latest full read) unless
@@ -18,25 +19,7 @@ export async function replaceSheetSnapshot(
   );
   if (rows[0]?.keys_hash !== snapshot.keysHash) {
     await client.query('truncate buyer_sync_private.sheet_buyers');
-    const chunk = 50_000;
-    let numbers: string[] = [];
-    let rowNumbers: number[] = [];
-    const flush = async () => {
-      if (numbers.length === 0) return;
-      await client.query(
-        `insert into buyer_sync_private.sheet_buyers (buyer_number, row_number)
-         select * from unnest($1::text[], $2::int[])`,
-        [numbers, rowNumbers],
-      );
-      numbers = [];
-      rowNumbers = [];
-    };
-    for (const [k, r] of snapshot.keys) {
-      numbers.push(k);
-      rowNumbers.push(r);
-      if (numbers.length >= chunk) await flush();
-    }
-    await flush();
+    await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', snapshot.keys, 2);
     // The missing-buyer diffs read it next: plan them from statistics of what it holds now.
     await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
   }

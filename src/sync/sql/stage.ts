@@ -11,32 +11,21 @@
  * the merge refuses rolls the pass back like any refused row, and the
  * isolating pass writes batch by batch as before.
  */
-import { once } from 'node:events';
 import type pg from 'pg';
 import { escapeIdentifier as id } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Mapping, ResolvedColumn } from '../../mapping/mapping.ts';
+import { copyRows } from './copy.ts';
 
 const STAGE = 'buyer_sync_stage';
 
 /** Flush the staged rows to the server once they take this many characters. */
-export const STAGE_FLUSH_CHARS = 4 << 20;
-
-/** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
-export function copyValue(v: string | null): string {
-  if (v === null) return '\\N';
-  let needs = false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 92 || c === 9 || c === 10 || c === 13) {
-      needs = true;
-      break;
-    }
-  }
-  return needs ? v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r')) : v;
-}
+export const STAGE_FLUSH_CHARS = 1 << 20;
 
 type StagedRow = { values: (string | null)[] };
+
+function* rowValues(rows: readonly StagedRow[]): Generator<(string | null)[]> {
+  for (const r of rows) yield r.values;
+}
 
 /** Characters a row's values take (what a flush sends, near enough). */
 function charsOf(rows: readonly StagedRow[]): number {
@@ -87,33 +76,17 @@ export class InsertStage {
    */
   async flush(): Promise<{ inserted: number; updated: number }> {
     if (this.rows.length === 0) return { inserted: 0, updated: 0 };
+    // The buffer is handed over at once, so the next rows are staged while this piece travels.
+    const rows = this.rows;
+    this.rows = [];
+    this.chars = 0;
     if (!this.created) {
       await this.client.query(
         `create temporary table ${STAGE} (${this.columns.map((c) => `${id(c.column)} ${c.type}`).join(', ')}) on commit drop`,
       );
       this.created = true;
     }
-    const rows = this.rows;
-    this.rows = [];
-    this.chars = 0;
-    const width = this.columns.length;
-    const stream = this.client.query(copyFrom(`copy ${STAGE} (${this.names.join(', ')}) from stdin`));
-    const finished = once(stream, 'finish');
-    let failed: unknown = null;
-    stream.on('error', (err) => (failed ??= err));
-    let line = '';
-    for (const r of rows) {
-      for (let c = 0; c < width; c++) line += (c > 0 ? '\t' : '') + copyValue(r.values[c] ?? null);
-      line += '\n';
-      // Small rows travel together; a big one goes alone, at once.
-      if (line.length >= 1 << 16) {
-        if (!stream.write(line)) await Promise.race([once(stream, 'drain'), finished]);
-        line = '';
-        if (failed !== null) break;
-      }
-    }
-    stream.end(line);
-    await finished;
+    await copyRows(this.client, `copy ${STAGE} (${this.names.join(', ')}) from stdin`, rowValues(rows), this.columns.length);
     return this.move();
   }
 
