@@ -35,6 +35,25 @@ describe('COPY text format', () => {
     );
   });
 
+  it('values that fill a piece to its last byte, or more than a piece, arrive whole', async () => {
+    const client = await db.pool.connect();
+    try {
+      await client.query('create temporary table copy_edge (n integer, a text, b text)');
+      // A piece is 128 KiB: three-byte characters by the 43,690 come within a byte or two of its end.
+      const sent: [number, string | null, string | null][] = [];
+      for (const length of [43_689, 43_690, 43_691, 21_845, 65_536, 1, 0]) {
+        for (const tail of ['', 'x', '東', '\t', null]) sent.push([sent.length, '東'.repeat(length), tail]);
+      }
+      await copyRows(client, 'copy copy_edge (n, a, b) from stdin', sent, 3);
+      const back: (string | null)[][] = [];
+      await copyOut(client, 'copy (select n, a, b from copy_edge order by n) to stdout', (fields) => back.push(fields));
+      expect(back.length).toBe(sent.length);
+      back.forEach((r, i) => expect(r).toEqual(sent[i]!.map((v) => (typeof v === 'number' ? String(v) : v))));
+    } finally {
+      client.release();
+    }
+  });
+
   it('rows sent with copyRows and read with copyOut are the same rows, in the database in between', async () => {
     const client = await db.pool.connect();
     try {

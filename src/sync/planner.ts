@@ -182,7 +182,7 @@ export class BatchPlanner {
         this.fail(write, duplicateEntry(rowNumber, row.key, seen!.claimedBy, keyColumn));
         continue;
       }
-      const claim = index.claim(seen!.slot, row.hash, rowNumber);
+      const claim = index.claim(seen!.slot, () => row.hash, rowNumber);
       this.synced.add(row.key);
       if (this.failedUnclaimed.has(row.key)) this.claimedAt.set(row.key, rowNumber);
       if (this.queued.has(row.key)) {

@@ -1,6 +1,6 @@
 /**
  * The row rules of contract.md, as pure functions: a sheet row in, either a
- * blank, a typed row ready to write (with its content hash), or an error that
+ * blank, a typed row ready to write (its content hash on demand), or an error that
  * names the row, the column and the rule, and never the cell's value.
  */
 import type { HeaderResolution, ResolvedColumn } from '../mapping/mapping.ts';
@@ -41,12 +41,44 @@ export function rowRules(header: HeaderResolution, format: SheetFormat, keyMaxLe
 export type Value = string | null;
 
 export interface ValidRow {
-  rowNumber: number;
-  key: string;
+  readonly rowNumber: number;
+  readonly key: string;
   /** One value per resolved column, in resolution order. */
-  values: Value[];
+  readonly values: Value[];
   /** Content hash over the values; equal to buyer_sync's SQL hash of the same buyers row. */
-  hash: string;
+  readonly hash: string;
+}
+
+/**
+ * A row that passed the rules. Its content hash is computed when first asked
+ * for: only a buyer the database already holds is compared, so a new buyer
+ * (every row of a first sync) never costs one.
+ */
+class TypedRow implements ValidRow {
+  readonly rowNumber: number;
+  readonly key: string;
+  readonly values: Value[];
+  private readonly columns: readonly ResolvedColumn[];
+  private digest: string | null = null;
+  constructor(rowNumber: number, key: string, values: Value[], columns: readonly ResolvedColumn[]) {
+    this.rowNumber = rowNumber;
+    this.key = key;
+    this.values = values;
+    this.columns = columns;
+  }
+
+  get hash(): string {
+    if (this.digest === null) {
+      const parts = new Array<string>(this.values.length);
+      for (let i = 0; i < parts.length; i++) {
+        const v = this.values[i] ?? null;
+        const type = this.columns[i]!.type;
+        parts[i] = hashPart(type, v, type === 'date' && v !== null ? isoDays(v) : null);
+      }
+      this.digest = contentHash(parts);
+    }
+    return this.digest;
+  }
 }
 
 export interface RowProblem {
@@ -94,6 +126,11 @@ function daysFromCivil(y: number, m: number, d: number): number {
 }
 
 const EPOCH_2000_DAYS = 10_957; // 2000-01-01 in days since 1970-01-01
+
+/** Days since 2000-01-01 of a date as parseDate writes it (YYYY-MM-DD). */
+function isoDays(iso: string): number {
+  return daysFromCivil(Number(iso.slice(0, 4)), Number(iso.slice(5, 7)), Number(iso.slice(8, 10))) - EPOCH_2000_DAYS;
+}
 
 function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
@@ -185,7 +222,6 @@ export function parseRow(rowNumber: number, cells: readonly string[], rules: Row
   const { header } = rules;
   const { columns } = header;
   const values: Value[] = new Array(columns.length);
-  const hashParts: string[] = new Array(columns.length);
   const problems: { column: ResolvedColumn; rule: string; type: ErrorType }[] = [];
   let empty = true;
   let key: string | null = null;
@@ -211,7 +247,6 @@ export function parseRow(rowNumber: number, cells: readonly string[], rules: Row
     const text = raw === undefined ? '' : raw.trim();
     if (text === '') {
       values[i] = null;
-      hashParts[i] = 'n';
       continue;
     }
     empty = false;
@@ -224,7 +259,6 @@ export function parseRow(rowNumber: number, cells: readonly string[], rules: Row
     switch (c.type) {
       case 'text':
         values[i] = text;
-        hashParts[i] = hashPart('text', text, null);
         if (c.index === header.keyIndex) {
           key = text;
           const length = exceeds(text, rules.keyMaxLength);
@@ -247,7 +281,6 @@ export function parseRow(rowNumber: number, cells: readonly string[], rules: Row
           });
         } else {
           values[i] = d.iso;
-          hashParts[i] = hashPart('date', d.iso, d.days);
         }
         break;
       }
@@ -264,7 +297,6 @@ export function parseRow(rowNumber: number, cells: readonly string[], rules: Row
           });
         } else {
           values[i] = a.value;
-          hashParts[i] = hashPart('bigint', a.value, null);
         }
         break;
       }
@@ -290,5 +322,5 @@ export function parseRow(rowNumber: number, cells: readonly string[], rules: Row
       },
     };
   }
-  return { kind: 'valid', row: { rowNumber, key: key!, values, hash: contentHash(hashParts) } };
+  return { kind: 'valid', row: new TypedRow(rowNumber, key!, values, columns) };
 }

@@ -7,44 +7,70 @@ import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
 /** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
 export function copyValue(v: string | null): string {
   if (v === null) return '\\N';
-  let needs = false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 92 || c === 9 || c === 10 || c === 13) {
-      needs = true;
-      break;
-    }
-  }
-  return needs ? v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r')) : v;
+  return NEEDS_ESCAPE.test(v) ? v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r')) : v;
 }
 
+/** Bytes sent at a time: small rows travel together, a big one goes alone. */
+const PIECE = 1 << 16;
+
 /**
- * Sends rows (`width` values each) with one `copy … from stdin` statement, a
- * piece of about 64 KB at a time: small rows travel together, a big one goes
- * alone, and no copy of the whole load is ever made.
+ * Sends rows (`width` values each) with one `copy … from stdin` statement.
+ * Each value is written as UTF-8 straight into the piece being filled (no
+ * line string is built and converted again), a piece goes out once it holds
+ * 64 KB, and a value too big for a piece goes alone: no copy of the whole
+ * load is ever made.
  */
 export async function copyRows(client: pg.ClientBase, statement: string, rows: Iterable<ArrayLike<string | number | null>>, width: number): Promise<void> {
   const stream = client.query(copyFrom(statement));
   const finished = once(stream, 'finish');
   let failed: unknown = null;
   stream.on('error', (err) => (failed ??= err));
-  let line = '';
+  let piece = Buffer.allocUnsafe(PIECE * 2);
+  let at = 0;
+  let full = false;
+  const send = () => {
+    if (at === 0) return;
+    // The stream keeps the buffer it is given: the next piece is a new one.
+    if (!stream.write(piece.subarray(0, at))) full = true;
+    piece = Buffer.allocUnsafe(PIECE * 2);
+    at = 0;
+  };
+  const put = (text: string) => {
+    // A UTF-16 code unit takes at most 3 bytes in UTF-8.
+    if (at + text.length * 3 > piece.length) {
+      send();
+      if (text.length * 3 > piece.length) {
+        if (!stream.write(Buffer.from(text, 'utf8'))) full = true;
+        return;
+      }
+    }
+    at += piece.write(text, at, 'utf8');
+  };
+  const byte = (b: number) => {
+    if (at >= piece.length) send();
+    piece[at++] = b;
+  };
   for (const r of rows) {
     for (let c = 0; c < width; c++) {
       const v = r[c] ?? null;
-      line += (c > 0 ? '\t' : '') + (typeof v === 'number' ? String(v) : copyValue(v));
+      if (c > 0) byte(9);
+      put(typeof v === 'number' ? String(v) : copyValue(v));
     }
-    line += '\n';
-    if (line.length >= 1 << 16) {
-      if (!stream.write(line)) await Promise.race([once(stream, 'drain'), finished]);
-      line = '';
+    byte(10);
+    if (at >= PIECE) send();
+    if (full) {
+      await Promise.race([once(stream, 'drain'), finished]);
+      full = false;
       if (failed !== null) break;
     }
   }
-  stream.end(line);
+  send();
+  stream.end();
   await finished;
 }
 
