@@ -139,15 +139,21 @@ export class KeyIndex {
   /**
    * A valid row claims the buyer number of a slot `visit` returned unclaimed.
    * Says whether the database holds the buyer, and with this content (the
-   * content hash, or a function computing it, called only if it does).
+   * content hash, or a row whose hash is read only if it does).
    */
-  claim(slot: number, md5hex: string | (() => string), row: number): { stored: boolean; unchanged: boolean } {
+  claim(slot: number, content: string | { readonly hash: string }, row: number): { stored: boolean; unchanged: boolean } {
     this.claimant[slot] = row;
     const stored = this.stored[slot] === 1;
     if (!stored) return { stored, unchanged: false };
     // The row's hash is asked for only here: a buyer the database does not hold has nothing to compare.
-    const hex = typeof md5hex === 'string' ? md5hex : md5hex();
+    const hex = typeof content === 'string' ? content : content.hash;
     return { stored, unchanged: this.h1[slot] === hexWord(hex, 0) && this.h2[slot] === hexWord(hex, 8) };
+  }
+
+  /** The row that claimed (synced) this buyer number, or null. */
+  claimedRow(key: string): number | null {
+    const i = this.find(key);
+    return i === null || this.claimant[i] === 0 ? null : this.claimant[i]!;
   }
 
   /** The first sheet row that showed this buyer number, or null. */

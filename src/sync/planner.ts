@@ -92,8 +92,12 @@ export class BatchPlanner {
   private readonly queued = new Set<string>();
   /** Buyer numbers that failed this pass in a way retrying cannot fix. */
   private readonly finalFailures = new Set<string>();
-  /** Buyer numbers a valid row synced this pass. */
-  private readonly synced = new Set<string>();
+  /**
+   * Buyer numbers a valid row claimed and the database then refused
+   * (isolating pass). A buyer number is synced this pass when a row claimed
+   * it in the run's index and it is not here: no set of every synced number.
+   */
+  private readonly refused = new Set<string>();
   /** Queued earlier in this pass, then synced by a later row. */
   private readonly lateResolved: string[] = [];
   /** Rows that failed a rule before any row claimed their buyer number: if a later row syncs it, they are duplicates. */
@@ -182,8 +186,7 @@ export class BatchPlanner {
         this.fail(write, duplicateEntry(rowNumber, row.key, seen!.claimedBy, keyColumn));
         continue;
       }
-      const claim = index.claim(seen!.slot, () => row.hash, rowNumber);
-      this.synced.add(row.key);
+      const claim = index.claim(seen!.slot, row, rowNumber);
       if (this.failedUnclaimed.has(row.key)) this.claimedAt.set(row.key, rowNumber);
       if (this.queued.has(row.key)) {
         // An earlier row of this pass failed with this number and was queued; this row synced the buyer.
@@ -209,7 +212,12 @@ export class BatchPlanner {
 
   /** A row the database refused after all (isolating pass): it is no longer synced. */
   unsync(key: string): void {
-    this.synced.delete(key);
+    this.refused.add(key);
+  }
+
+  /** Whether a valid row of this pass synced the buyer number. */
+  private synced(key: string): boolean {
+    return this.c.index.claimedRow(key) !== null && !this.refused.has(key);
   }
 
   /** What the pass learnt, once every row is planned (and written). */
@@ -234,7 +242,7 @@ export class BatchPlanner {
     keysHash: string;
   } {
     const { index, openRetries, mode } = this.c;
-    const notRetryable = [...this.finalFailures].filter((k) => openRetries.has(k) && !this.synced.has(k) && !this.queued.has(k));
+    const notRetryable = [...this.finalFailures].filter((k) => openRetries.has(k) && !this.synced(k) && !this.queued.has(k));
     // A full pass speaks for the entries of its own sheet only (another sheet's buyers are not expected here).
     const ours = (k: string) => (mode === 'full' ? (openRetries.get(k) ?? this.c.source) === this.c.source : this.listed!.has(k));
     const leftSheet = [...openRetries.keys()].filter((k) => ours(k) && !index.onSheet(k));
@@ -242,7 +250,7 @@ export class BatchPlanner {
     const earlierDuplicates: { key: string; rows: number[]; syncedRow: number }[] = [];
     for (const [key, failures] of this.failedUnclaimed) {
       const syncedRow = this.claimedAt.get(key);
-      if (syncedRow === undefined || !this.synced.has(key)) continue;
+      if (syncedRow === undefined || !this.synced(key)) continue;
       for (const f of failures) {
         this.c.counts.errorsByType[f.type]--;
         this.c.counts.errorsByType.constraint_violation++;
@@ -251,8 +259,8 @@ export class BatchPlanner {
     }
     return {
       earlierDuplicates,
-      lateResolved: this.lateResolved.filter((k) => this.synced.has(k) && openRetries.has(k)),
-      lateDiscarded: this.lateResolved.filter((k) => this.synced.has(k) && !openRetries.has(k)),
+      lateResolved: this.lateResolved.filter((k) => this.synced(k) && openRetries.has(k)),
+      lateDiscarded: this.lateResolved.filter((k) => this.synced(k) && !openRetries.has(k)),
       notRetryable,
       leftSheet,
       notOnSheet,
