@@ -92,14 +92,26 @@ function unfinishedTail(buf: Uint8Array): number {
 
 /** Whether the whole file (after `skip` bytes) is valid UTF-8, with Node's validator. */
 async function validUtf8(file: string, skip: number, signal?: AbortSignal): Promise<boolean> {
-  let carry = Buffer.alloc(0);
-  for await (const piece of bytesOf(file, skip, signal)) {
-    const buf = carry.length > 0 ? Buffer.concat([carry, piece]) : Buffer.from(piece);
-    const end = buf.length - unfinishedTail(buf);
-    if (!isUtf8(buf.subarray(0, end))) return false;
-    carry = Buffer.from(buf.subarray(end));
+  // One buffer for the whole file: a character cut at a piece's end moves to the front and is read on with the next.
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(PIECE + 4);
+    let carry = 0;
+    let position = skip;
+    for (;;) {
+      signal?.throwIfAborted();
+      const { bytesRead } = await handle.read(buf, carry, PIECE, position);
+      if (bytesRead === 0) return carry === 0;
+      position += bytesRead;
+      const length = carry + bytesRead;
+      const end = length - unfinishedTail(buf.subarray(0, length));
+      if (!isUtf8(buf.subarray(0, end))) return false;
+      buf.copyWithin(0, end, length);
+      carry = length - end;
+    }
+  } finally {
+    await handle.close();
   }
-  return carry.length === 0;
 }
 
 interface Fit {
