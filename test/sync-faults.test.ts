@@ -207,6 +207,20 @@ describe('no personal data in logs', () => {
 });
 
 describe('whatever the database refuses fails its own row, never the run', () => {
+  it('a new buyer someone else inserts while the run reads the sheet is not lost: it ends with the sheet\'s values, and the run succeeds', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => row(`N${String(i).padStart(3, '0')}`, { 1: `名前${i}` }));
+    // After the first 100 rows, another writer inserts a buyer the run has planned as new (every pass: idempotent).
+    const meanwhile = async () => {
+      await db.pool.query(`insert into buyers (buyer_number, name) values ('N250', 'someone else') on conflict (buyer_number) do nothing`);
+    };
+    const r = await service.syncAllWithErrorHandling({ source: new HookedSource(rows, 1, meanwhile), mapping });
+    expect(r.failed).toBe(0);
+    expect(r.inserted + r.updated).toBe(300);
+    expect(await count('buyers')).toBe(300);
+    const { rows: held } = await db.pool.query(`select name from buyers where buyer_number = 'N250'`);
+    expect(held[0].name).toBe('名前250');
+  });
+
   it('triggers raising 54000, 22001, 23514, 57014 and 40001 on chosen rows: those rows are logged with their row numbers and categories, every other row syncs', async () => {
     await db.pool.query(`
       create function public.refuse_chosen() returns trigger language plpgsql as $$
