@@ -312,7 +312,7 @@ declare
   c record;
   a public.sync_alerts;
 begin
-  for c in select * from buyer_sync.health_conditions() loop
+  for c in select * from buyer_sync_private.health_conditions_at_once() loop
     if c.active then
       return query
         insert into public.sync_alerts (type, severity, condition, message, details)
@@ -1745,6 +1745,25 @@ COMMENT ON FUNCTION buyer_sync_private.enqueue_alert_delivery() IS 'Enqueues the
 
 
 --
+-- Name: health_conditions_at_once(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.health_conditions_at_once() RETURNS TABLE(type text, condition text, active boolean, message text, details jsonb)
+    LANGUAGE plpgsql STABLE
+    AS $$
+begin
+  return query select * from buyer_sync.health_conditions();
+end $$;
+
+
+--
+-- Name: FUNCTION health_conditions_at_once(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.health_conditions_at_once() IS 'buyer_sync.health_conditions(), computed by RETURN QUERY: what a PL/pgSQL loop reads instead of the view-like function itself, whose query would run through a cursor and so never in parallel.';
+
+
+--
 -- Name: redact_ids(text); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
 --
 
@@ -1783,7 +1802,7 @@ $$;
 --
 
 CREATE FUNCTION buyer_sync_private.thresholds() RETURNS TABLE(missing_buyers_max integer, error_rate_max numeric, slow_sync_after interval, stale_after interval)
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
   select t.missing_buyers_max, t.error_rate_max, t.slow_sync_after, t.stale_after
     from (select 1 as rank, missing_buyers_max, error_rate_max, slow_sync_after, stale_after from buyer_sync.alert_thresholds
