@@ -10,13 +10,14 @@ export class Progress {
     this.enabled = enabled;
   }
 
-  update(line: string): void {
+  /** Shows the line (at most five times a second); a function is called only then, so a line no one sees costs nothing. */
+  update(line: string | (() => string)): void {
     if (!this.enabled) return;
     const now = Date.now();
     if (now - this.last < 200) return;
     this.last = now;
     this.shown = true;
-    process.stderr.write(`\r\x1b[2K${line}`);
+    process.stderr.write(`\r\x1b[2K${typeof line === 'string' ? line : line()}`);
   }
 
   done(): void {

@@ -137,7 +137,7 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
         dryRun: opts.dryRun === true,
         sourceVersion,
         onProgress: (p) =>
-          progress.update(`syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
+          progress.update(() => `syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
       },
       engineOptions(db, config),
     );

@@ -62,7 +62,7 @@ export async function runVerify(db: Database, config: Config, opts: VerifyComman
       sample,
       ...(seed !== undefined ? { seed } : {}),
       ...(ctx ? { signal: ctx.signal } : {}),
-      onRows: (n) => progress.update(`verifying: ${fmt(n)} rows read`),
+      onRows: (n) => progress.update(() => `verifying: ${fmt(n)} rows read`),
     });
   } finally {
     progress.done();
