@@ -187,6 +187,8 @@ export async function syncBuyers(pool: pg.Pool, request: SyncRequest, options: E
           } finally {
             request.signal?.removeEventListener('abort', cancel);
           }
+          // A stop that came between two statements cancelled nothing: it still stops the run before it commits.
+          stopped();
           if (dryRun) {
             const preview = await dryRunPreview(client, runId, mapping);
             await client.query('rollback');
@@ -332,6 +334,7 @@ async function pass(a: {
     await inFlight.catch(() => undefined);
   }
   await inFlight;
+  stopped();
   await writer.finish();
   // After a bulk load (a first sync, a sheet that grew by a tenth), fresh statistics for what reads the table next
   // (the missing-buyer diffs, the health views), as after any bulk load; cheap beside the load itself.
@@ -353,6 +356,7 @@ async function pass(a: {
         'their later rows failed as constraint_violation, see `buyer-sync errors --type constraint_violation`',
     );
   }
+  stopped();
   if (mode === 'full') {
     await replaceSheetSnapshot(client, {
       source: source.description,
