@@ -27,6 +27,8 @@ export class RowRejected extends Error {
   }
 }
 
+type Written = { inserted: number; updated: number };
+
 const hasWork = (w: BatchWrite) => w.inserts.length + w.updates.length + w.errors.length + w.resolved.length > 0;
 
 export class BatchWriter {
@@ -69,8 +71,8 @@ export class BatchWriter {
     if (!hasWork(plan.write)) return;
     if (this.isolate) return this.writeIsolated(plan);
     try {
-      if (this.stage !== null && plan.write.inserts.length > 0 && this.stage.add(plan.write.inserts)) this.count({ rows: [await this.stage.flush()] });
-      if (query !== null) this.count(await this.client.query<{ inserted: number; updated: number }>(query));
+      if (this.stage !== null && plan.write.inserts.length > 0 && this.stage.add(plan.write.inserts)) this.count(await this.stage.flush());
+      if (query !== null) await this.counted(query);
     } catch (err) {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
       throw new RowRejected(err);
@@ -91,16 +93,21 @@ export class BatchWriter {
   async finish(): Promise<void> {
     if (this.stage === null) return;
     try {
-      this.count({ rows: [await this.stage.flush()] });
+      this.count(await this.stage.flush());
     } catch (err) {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
       throw new RowRejected(err);
     }
   }
 
-  private count({ rows }: { rows: { inserted: number; updated: number }[] }): void {
-    this.counts.inserted += rows[0]?.inserted ?? 0;
-    this.counts.updated += rows[0]?.updated ?? 0;
+  private count(written: Written | undefined): void {
+    this.counts.inserted += written?.inserted ?? 0;
+    this.counts.updated += written?.updated ?? 0;
+  }
+
+  /** Runs a batch statement and counts what it inserted and updated. */
+  private async counted(query: PreparedQuery): Promise<void> {
+    this.count((await this.client.query<Written>(query)).rows[0]);
   }
 
   /**
@@ -112,7 +119,7 @@ export class BatchWriter {
     // One savepoint at a time: release the previous one (its work is kept) and set a new one.
     await client.query('release savepoint batch; savepoint batch');
     try {
-      this.count(await client.query<{ inserted: number; updated: number }>(this.statement(this.runId, write)));
+      await this.counted(this.statement(this.runId, write));
       return;
     } catch (err) {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
@@ -126,7 +133,7 @@ export class BatchWriter {
     for (const { r, one } of single) {
       await client.query('release savepoint batch; savepoint batch');
       try {
-        this.count(await client.query<{ inserted: number; updated: number }>(this.statement(this.runId, { ...one, errors: [], retries: [], resolved: [] })));
+        await this.counted(this.statement(this.runId, { ...one, errors: [], retries: [], resolved: [] }));
       } catch (err) {
         if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
         await client.query('rollback to savepoint batch');

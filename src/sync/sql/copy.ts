@@ -8,11 +8,12 @@ import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const ESCAPED = new RegExp(NEEDS_ESCAPE.source, 'g');
 
 /** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
 export function copyValue(v: string | null): string {
   if (v === null) return '\\N';
-  return NEEDS_ESCAPE.test(v) ? v.replace(/[\\\t\n\r]/g, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r')) : v;
+  return NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r')) : v;
 }
 
 /** Bytes sent at a time: small rows travel together, a big one goes alone. */
