@@ -155,6 +155,17 @@ describe('mapping', () => {
     expect(() => resolveHeader(mapping, HEADER.filter((h) => h !== 'Budget'))).toThrow(/the sheet has no "Budget" column/);
   });
 
+  it('an empty row 1 (an empty export) says so, instead of listing every header', () => {
+    for (const header of [[], [''], ['  ', '']]) {
+      expect(() => resolveHeader(mapping, header)).toThrow(/^row 1 of the sheet is empty, and the header row \("Buyer Number", …\) must be row 1/);
+    }
+  });
+
+  it('a tab-separated header read as one cell is named as such; tabs inside one unknown header are not', () => {
+    expect(() => resolveHeader(mapping, [HEADER.join('\t')])).toThrow(/separated by tabs, not commas .*"CSV UTF-8 \(Comma delimited\)"/);
+    expect(() => resolveHeader(mapping, ['a\tb', 'c'])).toThrow(/the sheet has no "Buyer Number", .* columns/);
+  });
+
   it('a duplicated header stops the run, naming it and its columns', () => {
     expect(() => resolveHeader(mapping, [...HEADER, ' email '])).toThrow(/header "Email" appears 2 times \(columns D, O\)/);
   });

@@ -68,6 +68,17 @@ describe('sync', () => {
     ['a missing required header', () => csv([HEADER.filter((h) => h !== 'Phone'), ['1']]), /the sheet has no "Phone" column/],
     ['a duplicated header', () => csv([[...HEADER, 'NAME'], ['1']]), /header "Name" appears 2 times/],
     ['a missing file', () => path.join(dir, 'absent.csv'), /cannot read the sheet export .*absent\.csv: no such file/],
+    ['an empty file', () => csv([]), /row 1 of the sheet is empty/],
+    [
+      `Excel's "Unicode text" (UTF-16LE with its mark, tabs, CR LF)`,
+      () => {
+        const f = path.join(dir, `unicode-text-${n++}.txt`);
+        const text = [HEADER, row('001', { 1: '山本 健一' })].map((r) => r.join('\t')).join('\r\n') + '\r\n';
+        writeFileSync(f, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]));
+        return f;
+      },
+      /row 1 holds the mapping's headers separated by tabs, not commas/,
+    ],
   ])('%s: exit 3, one line naming it, nothing written; the refused run is recorded with its reason', async (_, make, message) => {
     const r = await runCli(['sync', '--source', make(), '--json'], env());
     expect(r.code).toBe(3);

@@ -131,6 +131,18 @@ export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolut
     );
   }
   const missing = mapping.columns.filter((c) => c.required && !positions.has(normaliseHeader(c.header)));
+  if (missing.length > 0 && positions.size === 0) {
+    throw new CannotRunError(
+      `row 1 of the sheet is empty, and the header row ("${missing[0]!.header}", …) must be row 1: ` +
+        `is the export empty, or is this the right tab?`,
+    );
+  }
+  if (missing.length > 0 && tabSeparatedHeaders(mapped, header)) {
+    throw new CannotRunError(
+      `row 1 holds the mapping's headers separated by tabs, not commas (Excel's "Unicode text" export?): ` +
+        `save the sheet as "CSV UTF-8 (Comma delimited)" and sync that file`,
+    );
+  }
   if (missing.length > 0) {
     const known = mapping.columns.filter((c) => positions.has(normaliseHeader(c.header))).length;
     const undecodable = header.some((h) => !h.isWellFormed());
@@ -157,6 +169,19 @@ export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolut
     if (at.length > 1) repeatedUnknownHeaders.push(header[at[0]!]!.trim());
   }
   return { columns, keyIndex, unknownHeaders, repeatedUnknownHeaders, absentOptional };
+}
+
+/**
+ * Whether row 1 is a tab-separated header read as comma-separated: no cell
+ * is a mapped header, but split at its tabs, at least two of the pieces are.
+ */
+function tabSeparatedHeaders(mapped: ReadonlyMap<string, string>, header: readonly string[]): boolean {
+  let known = 0;
+  for (const cell of header) {
+    if (!cell.includes('\t')) continue;
+    for (const piece of cell.split('\t')) if (mapped.has(normaliseHeader(piece))) known++;
+  }
+  return known >= 2;
 }
 
 /** Spreadsheet column letters: 0 -> A, 25 -> Z, 26 -> AA. */
