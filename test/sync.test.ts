@@ -132,6 +132,52 @@ describe('missing buyers', () => {
   });
 });
 
+describe('the sheet snapshot', () => {
+  const KEYS = Array.from({ length: 12 }, (_, i) => `S${i}`);
+  const line = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.constant('') });
+  type Step = { kind: 'append'; lines: string[] } | { kind: 'delete' | 'rename'; at: number; key: string } | { kind: 'swap'; at: number; with: number } | { kind: 'same' };
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    { weight: 3, arbitrary: fc.array(line, { minLength: 1, maxLength: 5 }).map((lines) => ({ kind: 'append' as const, lines })) },
+    fc.record({ kind: fc.constantFrom('delete' as const, 'rename' as const), at: fc.nat(), key: fc.constantFrom(...KEYS) }),
+    fc.record({ kind: fc.constant('swap' as const), at: fc.nat(), with: fc.nat() }),
+    fc.constant({ kind: 'same' as const }),
+  );
+  const relfilenode = async () =>
+    (await db.pool.query<{ n: string }>(`select relfilenode::text as n from pg_class where oid = 'buyer_sync_private.sheet_buyers'::regclass`)).rows[0]!.n;
+
+  it('after every full sync it holds exactly the first row of each buyer number; a sheet that only grew appends instead of rewriting', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 12 }), fc.array(step, { minLength: 1, maxLength: 6 }), async (start, steps) => {
+        await resetSyncState(db.pool);
+        let lines = start;
+        for (const [i, st] of [{ kind: 'same' } as Step, ...steps].entries()) {
+          const next = [...lines];
+          if (st.kind === 'append') next.push(...st.lines);
+          else if (st.kind === 'delete' && next.length > 0) next.splice(st.at % next.length, 1);
+          else if (st.kind === 'rename' && next.length > 0) next[st.at % next.length] = st.key;
+          else if (st.kind === 'swap' && next.length > 0) {
+            const a = st.at % next.length, b = st.with % next.length;
+            [next[a], next[b]] = [next[b]!, next[a]!];
+          }
+          const firstRows = new Map<string, number>();
+          next.forEach((k, at) => k !== '' && !firstRows.has(k) && firstRows.set(k, at + 2));
+          const before = await relfilenode();
+          const stored = (await db.pool.query<{ row_count: number }>(`select row_count from buyer_sync_private.sheet_snapshot`)).rows[0]?.row_count ?? 0;
+          await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, next.map((k) => [k, 'x'])), mapping });
+          const { rows } = await db.pool.query<{ buyer_number: string; row_number: number }>(
+            `select buyer_number, row_number from buyer_sync_private.sheet_buyers order by row_number`,
+          );
+          expect(rows).toEqual([...firstRows].map(([buyer_number, row_number]) => ({ buyer_number, row_number })));
+          expect((await db.pool.query(`select row_count from buyer_sync_private.sheet_snapshot`)).rows).toEqual([{ row_count: firstRows.size }]);
+          if (i > 0 && st.kind === 'append' && stored > 0) expect(await relfilenode(), 'appended, not rewritten').toBe(before);
+          lines = next;
+        }
+      }),
+      RUNS,
+    );
+  });
+});
+
 describe('logging', () => {
   it('Property 4: every inserted or updated buyer is traceable to its run with a timestamp; unchanged ones get no log row', async () => {
     await fc.assert(

@@ -41,7 +41,7 @@ import { keyMaxLength } from './sql/policy.ts';
 import { closeRetryEntries, discardRetryEntries, openRetryBuyers, retryQueueSize } from './sql/retry-queue.ts';
 import { dryRunPreview } from './sql/preview.ts';
 import { closeInterruptedRuns, finishRun, runStatus, startRun, tryRunLock, type RunFailure } from './sql/runs.ts';
-import { replaceSheetSnapshot } from './sql/snapshot.ts';
+import { replaceSheetSnapshot, snapshotCount } from './sql/snapshot.ts';
 import { InsertStage } from './sql/stage.ts';
 import { BATCH_TEXT_BUDGET, DEFAULT_BATCH_SIZE, emptyRunCounts, type RunCounts, type SyncRequest, type SyncResult } from './types.ts';
 import { BatchWriter, RowRejected } from './writer.ts';
@@ -288,6 +288,7 @@ async function pass(a: {
     keys,
     counts,
     onBatch: request.onBatch,
+    snapshotCount: mode === 'full' ? await snapshotCount(client) : undefined,
   });
   const stage = a.isolate ? null : new InsertStage(client, mapping, header.columns);
   const writer = new BatchWriter({ client, statement: batchStatement(mapping, header.columns), runId, counts, isolate: a.isolate, planner, stage });
@@ -363,6 +364,7 @@ async function pass(a: {
       keys: planner.sheetEntries(),
       count: planner.sheetKeys.length,
       keysHash: done.keysHash,
+      keysPrefix: done.keysPrefix,
       runId,
     });
   }

@@ -34,6 +34,12 @@ export interface PlannerContext {
   keys: string[] | null;
   /** The run's counts, updated as batches are planned. */
   counts: RunCounts;
+  /**
+   * How many buyer numbers the stored sheet snapshot holds: the planner
+   * remembers the hash of as many first entries of this read, so that a sheet
+   * that only grew appends to the snapshot instead of rewriting it.
+   */
+  snapshotCount?: number | undefined;
   onBatch?: ((size: number) => void) | undefined;
 }
 
@@ -108,6 +114,8 @@ export class BatchPlanner {
   readonly sheetKeys: string[] = [];
   readonly sheetRows: number[] = [];
   private readonly keysHash = createHash('md5');
+  /** The hash of the first snapshotCount entries, once the read has that many. */
+  private prefixHash: string | null = null;
 
   constructor(context: PlannerContext) {
     this.c = context;
@@ -165,6 +173,11 @@ export class BatchPlanner {
         this.sheetKeys.push(key!);
         this.sheetRows.push(rowNumber);
         keysText += `${key}\u0000${rowNumber}\n`;
+        if (this.sheetKeys.length === this.c.snapshotCount) {
+          this.keysHash.update(keysText);
+          keysText = '';
+          this.prefixHash = this.keysHash.copy().digest('hex');
+        }
       }
       const earlier = key === null ? null : this.lookalikes.check(key, rowNumber, seen!.firstSeen);
       if (earlier !== null) {
@@ -240,6 +253,8 @@ export class BatchPlanner {
     earlierDuplicates: { key: string; rows: number[]; syncedRow: number }[];
     lookalikeCollisions: number;
     keysHash: string;
+    /** The hash of the first snapshotCount entries (null when the read has fewer). */
+    keysPrefix: { count: number; hash: string } | null;
   } {
     const { index, openRetries, mode } = this.c;
     const notRetryable = [...this.finalFailures].filter((k) => openRetries.has(k) && !this.synced(k) && !this.queued.has(k));
@@ -266,6 +281,7 @@ export class BatchPlanner {
       notOnSheet,
       lookalikeCollisions: this.lookalikes.collisions,
       keysHash: this.keysHash.digest('hex'),
+      keysPrefix: this.prefixHash === null ? null : { count: this.c.snapshotCount!, hash: this.prefixHash },
     };
   }
 }

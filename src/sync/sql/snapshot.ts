@@ -6,22 +6,52 @@
 import type pg from 'pg';
 import { copyRows } from './copy.ts';
 
+export interface SnapshotRead {
+  /** Where the read came from (the run's source description). */
+  source: string;
+  /** Every buyer number at its first row, in sheet order. */
+  keys: Iterable<[string, number]>;
+  count: number;
+  /** md5 of the "key NUL row LF" list. */
+  keysHash: string;
+  /** The same hash over the first `count` entries only, when the caller kept it. */
+  keysPrefix?: { count: number; hash: string } | null;
+  runId: string | null;
+}
+
+/** How many buyer numbers the stored snapshot holds (0 when there is none). */
+export async function snapshotCount(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query<{ row_count: number }>(`select row_count from buyer_sync_private.sheet_snapshot`);
+  return rows[0]?.row_count ?? 0;
+}
+
 /**
- * Replaces the sheet snapshot (buyer numbers of the latest full read) unless
- * the (buyer number, row) list is the same as last time.
+ * Replaces the sheet snapshot (buyer numbers of the latest full read). The
+ * same (buyer number, row) list as last time leaves its rows alone; a list
+ * that starts with last time's whole list (a sheet that only grew at the
+ * bottom, the usual case) appends the new entries; any other list is written
+ * whole, with fresh statistics for the diffs that read it next.
+ *
+ * Returns what it did, for tests and the benchmark.
  */
-export async function replaceSheetSnapshot(
-  client: pg.ClientBase,
-  snapshot: { source: string; keys: Iterable<[string, number]>; count: number; keysHash: string; runId: string | null },
-): Promise<void> {
-  const { rows } = await client.query<{ keys_hash: string }>(
-    `select keys_hash from buyer_sync_private.sheet_snapshot`,
+export async function replaceSheetSnapshot(client: pg.ClientBase, read: SnapshotRead): Promise<'kept' | 'appended' | 'rewritten'> {
+  const { rows } = await client.query<{ keys_hash: string; row_count: number }>(
+    `select keys_hash, row_count from buyer_sync_private.sheet_snapshot`,
   );
-  if (rows[0]?.keys_hash !== snapshot.keysHash) {
+  const before = rows[0];
+  let done: 'kept' | 'appended' | 'rewritten';
+  if (before?.keys_hash === read.keysHash) {
+    done = 'kept';
+  } else if (before && before.row_count > 0 && read.keysPrefix?.count === before.row_count && read.keysPrefix.hash === before.keys_hash) {
+    await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', after(read.keys, before.row_count), 2);
+    if (read.count >= before.row_count * 1.1) await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
+    done = 'appended';
+  } else {
     await client.query('truncate buyer_sync_private.sheet_buyers');
-    await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', snapshot.keys, 2);
+    await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', read.keys, 2);
     // The missing-buyer diffs read it next: plan them from statistics of what it holds now.
     await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
+    done = 'rewritten';
   }
   await client.query(
     `insert into buyer_sync_private.sheet_snapshot (singleton, source, read_at, row_count, keys_hash, run_id)
@@ -29,6 +59,13 @@ export async function replaceSheetSnapshot(
      on conflict (singleton) do update
         set source = excluded.source, read_at = excluded.read_at, row_count = excluded.row_count,
             keys_hash = excluded.keys_hash, run_id = excluded.run_id`,
-    [snapshot.source, snapshot.count, snapshot.keysHash, snapshot.runId],
+    [read.source, read.count, read.keysHash, read.runId],
   );
+  return done;
+}
+
+/** The entries after the first `skip`. */
+function* after<T>(entries: Iterable<T>, skip: number): Generator<T> {
+  let i = 0;
+  for (const e of entries) if (i++ >= skip) yield e;
 }
