@@ -18,14 +18,14 @@
  * server, or the embedded one; scratch databases only.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { loadEnvFile, projectRoot, readConfig } from '../src/config.ts';
 import { inDatabase, openDatabase } from '../src/db/connection.ts';
-import { HEADER, writeCsv, type GenerateOptions } from '../src/sample/generate.ts';
+import { csvLine, generateRows, HEADER, writeCsv, type GenerateOptions } from '../src/sample/generate.ts';
 import { dropDatabase, freshDatabase } from './databases.ts';
 import { pgloaderCommand, pgloaderSetupSql, tableFloorSetupSql, tableFloorSql, temporaryFloorSql } from './floors.ts';
 import { installed, median, run, type Timed } from './process.ts';
@@ -68,6 +68,7 @@ interface Figures {
   full: Timed[];
   noChange: Timed[];
   oneChange: Timed[];
+  grown: Timed[];
   ifChanged: Timed[];
   diffMs: number;
 }
@@ -82,6 +83,11 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
   await writeCsv(csv, sheet.options);
   // The same sheet with one cell edited: the first buyer's status.
   await writeCsv(changed, sheet.options, (i, row) => (i === 1 ? [...row.slice(0, 10), row[10] === '成約' ? '商談中' : '成約', ...row.slice(11)] : row));
+  // That sheet with one new buyer at the bottom: the usual change between two scheduled syncs.
+  const grownCsv = path.join(dir, `${sheet.name}-${rows}-grown.csv`);
+  copyFileSync(changed, grownCsv);
+  const [, newcomer] = generateRows({ ...sheet.options, count: 1, seed: 99 });
+  appendFileSync(grownCsv, csvLine([`N${rows + 1}`, ...newcomer!.slice(1)]));
   const files = { temporary: path.join(dir, 'floor-temporary.sql'), table: path.join(dir, 'floor-table.sql'), pgloader: path.join(dir, 'load.pgloader') };
   writeFileSync(files.temporary, temporaryFloorSql(csv));
   writeFileSync(files.table, tableFloorSql(csv));
@@ -98,6 +104,7 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
   const full: Timed[] = [];
   const noChange: Timed[] = [];
   const oneChange: Timed[] = [];
+  const grown: Timed[] = [];
   const ifChanged: Timed[] = [];
   let diffMs = 0;
   for (let i = 0; i < repeat; i++) {
@@ -130,6 +137,9 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
     const c = await sync(url, changed);
     if (c.r.updated !== 1 || c.r.unchanged !== rows - 1) throw new Error(`the one-cell change was not one update: ${c.t.stdout}`);
     oneChange.push(c.t);
+    const g = await sync(url, grownCsv);
+    if (g.r.inserted !== 1 || g.r.unchanged !== rows) throw new Error(`the grown sheet was not one insert: ${g.t.stdout}`);
+    grown.push(g.t);
 
     // The diff itself, in SQL, both directions (the snapshot holds N buyer numbers now).
     const client = new pg.Client({ connectionString: url });
@@ -152,6 +162,7 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
     full,
     noChange,
     oneChange,
+    grown,
     ifChanged,
     diffMs,
   };
@@ -181,8 +192,9 @@ function sheetSection(f: Figures, pgloaderVersion: string | null): string {
   const full = median(f.full.map((x) => x.ms));
   const noChange = median(f.noChange.map((x) => x.ms));
   const oneChange = median(f.oneChange.map((x) => x.ms));
+  const grown = median(f.grown.map((x) => x.ms));
   const ifChanged = median(f.ifChanged.map((x) => x.ms));
-  const mem = peak([...f.full, ...f.noChange, ...f.oneChange]);
+  const mem = peak([...f.full, ...f.noChange, ...f.oneChange, ...f.grown]);
   const line = (what: string, ms: number) => `| ${what} | ${s(ms)} | ${ratio(ms)} | ${perSecond(ms)} |`;
   return `### The ${f.sheet.name} sheet
 
@@ -197,6 +209,7 @@ ${line('`buyer-sync sync`, full (every row inserted)', full)}
 ${line('`buyer-sync sync`, no change (nothing written)', noChange)}
 ${line('`buyer-sync sync --if-changed`, no change (the file\'s hash is the last full read\'s: nothing parsed, a skipped run recorded)', ifChanged)}
 ${line('`buyer-sync sync`, one cell changed (one row written)', oneChange)}
+${line('`buyer-sync sync`, one buyer added at the bottom (one row written, the snapshot appended to)', grown)}
 | missing-buyer diff in SQL (both directions) | ${f.diffMs.toFixed(0)} ms | | |
 
 Peak memory of a sync process: ${mem === null ? 'n/a (no /usr/bin/time)' : `${mem.toFixed(0)} MB`}.
