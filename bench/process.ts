@@ -37,6 +37,16 @@ export function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = proces
   });
 }
 
+/**
+ * The command line a user's `npx buyer-sync ARGS` runs: this Node, the flags
+ * bin/buyer-sync.js asks for on its #! line (the young generation's size), the script, ARGS.
+ */
+export function cliCommand(cli: string, args: string[]): [string, string[]] {
+  const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
+  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+  return [process.execPath, [...flags, cli, ...args]];
+}
+
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Whether a program is on the PATH. */

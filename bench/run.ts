@@ -28,7 +28,7 @@ import { inDatabase, openDatabase } from '../src/db/connection.ts';
 import { csvLine, generateRows, HEADER, writeCsv, type GenerateOptions } from '../src/sample/generate.ts';
 import { dropDatabase, freshDatabase } from './databases.ts';
 import { pgloaderCommand, pgloaderSetupSql, tableFloorSetupSql, tableFloorSql, temporaryFloorSql } from './floors.ts';
-import { installed, median, run, type Timed } from './process.ts';
+import { cliCommand, installed, median, run, type Timed } from './process.ts';
 import { sheetsBench, type SourceFigures } from './sheets.ts';
 
 const { values: args } = parseArgs({
@@ -94,7 +94,7 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
   const withPgloader = installed('pgloader');
   const env = (url: string) => ({ ...process.env, DATABASE_URL: url });
   const sync = async (url: string, source: string, ...flags: string[]) => {
-    const t = await run(process.execPath, [CLI, 'sync', '--source', source, '--json', ...flags], env(url));
+    const t = await run(...cliCommand(CLI, ['sync', '--source', source, '--json', ...flags]), env(url));
     return { t, r: JSON.parse(t.stdout) as { inserted: number; updated: number; unchanged: number; failed: number } };
   };
 
@@ -131,7 +131,7 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
     const r = await sync(url, csv);
     if (r.r.unchanged !== rows || r.r.inserted + r.r.updated !== 0) throw new Error(`re-sync was not a no-change run: ${r.t.stdout}`);
     noChange.push(r.t);
-    const k = await run(process.execPath, [CLI, 'sync', '--source', csv, '--json', '--if-changed'], env(url));
+    const k = await run(...cliCommand(CLI, ['sync', '--source', csv, '--json', '--if-changed']), env(url));
     if (JSON.parse(k.stdout).status !== 'skipped') throw new Error(`sync --if-changed of the unchanged file did not skip: ${k.stdout}`);
     ifChanged.push(k);
     const c = await sync(url, changed);

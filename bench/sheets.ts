@@ -9,7 +9,7 @@ import { projectRoot } from '../src/config.ts';
 import { generateRows, HEADER } from '../src/sample/generate.ts';
 import { FakeSheetsServer, num, text, type FakeCell } from '../test/fake-sheets.ts';
 import { dropDatabase, freshDatabase } from './databases.ts';
-import { run } from './process.ts';
+import { cliCommand, run } from './process.ts';
 
 /** The generated sheet as Google holds it: dates and amounts as numbers with their display, the rest as text. */
 function fakeRows(count: number): (FakeCell | null)[][] {
@@ -56,7 +56,7 @@ export async function sheetsBench(adminUrl: string, dir: string, count: number):
     ] as const) {
       const url = await freshDatabase(adminUrl, 'buyer_sync_bench_sheets');
       fake.requests.length = 0;
-      const r = await run(process.execPath, [path.join(projectRoot, 'bin', 'buyer-sync.js'), 'sync', '--source', sourceArg, '--json'], {
+      const r = await run(...cliCommand(path.join(projectRoot, 'bin', 'buyer-sync.js'), ['sync', '--source', sourceArg, '--json']), {
         ...process.env,
         DATABASE_URL: url,
         GOOGLE_SHEETS_ROOT_URL: fake.url,
