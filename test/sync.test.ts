@@ -12,6 +12,7 @@ import { HEADER } from '../src/sample/generate.ts';
 import { ArraySheetSource } from '../src/sheet/array-source.ts';
 import { ERROR_TYPES } from '../src/sync/error-types.ts';
 import { SyncErrorLogger } from '../src/sync/error-logger.ts';
+import { checkHealth } from '../src/monitor/health.ts';
 import { compareSheetAndDatabase } from '../src/sync/missing.ts';
 import { EnhancedBuyerSyncService, type SyncResult } from '../src/sync/service.ts';
 import { cellsOf, expectedFates, KEY_POOL, sheetArb, type GeneratedRow } from './arbitraries.ts';
@@ -145,12 +146,14 @@ describe('the sheet snapshot', () => {
   const relfilenode = async () =>
     (await db.pool.query<{ n: string }>(`select relfilenode::text as n from pg_class where oid = 'buyer_sync_private.sheet_buyers'::regclass`)).rows[0]!.n;
 
-  it('after every full sync it holds exactly the first row of each buyer number; a sheet that only grew appends instead of rewriting', async () => {
+  const writer = fc.constantFrom('sync', 'missing', 'health');
+
+  it('after every full read (sync, missing, health) it holds exactly the first row of each buyer number; a sheet that only grew appends instead of rewriting', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { maxLength: 12 }), fc.array(step, { minLength: 1, maxLength: 6 }), async (start, steps) => {
+      fc.asyncProperty(fc.array(line, { maxLength: 12 }), fc.array(fc.tuple(step, writer), { minLength: 1, maxLength: 6 }), async (start, steps) => {
         await resetSyncState(db.pool);
         let lines = start;
-        for (const [i, st] of [{ kind: 'same' } as Step, ...steps].entries()) {
+        for (const [i, [st, by]] of [[{ kind: 'same' }, 'sync'] as [Step, string], ...steps].entries()) {
           const next = [...lines];
           if (st.kind === 'append') next.push(...st.lines);
           else if (st.kind === 'delete' && next.length > 0) next.splice(st.at % next.length, 1);
@@ -163,7 +166,10 @@ describe('the sheet snapshot', () => {
           next.forEach((k, at) => k !== '' && !firstRows.has(k) && firstRows.set(k, at + 2));
           const before = await relfilenode();
           const stored = (await db.pool.query<{ row_count: number }>(`select row_count from buyer_sync_private.sheet_snapshot`)).rows[0]?.row_count ?? 0;
-          await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, next.map((k) => [k, 'x'])), mapping });
+          const sheet = new ArraySheetSource(HEADER, next.map((k) => [k, 'x']));
+          if (by === 'sync') await service.syncAllWithErrorHandling({ source: sheet, mapping });
+          else if (by === 'missing') await compareSheetAndDatabase(db.pool, sheet, mapping);
+          else await checkHealth(db.pool, { source: sheet, mapping });
           const { rows } = await db.pool.query<{ buyer_number: string; row_number: number }>(
             `select buyer_number, row_number from buyer_sync_private.sheet_buyers order by row_number`,
           );

@@ -16,7 +16,7 @@ import { oneLine } from '../printable.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { readSheetKeys, type SheetKeys } from '../sync/missing.ts';
 import { tryRunLock } from '../sync/sql/runs.ts';
-import { replaceSheetSnapshot } from '../sync/sql/snapshot.ts';
+import { replaceSheetSnapshot, snapshotCount } from '../sync/sql/snapshot.ts';
 import type { RaisedAlert } from './alerts.ts';
 
 export interface HealthReport {
@@ -58,7 +58,7 @@ async function writeSnapshot(pool: pg.Pool, description: string, sheet: SheetKey
   try {
     await client.query('begin');
     if (await tryRunLock(client)) {
-      await replaceSheetSnapshot(client, { source: description, keys: sheet.keys, count: sheet.keys.size, keysHash: sheet.keysHash, runId: null });
+      await replaceSheetSnapshot(client, { source: description, keys: sheet.keys, count: sheet.keys.size, keysHash: sheet.keysHash, keysPrefix: sheet.keysPrefix, runId: null });
     }
     await client.query('commit');
   } catch (err) {
@@ -101,7 +101,7 @@ export async function checkHealth(pool: pg.Pool, a: { source: SheetSource; mappi
   let sheet: SheetKeys | null = null;
   let sheetUnread: string | null = null;
   try {
-    sheet = await readSheetKeys(a.source, a.mapping, a.signal);
+    sheet = await readSheetKeys(a.source, a.mapping, a.signal, await snapshotCount(pool));
   } catch (err) {
     if (a.signal?.aborted) throw err;
     sheetUnread = oneLine(err instanceof Error ? err.message : String(err));

@@ -10,17 +10,23 @@ import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { openHint } from './open-hint.ts';
 import { cellProblem } from './rows.ts';
-import { replaceSheetSnapshot } from './sql/snapshot.ts';
+import { replaceSheetSnapshot, snapshotCount } from './sql/snapshot.ts';
 import type { Queryable } from './types.ts';
 
 export interface SheetKeys {
   /** buyer number -> its first row */
   keys: Map<string, number>;
   keysHash: string;
+  /** The hash of the first `count` entries, `count` being the stored snapshot's (null when the sheet has fewer). */
+  keysPrefix: { count: number; hash: string } | null;
 }
 
-/** The sheet's buyer numbers (first row of each), by the same key rule the sync applies. */
-export async function readSheetKeys(source: SheetSource, mapping: Mapping, signal?: AbortSignal): Promise<SheetKeys> {
+/**
+ * The sheet's buyer numbers (first row of each), by the same key rule the
+ * sync applies. Given the stored snapshot's size, it keeps the hash of as many
+ * first entries, so that a sheet that only grew appends to the snapshot.
+ */
+export async function readSheetKeys(source: SheetSource, mapping: Mapping, signal?: AbortSignal, snapshotCount = 0): Promise<SheetKeys> {
   const reader = await source.open(openHint(mapping, signal));
   try {
     const keyHeader = mapping.columns.find((c) => c.column === mapping.key)!.header;
@@ -29,6 +35,7 @@ export async function readSheetKeys(source: SheetSource, mapping: Mapping, signa
     const label = reader.format.encoding?.label ?? null;
     const keys = new Map<string, number>();
     const hash = createHash('md5');
+    let keysPrefix: SheetKeys['keysPrefix'] = null;
     for await (const chunk of reader.rows) {
       signal?.throwIfAborted();
       for (const { rowNumber, cells } of chunk) {
@@ -38,10 +45,11 @@ export async function readSheetKeys(source: SheetSource, mapping: Mapping, signa
         if (!keys.has(key)) {
           keys.set(key, rowNumber);
           hash.update(`${key}\u0000${rowNumber}\n`);
+          if (keys.size === snapshotCount) keysPrefix = { count: snapshotCount, hash: hash.copy().digest('hex') };
         }
       }
     }
-    return { keys, keysHash: hash.digest('hex') };
+    return { keys, keysHash: hash.digest('hex'), keysPrefix };
   } finally {
     await reader.close();
     await source.release?.();
@@ -80,11 +88,11 @@ export async function queryMissing(db: Queryable): Promise<MissingReport> {
 
 /** Reads the sheet now, makes it the snapshot, and reports both differences. */
 export async function compareSheetAndDatabase(pool: pg.Pool, source: SheetSource, mapping: Mapping, signal?: AbortSignal): Promise<MissingReport> {
-  const { keys, keysHash } = await readSheetKeys(source, mapping, signal);
+  const { keys, keysHash, keysPrefix } = await readSheetKeys(source, mapping, signal, await snapshotCount(pool));
   const client = await pool.connect();
   try {
     await client.query('begin');
-    await replaceSheetSnapshot(client, { source: source.description, keys, count: keys.size, keysHash, runId: null });
+    await replaceSheetSnapshot(client, { source: source.description, keys, count: keys.size, keysHash, keysPrefix, runId: null });
     const report = await queryMissing(client);
     await client.query('commit');
     return report;

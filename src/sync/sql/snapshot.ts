@@ -20,7 +20,7 @@ export interface SnapshotRead {
 }
 
 /** How many buyer numbers the stored snapshot holds (0 when there is none). */
-export async function snapshotCount(client: pg.ClientBase): Promise<number> {
+export async function snapshotCount(client: pg.ClientBase | pg.Pool): Promise<number> {
   const { rows } = await client.query<{ row_count: number }>(`select row_count from buyer_sync_private.sheet_snapshot`);
   return rows[0]?.row_count ?? 0;
 }
