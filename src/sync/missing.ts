@@ -10,7 +10,7 @@ import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { openHint } from './open-hint.ts';
 import { cellProblem } from './rows.ts';
-import { replaceSheetSnapshot, snapshotCount } from './sql/snapshot.ts';
+import { replaceSheetSnapshot, snapshotCount, type KeysPrefix } from './sql/snapshot.ts';
 import type { Queryable } from './types.ts';
 
 export interface SheetKeys {
@@ -18,7 +18,7 @@ export interface SheetKeys {
   keys: Map<string, number>;
   keysHash: string;
   /** The hash of the first `count` entries, `count` being the stored snapshot's (null when the sheet has fewer). */
-  keysPrefix: { count: number; hash: string } | null;
+  keysPrefix: KeysPrefix | null;
 }
 
 /**
@@ -35,7 +35,7 @@ export async function readSheetKeys(source: SheetSource, mapping: Mapping, signa
     const label = reader.format.encoding?.label ?? null;
     const keys = new Map<string, number>();
     const hash = createHash('md5');
-    let keysPrefix: SheetKeys['keysPrefix'] = null;
+    let keysPrefix: KeysPrefix | null = null;
     for await (const chunk of reader.rows) {
       signal?.throwIfAborted();
       for (const { rowNumber, cells } of chunk) {

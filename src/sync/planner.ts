@@ -16,6 +16,7 @@ import { isRetryable } from './error-types.ts';
 import type { KeyIndex } from './key-index.ts';
 import { LookalikeGuard, normalForm, type Lookalike } from './lookalikes.ts';
 import { parseRow, type RowProblem, type RowRules, type ValidRow } from './rows.ts';
+import type { KeysPrefix } from './sql/snapshot.ts';
 import type { BatchWrite, ErrorEntry, RunCounts, SyncMode } from './types.ts';
 
 export interface PlannerContext {
@@ -254,7 +255,7 @@ export class BatchPlanner {
     lookalikeCollisions: number;
     keysHash: string;
     /** The hash of the first snapshotCount entries (null when the read has fewer). */
-    keysPrefix: { count: number; hash: string } | null;
+    keysPrefix: KeysPrefix | null;
   } {
     const { index, openRetries, mode } = this.c;
     const notRetryable = [...this.finalFailures].filter((k) => openRetries.has(k) && !this.synced(k) && !this.queued.has(k));

@@ -6,6 +6,12 @@
 import type pg from 'pg';
 import { copyRows } from './copy.ts';
 
+/** The md5 of a read's first `count` (buyer number, row) entries. */
+export interface KeysPrefix {
+  count: number;
+  hash: string;
+}
+
 export interface SnapshotRead {
   /** Where the read came from (the run's source description). */
   source: string;
@@ -15,7 +21,7 @@ export interface SnapshotRead {
   /** md5 of the "key NUL row LF" list. */
   keysHash: string;
   /** The same hash over the first `count` entries only, when the caller kept it. */
-  keysPrefix?: { count: number; hash: string } | null;
+  keysPrefix?: KeysPrefix | null;
   runId: string | null;
 }
 
