@@ -10,8 +10,8 @@ import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { openHint } from './open-hint.ts';
 import { cellProblem } from './rows.ts';
-import { replaceSheetSnapshot, snapshotCount, type KeysPrefix } from './sql/snapshot.ts';
-import type { Queryable } from './types.ts';
+import { replaceSheetSnapshot, snapshotCount } from './sql/snapshot.ts';
+import type { KeysPrefix, Queryable } from './types.ts';
 
 export interface SheetKeys {
   /** buyer number -> its first row */

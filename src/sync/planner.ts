@@ -16,8 +16,7 @@ import { isRetryable } from './error-types.ts';
 import type { KeyIndex } from './key-index.ts';
 import { LookalikeGuard, normalForm, type Lookalike } from './lookalikes.ts';
 import { parseRow, type RowProblem, type RowRules, type ValidRow } from './rows.ts';
-import type { KeysPrefix } from './sql/snapshot.ts';
-import type { BatchWrite, ErrorEntry, RunCounts, SyncMode } from './types.ts';
+import type { BatchWrite, ErrorEntry, KeysPrefix, RunCounts, SyncMode } from './types.ts';
 
 export interface PlannerContext {
   mode: SyncMode;

@@ -147,3 +147,9 @@ export interface BatchWrite {
   /** Buyers that synced fine this run and had an open retry-queue entry. */
   resolved: string[];
 }
+
+/** The md5 of a sheet read's first `count` (buyer number, row) entries, to compare with the stored snapshot's. */
+export interface KeysPrefix {
+  count: number;
+  hash: string;
+}

@@ -4,13 +4,8 @@
  * compare against buyers.
  */
 import type pg from 'pg';
+import type { KeysPrefix } from '../types.ts';
 import { copyRows } from './copy.ts';
-
-/** The md5 of a read's first `count` (buyer number, row) entries. */
-export interface KeysPrefix {
-  count: number;
-  hash: string;
-}
 
 export interface SnapshotRead {
   /** Where the read came from (the run's source description). */
