@@ -38,12 +38,14 @@ export function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = proces
 }
 
 /**
- * The command line a user's `npx buyer-sync ARGS` runs: this Node, the flags
- * bin/buyer-sync.js asks for on its #! line (the young generation's size), the script, ARGS.
+ * The command line for `buyer-sync ARGS` as the service runs it: this Node, the
+ * Node flags `npm start` gives (package.json; the young generation's size), the
+ * script, ARGS.
  */
 export function cliCommand(cli: string, args: string[]): [string, string[]] {
-  const shebang = readFileSync(cli, 'utf8').split('\n', 1)[0]!;
-  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+  const start = (JSON.parse(readFileSync(path.join(path.dirname(cli), '..', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const words = start.split(/\s+/);
+  const flags = words.slice(1, words.findIndex((w) => w.endsWith('buyer-sync.js'))).filter((w) => w.startsWith('--'));
   return [process.execPath, [...flags, cli, ...args]];
 }
 

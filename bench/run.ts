@@ -137,8 +137,12 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
     const c = await sync(url, changed);
     if (c.r.updated !== 1 || c.r.unchanged !== rows - 1) throw new Error(`the one-cell change was not one update: ${c.t.stdout}`);
     oneChange.push(c.t);
+    const snapshotFile = `select relfilenode from pg_class where oid = 'buyer_sync_private.sheet_buyers'::regclass`;
+    const [before] = await query(url, snapshotFile);
     const g = await sync(url, grownCsv);
     if (g.r.inserted !== 1 || g.r.unchanged !== rows) throw new Error(`the grown sheet was not one insert: ${g.t.stdout}`);
+    const [after] = await query(url, snapshotFile);
+    if (before!.relfilenode !== after!.relfilenode) throw new Error('the grown sheet rewrote the sheet snapshot instead of appending to it');
     grown.push(g.t);
 
     // The diff itself, in SQL, both directions (the snapshot holds N buyer numbers now).

@@ -1,14 +1,14 @@
-#!/usr/bin/env -S node --max-semi-space-size=16
+#!/usr/bin/env node
 // The buyer-sync command. The TypeScript sources run as they are on Node >= 24
 // (type stripping); `npx buyer-sync` and `npm run` put the project's pinned
 // Node 24 (the `node` devDependency) first on PATH.
 //
-// --max-semi-space-size=16 (MB; `npm start` passes it too): a sync makes short-lived
-// strings by the million (cells, rows, COPY text), and in V8's default young generation
-// many of them live just long enough to be promoted, to be collected again later by the
-// full collector. A larger young generation lets them die young: a 1,000,000-row sync
-// takes about 7 % less time and a quarter less memory (BENCHMARKS.md). It can only be
-// given when Node starts, hence here: `node bin/buyer-sync.js` runs without it.
+// `npm start` (and the runbooks' supervisor line) give Node --max-semi-space-size=16:
+// a sync makes short-lived strings by the million (cells, rows, COPY text), and in V8's
+// default young generation many live just long enough to be promoted, to be collected
+// again by the full collector. A 1,000,000-row sync takes about 7 % less time and a
+// quarter less memory with it (BENCHMARKS.md). Node takes it only at start, so not here:
+// `env -S` on this #! line would fail where env has no -S (BusyBox, as in Alpine images).
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
   console.error(

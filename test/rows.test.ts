@@ -164,6 +164,9 @@ describe('mapping', () => {
   it('a tab-separated header read as one cell is named as such; tabs inside one unknown header are not', () => {
     expect(() => resolveHeader(mapping, [HEADER.join('\t')])).toThrow(/separated by tabs, not commas .*"CSV UTF-8 \(Comma delimited\)"/);
     expect(() => resolveHeader(mapping, ['a\tb', 'c'])).toThrow(/the sheet has no "Buyer Number", .* columns/);
+    // A comma-separated header missing one column, with one odd cell holding a tab, is not called tab-separated.
+    const odd = [...HEADER.filter((h) => h !== 'Phone' && h !== 'Email'), 'Phone\tEmail'];
+    expect(() => resolveHeader(mapping, odd)).toThrow(/the sheet has no "Phone", "Email" columns/);
   });
 
   it('a duplicated header stops the run, naming it and its columns', () => {

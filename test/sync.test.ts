@@ -4,6 +4,7 @@
  * fast-check property with at least 100 runs.
  */
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
@@ -14,6 +15,7 @@ import { ERROR_TYPES } from '../src/sync/error-types.ts';
 import { SyncErrorLogger } from '../src/sync/error-logger.ts';
 import { checkHealth } from '../src/monitor/health.ts';
 import { compareSheetAndDatabase } from '../src/sync/missing.ts';
+import { replaceSheetSnapshot } from '../src/sync/sql/snapshot.ts';
 import { EnhancedBuyerSyncService, type SyncResult } from '../src/sync/service.ts';
 import { cellsOf, expectedFates, KEY_POOL, sheetArb, type GeneratedRow } from './arbitraries.ts';
 import { createTestDatabase, readBuyers, resetSyncState, type TestDatabase } from './helpers.ts';
@@ -150,7 +152,7 @@ describe('the sheet snapshot', () => {
 
   it('after every full read (sync, missing, health) it holds exactly the first row of each buyer number; a sheet that only grew appends instead of rewriting', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { maxLength: 12 }), fc.array(fc.tuple(step, writer), { minLength: 1, maxLength: 6 }), async (start, steps) => {
+      fc.asyncProperty(fc.array(line, { maxLength: 12 }), fc.array(fc.tuple(step, writer), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 5 }), async (start, steps, batchSize) => {
         await resetSyncState(db.pool);
         let lines = start;
         for (const [i, [st, by]] of [[{ kind: 'same' }, 'sync'] as [Step, string], ...steps].entries()) {
@@ -167,7 +169,8 @@ describe('the sheet snapshot', () => {
           const before = await relfilenode();
           const stored = (await db.pool.query<{ row_count: number }>(`select row_count from buyer_sync_private.sheet_snapshot`)).rows[0]?.row_count ?? 0;
           const sheet = new ArraySheetSource(HEADER, next.map((k) => [k, 'x']));
-          if (by === 'sync') await service.syncAllWithErrorHandling({ source: sheet, mapping });
+          // Small batches: the stored snapshot's length falls anywhere, in a batch or at its end.
+          if (by === 'sync') await service.syncAllWithErrorHandling({ source: sheet, mapping, batchSize });
           else if (by === 'missing') await compareSheetAndDatabase(db.pool, sheet, mapping);
           else await checkHealth(db.pool, { source: sheet, mapping });
           const { rows } = await db.pool.query<{ buyer_number: string; row_number: number }>(
@@ -179,8 +182,39 @@ describe('the sheet snapshot', () => {
           lines = next;
         }
       }),
-      RUNS,
+      { numRuns: 60 },
     );
+  }, 180_000);
+
+  it('two writers at once: `missing` waits for a sync writing the snapshot, then writes its own read whole, never appending to rows it did not see', async () => {
+    const read = (keys: [string, number][]) => ({
+      source: 'test',
+      keys,
+      count: keys.length,
+      keysHash: createHash('md5').update(keys.map(([k, r]) => `${k}\u0000${r}\n`).join('')).digest('hex'),
+      runId: null,
+    });
+    await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, [['S0', 'x'], ['S1', 'x']]), mapping });
+    const other = await db.pool.connect();
+    try {
+      // A sync (say) replaces the snapshot with a sheet of one buyer, and has not committed yet.
+      await other.query('begin');
+      await replaceSheetSnapshot(other, read([['S5', 2]]));
+      // `missing` reads a sheet that only grew from the committed snapshot: alone, it would append S2.
+      const grown = compareSheetAndDatabase(db.pool, new ArraySheetSource(HEADER, [['S0', 'x'], ['S1', 'x'], ['S2', 'x']]), mapping);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await other.query('commit');
+      await grown;
+    } finally {
+      other.release();
+    }
+    const { rows } = await db.pool.query(`select buyer_number, row_number from buyer_sync_private.sheet_buyers order by row_number`);
+    expect(rows).toEqual([
+      { buyer_number: 'S0', row_number: 2 },
+      { buyer_number: 'S1', row_number: 3 },
+      { buyer_number: 'S2', row_number: 4 },
+    ]);
+    expect((await db.pool.query(`select row_count from buyer_sync_private.sheet_snapshot`)).rows).toEqual([{ row_count: 3 }]);
   });
 });
 

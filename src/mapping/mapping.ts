@@ -176,6 +176,7 @@ export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolut
  * is a mapped header, but split at its tabs, at least two of the pieces are.
  */
 function tabSeparatedHeaders(mapped: ReadonlyMap<string, string>, header: readonly string[]): boolean {
+  if (header.some((cell) => mapped.has(normaliseHeader(cell)))) return false;
   let known = 0;
   for (const cell of header) {
     if (!cell.includes('\t')) continue;

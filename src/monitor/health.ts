@@ -100,8 +100,9 @@ export async function evaluateHealth(db: pg.Pool | pg.ClientBase, extraIssues: s
 export async function checkHealth(pool: pg.Pool, a: { source: SheetSource; mapping: Mapping; signal?: AbortSignal }): Promise<HealthReport> {
   let sheet: SheetKeys | null = null;
   let sheetUnread: string | null = null;
+  const stored = await snapshotCount(pool);
   try {
-    sheet = await readSheetKeys(a.source, a.mapping, a.signal, await snapshotCount(pool));
+    sheet = await readSheetKeys(a.source, a.mapping, a.signal, stored);
   } catch (err) {
     if (a.signal?.aborted) throw err;
     sheetUnread = oneLine(err instanceof Error ? err.message : String(err));

@@ -36,6 +36,11 @@ export async function snapshotCount(client: pg.ClientBase | pg.Pool): Promise<nu
  * Returns what it did, for tests and the benchmark.
  */
 export async function replaceSheetSnapshot(client: pg.ClientBase, read: SnapshotRead): Promise<'kept' | 'appended' | 'rewritten'> {
+  // One writer at a time, whoever it is (a sync and a health check hold the run lock, `missing`
+  // does not): what is kept or appended to must be what the row below says, committed. The mode
+  // conflicts with itself and not with readers (the diff views, the dashboard). Taken before
+  // sheet_buyers is touched, by every writer, so writers always lock in the same order.
+  await client.query('lock table buyer_sync_private.sheet_snapshot in share row exclusive mode');
   const { rows } = await client.query<{ keys_hash: string; row_count: number }>(
     `select keys_hash, row_count from buyer_sync_private.sheet_snapshot`,
   );
