@@ -39,6 +39,7 @@
 import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import { CannotRunError } from '../../errors.ts';
+import { bytesOf, PIECE } from './bytes.ts';
 import { byteOrderMark, createDecoder, ENCODING_LABEL, firstLoneSurrogate, type Encoding } from './encoding.ts';
 
 export interface EncodingRequest {
@@ -59,25 +60,6 @@ export interface EncodingChoice {
   firstInvalidLine: number | null;
 }
 
-const PIECE = 1 << 20;
-
-/** Reads the file in pieces (stopping when the signal fires). */
-async function* bytesOf(file: string, from = 0, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
-  const handle = await open(file, 'r');
-  try {
-    let position = from;
-    for (;;) {
-      signal?.throwIfAborted();
-      const buffer = Buffer.allocUnsafe(PIECE);
-      const { bytesRead } = await handle.read(buffer, 0, PIECE, position);
-      if (bytesRead === 0) return;
-      position += bytesRead;
-      yield buffer.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Bytes at the end of `buf` that begin a UTF-8 sequence the piece does not finish. */
 function unfinishedTail(buf: Uint8Array): number {
@@ -232,7 +214,7 @@ function describeFit(f: Fit): string {
 export async function chooseEncoding(file: string, requested: EncodingRequest | null, signal?: AbortSignal): Promise<EncodingChoice> {
   const pieces = bytesOf(file, 0, signal);
   const head = (await pieces.next()).value ?? new Uint8Array(0);
-  await pieces.return(undefined);
+  await pieces.return(undefined); // closed: nothing reads into `head` again
   const bom = byteOrderMark(head);
   const refuse = (what: string) => new CannotRunError(`the sheet export ${file} ${what}; nothing was written`);
 

@@ -13,11 +13,12 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open as openFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { CannotRunError } from '../../errors.ts';
 import { columnLetter } from '../../mapping/mapping.ts';
 import type { OpenHint, SheetReader, SheetRow, SheetSource, SourceVersion } from '../source.ts';
+import { bytesOf } from './bytes.ts';
 import { chooseEncoding, type EncodingRequest } from './detect.ts';
 import { createDecoder, ENCODING_LABEL } from './encoding.ts';
 import { CsvRecordParser, CsvSyntaxError, looksLikeSwallowedRow, type CsvLimits, type CsvRecord } from './records.ts';
@@ -75,18 +76,9 @@ export class CsvSheetSource implements SheetSource {
     try {
       const digest = createHash('sha256');
       let size = 0;
-      // One buffer, read into again and again: hashing a large export allocates nothing per piece.
-      const handle = await openFile(this.file, 'r');
-      try {
-        const buf = Buffer.allocUnsafe(1 << 20);
-        for (;;) {
-          const { bytesRead } = await handle.read(buf, 0, buf.length, size);
-          if (bytesRead === 0) break;
-          digest.update(buf.subarray(0, bytesRead));
-          size += bytesRead;
-        }
-      } finally {
-        await handle.close();
+      for await (const piece of bytesOf(this.file)) {
+        digest.update(piece);
+        size += piece.length;
       }
       const as = this.options.encoding ? `, read as ${this.options.encoding.encoding}` : '';
       return { version: `sha256 ${digest.digest('hex').slice(0, 32)}, ${size} bytes${as}`, modifiedTime: null };
