@@ -99,7 +99,7 @@ describe('the batch planner', () => {
   it('remembers every buyer number on the sheet, at its first row, for the snapshot', () => {
     const { p, plan } = planner();
     plan([row('A'), row('B', { 5: 'bad' }), row('A'), row(''), row('C')]);
-    expect(p.sheetKeys).toEqual(['A', 'B', 'C']);
-    expect(p.sheetRows).toEqual([2, 3, 6]);
+    expect(p.sheet.keys).toEqual(['A', 'B', 'C']);
+    expect(p.sheet.rows).toEqual([2, 3, 6]);
   });
 });

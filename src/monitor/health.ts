@@ -58,7 +58,7 @@ async function writeSnapshot(pool: pg.Pool, description: string, sheet: SheetKey
   try {
     await client.query('begin');
     if (await tryRunLock(client)) {
-      await replaceSheetSnapshot(client, { source: description, keys: sheet.keys, count: sheet.keys.size, keysHash: sheet.keysHash, keysPrefix: sheet.keysPrefix, runId: null });
+      await replaceSheetSnapshot(client, { source: description, ...sheet, runId: null });
     }
     await client.query('commit');
   } catch (err) {

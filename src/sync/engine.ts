@@ -361,8 +361,8 @@ async function pass(a: {
   if (mode === 'full') {
     await replaceSheetSnapshot(client, {
       source: source.description,
-      keys: planner.sheetEntries(),
-      count: planner.sheetKeys.length,
+      keys: planner.sheet,
+      count: planner.sheet.count,
       keysHash: done.keysHash,
       keysPrefix: done.keysPrefix,
       runId,

@@ -3,23 +3,18 @@
  * the snapshot table, and SQL computes both set differences
  * (buyer_sync.missing_buyers, buyer_sync.extra_buyers). Never a count comparison.
  */
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
 import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { openHint } from './open-hint.ts';
 import { cellProblem } from './rows.ts';
-import { replaceSheetSnapshot, snapshotCount } from './sql/snapshot.ts';
-import type { KeysPrefix, Queryable } from './types.ts';
+import { SheetKeyList } from './sheet-keys.ts';
+import { replaceSheetSnapshot, snapshotCount, type SnapshotRead } from './sql/snapshot.ts';
+import type { Queryable } from './types.ts';
 
-export interface SheetKeys {
-  /** buyer number -> its first row */
-  keys: Map<string, number>;
-  keysHash: string;
-  /** The hash of the first `count` entries, `count` being the stored snapshot's (null when the sheet has fewer). */
-  keysPrefix: KeysPrefix | null;
-}
+/** A read of the sheet's buyer numbers, as the snapshot takes it. */
+export type SheetKeys = Omit<SnapshotRead, 'source' | 'runId'>;
 
 /**
  * The sheet's buyer numbers (first row of each), by the same key rule the
@@ -33,23 +28,21 @@ export async function readSheetKeys(source: SheetSource, mapping: Mapping, signa
     const at = reader.header.map(normaliseHeader).indexOf(normaliseHeader(keyHeader));
     if (at < 0) throw new CannotRunError(`the sheet has no "${keyHeader}" column (the buyer number)`);
     const label = reader.format.encoding?.label ?? null;
-    const keys = new Map<string, number>();
-    const hash = createHash('md5');
-    let keysPrefix: KeysPrefix | null = null;
+    const seen = new Set<string>();
+    const list = new SheetKeyList(snapshotCount);
     for await (const chunk of reader.rows) {
       signal?.throwIfAborted();
       for (const { rowNumber, cells } of chunk) {
         const key = (cells[at] ?? '').trim();
         // The sync's own rule for a usable buyer number.
         if (key === '' || cellProblem(key, label) !== null) continue;
-        if (!keys.has(key)) {
-          keys.set(key, rowNumber);
-          hash.update(`${key}\u0000${rowNumber}\n`);
-          if (keys.size === snapshotCount) keysPrefix = { count: snapshotCount, hash: hash.copy().digest('hex') };
+        if (!seen.has(key)) {
+          seen.add(key);
+          list.add(key, rowNumber);
         }
       }
     }
-    return { keys, keysHash: hash.digest('hex'), keysPrefix };
+    return { keys: list, count: list.count, ...list.digest() };
   } finally {
     await reader.close();
     await source.release?.();
@@ -88,11 +81,11 @@ export async function queryMissing(db: Queryable): Promise<MissingReport> {
 
 /** Reads the sheet now, makes it the snapshot, and reports both differences. */
 export async function compareSheetAndDatabase(pool: pg.Pool, source: SheetSource, mapping: Mapping, signal?: AbortSignal): Promise<MissingReport> {
-  const { keys, keysHash, keysPrefix } = await readSheetKeys(source, mapping, signal, await snapshotCount(pool));
+  const sheet = await readSheetKeys(source, mapping, signal, await snapshotCount(pool));
   const client = await pool.connect();
   try {
     await client.query('begin');
-    await replaceSheetSnapshot(client, { source: source.description, keys, count: keys.size, keysHash, keysPrefix, runId: null });
+    await replaceSheetSnapshot(client, { source: source.description, ...sheet, runId: null });
     const report = await queryMissing(client);
     await client.query('commit');
     return report;

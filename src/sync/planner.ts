@@ -9,13 +9,13 @@
  * every buyer number the sheet showed (for the missing-buyer snapshot and the
  * entries whose row left the sheet).
  */
-import { createHash } from 'node:crypto';
 import { printable } from '../printable.ts';
 import type { SheetRow } from '../sheet/source.ts';
 import { isRetryable } from './error-types.ts';
 import type { KeyIndex } from './key-index.ts';
 import { LookalikeGuard, normalForm, type Lookalike } from './lookalikes.ts';
 import { parseRow, type RowProblem, type RowRules, type ValidRow } from './rows.ts';
+import { SheetKeyList } from './sheet-keys.ts';
 import type { BatchWrite, ErrorEntry, KeysPrefix, RunCounts, SyncMode } from './types.ts';
 
 export interface PlannerContext {
@@ -111,14 +111,11 @@ export class BatchPlanner {
   /** The row that synced each buyer number with early failures. */
   private readonly claimedAt = new Map<string, number>();
   /** Every buyer number on the sheet, at its first row, in order (the snapshot). */
-  readonly sheetKeys: string[] = [];
-  readonly sheetRows: number[] = [];
-  private readonly keysHash = createHash('md5');
-  /** The hash of the first snapshotCount entries, once the read has that many. */
-  private prefixHash: string | null = null;
+  readonly sheet: SheetKeyList;
 
   constructor(context: PlannerContext) {
     this.c = context;
+    this.sheet = new SheetKeyList(context.snapshotCount);
     this.listed = context.keys ? new Set(context.keys) : null;
     this.listedForms = context.keys ? new Set(context.keys.map(normalForm)) : null;
     this.lookalikes = new LookalikeGuard((k) => context.index.firstRow(k));
@@ -151,7 +148,6 @@ export class BatchPlanner {
     this.c.onBatch?.(rows.length);
     const write: BatchWrite = { inserts: [], updates: [], errors: [], retries: [], resolved: [] };
     const validRows: ValidRow[] = [];
-    let keysText = '';
     for (const { rowNumber, cells, oversized } of rows) {
       const outcome = parseRow(rowNumber, cells, rules, oversized);
       const key = outcome.kind === 'valid' ? outcome.row.key : outcome.kind === 'invalid' ? outcome.problem.buyerNumber : null;
@@ -169,16 +165,7 @@ export class BatchPlanner {
         continue;
       }
       const seen = key === null ? null : index.visit(key, rowNumber);
-      if (seen?.firstSeen) {
-        this.sheetKeys.push(key!);
-        this.sheetRows.push(rowNumber);
-        keysText += `${key}\u0000${rowNumber}\n`;
-        if (this.sheetKeys.length === this.c.snapshotCount) {
-          this.keysHash.update(keysText);
-          keysText = '';
-          this.prefixHash = this.keysHash.copy().digest('hex');
-        }
-      }
+      if (seen?.firstSeen) this.sheet.add(key!, rowNumber);
       const earlier = key === null ? null : this.lookalikes.check(key, rowNumber, seen!.firstSeen);
       if (earlier !== null) {
         this.fail(write, lookalikeEntry(rowNumber, key!, earlier, keyColumn));
@@ -214,13 +201,7 @@ export class BatchPlanner {
         (claim.stored ? write.updates : write.inserts).push({ key: row.key, values: row.values });
       }
     }
-    this.keysHash.update(keysText);
     return { write, validRows };
-  }
-
-  /** Every buyer number the sheet showed, with its first row, in sheet order (the snapshot's rows). */
-  *sheetEntries(): Generator<[string, number]> {
-    for (let i = 0; i < this.sheetKeys.length; i++) yield [this.sheetKeys[i]!, this.sheetRows[i]!];
   }
 
   /** A row the database refused after all (isolating pass): it is no longer synced. */
@@ -280,8 +261,7 @@ export class BatchPlanner {
       leftSheet,
       notOnSheet,
       lookalikeCollisions: this.lookalikes.collisions,
-      keysHash: this.keysHash.digest('hex'),
-      keysPrefix: this.prefixHash === null ? null : { count: this.c.snapshotCount!, hash: this.prefixHash },
+      ...this.sheet.digest(),
     };
   }
 }

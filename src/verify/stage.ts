@@ -98,7 +98,7 @@ export async function stageSheet(
   if (batch.length > 0) await stage(batch);
   const done = planner.finish();
 
-  const keys = [...planner.sheetEntries()];
+  const keys = [...planner.sheet];
   await copyRows(client, 'copy pg_temp.verify_keys (buyer_number, row_number) from stdin', keys, 2);
   // Hash indexes: a buyer number too long for the rules is still on the sheet, and longer than a btree entry may be.
   await client.query(`create index on pg_temp.verify_rows using hash (${id(columns[keyAt]!.column)})`);
