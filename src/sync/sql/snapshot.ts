@@ -32,10 +32,8 @@ export async function snapshotCount(client: pg.ClientBase | pg.Pool): Promise<nu
  * that starts with last time's whole list (a sheet that only grew at the
  * bottom, the usual case) appends the new entries; any other list is written
  * whole, with fresh statistics for the diffs that read it next.
- *
- * Returns what it did, for tests and the benchmark.
  */
-export async function replaceSheetSnapshot(client: pg.ClientBase, read: SnapshotRead): Promise<'kept' | 'appended' | 'rewritten'> {
+export async function replaceSheetSnapshot(client: pg.ClientBase, read: SnapshotRead): Promise<void> {
   // One writer at a time, whoever it is (a sync and a health check hold the run lock, `missing`
   // does not): what is kept or appended to must be what the row below says, committed. The mode
   // conflicts with itself and not with readers (the diff views, the dashboard). Taken before
@@ -45,19 +43,16 @@ export async function replaceSheetSnapshot(client: pg.ClientBase, read: Snapshot
     `select keys_hash, row_count from buyer_sync_private.sheet_snapshot`,
   );
   const before = rows[0];
-  let done: 'kept' | 'appended' | 'rewritten';
-  if (before?.keys_hash === read.keysHash) {
-    done = 'kept';
-  } else if (before && before.row_count > 0 && read.keysPrefix?.count === before.row_count && read.keysPrefix.hash === before.keys_hash) {
+  const same = before?.keys_hash === read.keysHash;
+  const grew = !same && before !== undefined && before.row_count > 0 && read.keysPrefix?.count === before.row_count && read.keysPrefix.hash === before.keys_hash;
+  if (grew) {
     await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', after(read.keys, before.row_count), 2);
     if (read.count >= before.row_count * 1.1) await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
-    done = 'appended';
-  } else {
+  } else if (!same) {
     await client.query('truncate buyer_sync_private.sheet_buyers');
     await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', read.keys, 2);
     // The missing-buyer diffs read it next: plan them from statistics of what it holds now.
     await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
-    done = 'rewritten';
   }
   await client.query(
     `insert into buyer_sync_private.sheet_snapshot (singleton, source, read_at, row_count, keys_hash, run_id)
@@ -67,7 +62,6 @@ export async function replaceSheetSnapshot(client: pg.ClientBase, read: Snapshot
             keys_hash = excluded.keys_hash, run_id = excluded.run_id`,
     [read.source, read.count, read.keysHash, read.runId],
   );
-  return done;
 }
 
 /** The entries after the first `skip`. */
