@@ -71,7 +71,7 @@ export class BatchWriter {
     if (!hasWork(plan.write)) return;
     if (this.isolate) return this.writeIsolated(plan);
     try {
-      if (this.stage !== null && plan.write.inserts.length > 0 && this.stage.add(plan.write.inserts)) this.count(await this.stage.flush());
+      if (this.stage !== null && plan.write.inserts.length > 0 && this.stage.add(plan.write.inserts)) this.counts.inserted += await this.stage.flush();
       if (query !== null) await this.counted(query);
     } catch (err) {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
@@ -93,21 +93,18 @@ export class BatchWriter {
   async finish(): Promise<void> {
     if (this.stage === null) return;
     try {
-      this.count(await this.stage.flush());
+      this.counts.inserted += await this.stage.flush();
     } catch (err) {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
       throw new RowRejected(err);
     }
   }
 
-  private count(written: Written | undefined): void {
-    this.counts.inserted += written?.inserted ?? 0;
-    this.counts.updated += written?.updated ?? 0;
-  }
-
   /** Runs a batch statement and counts what it inserted and updated. */
   private async counted(query: PreparedQuery): Promise<void> {
-    this.count((await this.client.query<Written>(query)).rows[0]);
+    const written = (await this.client.query<Written>(query)).rows[0];
+    this.counts.inserted += written?.inserted ?? 0;
+    this.counts.updated += written?.updated ?? 0;
   }
 
   /**

@@ -70,10 +70,10 @@ export class InsertStage {
   /**
    * Sends what is buffered with one COPY, a row at a time (no copy of the
    * whole piece is ever made: a few huge cells stay within memory), and
-   * moves it into the table; returns how many were inserted and updated.
+   * moves it into the table; returns how many it inserted.
    */
-  async flush(): Promise<{ inserted: number; updated: number }> {
-    if (this.rows.length === 0) return { inserted: 0, updated: 0 };
+  async flush(): Promise<number> {
+    if (this.rows.length === 0) return 0;
     // The buffer is handed over at once, so the next rows are staged while this piece travels.
     const rows = this.rows;
     this.rows = [];
@@ -96,13 +96,13 @@ export class InsertStage {
    * else inserted meanwhile raises 23505: the run repeats with each batch
    * isolated, whose statements update such a buyer (engine.ts): nothing is lost.
    */
-  private async move(): Promise<{ inserted: number; updated: number }> {
+  private async move(): Promise<number> {
     const { rowCount } = await this.client.query(
       `insert into ${this.table} (${this.names.join(', ')}, created_at, synced_at, db_updated_at)
        select ${this.names.map((n) => `s.${n}`).join(', ')}, statement_timestamp(), statement_timestamp(), statement_timestamp()
          from ${STAGE} s`,
     );
     await this.client.query(`truncate ${STAGE}`);
-    return { inserted: rowCount ?? 0, updated: 0 };
+    return rowCount ?? 0;
   }
 }
