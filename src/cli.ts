@@ -146,12 +146,14 @@ Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143 stop
   return program;
 }
 
-// `buyer-sync errors | head`: a closed pipe ends the output, not the process with a stack trace.
+// `buyer-sync missing | head -1`: a closed pipe ends the output, not the command: it finishes and
+// exits with its own code (1 while buyers are missing), without a stack trace.
 // Any other failure to write the result (a full disk) is remembered, and fails the command.
 let stdoutError: NodeJS.ErrnoException | null = null;
+let stdoutClosed = false;
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  stdoutError ??= err;
+  if (err.code === 'EPIPE') stdoutClosed = true;
+  else if (!stdoutClosed) stdoutError ??= err;
 });
 
 export async function main(argv: string[]): Promise<number> {

@@ -156,6 +156,15 @@ describe('missing', () => {
     expect(human.stdout).toContain('Extra: 1 in the database but no longer on the sheet (kept, never deleted)');
   });
 
+  it('a reader that closes the pipe early (`missing | head -1`) ends the output, not the exit code: still 1', async () => {
+    await db.pool.query(`insert into buyers (buyer_number) values ('001')`);
+    const p = spawnCli(['missing', '--source', csv([HEADER, row('001'), row('002')])], env());
+    p.child.stdout!.destroy(); // the reader is gone before the result is written: the write fails with EPIPE
+    const r = await p.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+  });
+
   it('exit 0 when nothing is missing', async () => {
     await db.pool.query(`insert into buyers (buyer_number) values ('001')`);
     const r = await runCli(['missing', '--source', csv([HEADER, row('001')]), '--json'], env());
