@@ -156,6 +156,17 @@ describe('missing', () => {
     expect(human.stdout).toContain('Extra: 1 in the database but no longer on the sheet (kept, never deleted)');
   });
 
+  it.each(['missing', 'health'])('%s says so when row 1 is empty or tab-separated, as a sync does (exit 3)', async (command) => {
+    const empty = await runCli([command, '--source', csv([])], env());
+    expect(empty.code).toBe(3);
+    expect(empty.stderr).toMatch(/row 1 of the sheet is empty/);
+    const tabbed = path.join(dir, `tabbed-${n++}.txt`);
+    writeFileSync(tabbed, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${HEADER.join('\t')}\r\n001\r\n`, 'utf16le')]));
+    const tabs = await runCli([command, '--source', tabbed], env());
+    expect(tabs.code).toBe(3);
+    expect(tabs.stderr).toMatch(/row 1 holds the mapping's headers separated by tabs, not commas/);
+  });
+
   it('a reader that closes the pipe early (`missing | head -1`) ends the output, not the exit code: still 1', async () => {
     await db.pool.query(`insert into buyers (buyer_number) values ('001')`);
     const p = spawnCli(['missing', '--source', csv([HEADER, row('001'), row('002')])], env());

@@ -131,19 +131,9 @@ export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolut
     );
   }
   const missing = mapping.columns.filter((c) => c.required && !positions.has(normaliseHeader(c.header)));
-  if (missing.length > 0 && positions.size === 0) {
-    throw new CannotRunError(
-      `row 1 of the sheet is empty, and the header row ("${missing[0]!.header}", …) must be row 1: ` +
-        `is the export empty, or is this the right tab?`,
-    );
-  }
-  if (missing.length > 0 && tabSeparatedHeaders(mapped, header)) {
-    throw new CannotRunError(
-      `row 1 holds the mapping's headers separated by tabs, not commas (Excel's "Unicode text" export?): ` +
-        `save the sheet as "CSV UTF-8 (Comma delimited)" and sync that file`,
-    );
-  }
   if (missing.length > 0) {
+    const unusable = unusableHeaderRow(mapping, header);
+    if (unusable) throw unusable;
     const known = mapping.columns.filter((c) => positions.has(normaliseHeader(c.header))).length;
     const undecodable = header.some((h) => !h.isWellFormed());
     throw new CannotRunError(
@@ -172,10 +162,34 @@ export function resolveHeader(mapping: Mapping, header: string[]): HeaderResolut
 }
 
 /**
+ * A row 1 that cannot be a header row at all, said plainly instead of as a
+ * list of every missing header: an empty one (an empty export, a blank first
+ * row), or the mapping's headers separated by tabs (Excel's "Unicode text"
+ * read as CSV). Null for any other row 1. Every reader of the header row asks
+ * (a sync, `missing`, the health check). Never repeats a cell of the row.
+ */
+export function unusableHeaderRow(mapping: Mapping, header: readonly string[]): CannotRunError | null {
+  if (header.every((cell) => normaliseHeader(cell) === '')) {
+    return new CannotRunError(
+      `row 1 of the sheet is empty, and the header row ("${mapping.columns[0]!.header}", …) must be row 1: ` +
+        `is the export empty, or is this the right tab?`,
+    );
+  }
+  if (tabSeparatedHeaders(mapping, header)) {
+    return new CannotRunError(
+      `row 1 holds the mapping's headers separated by tabs, not commas (Excel's "Unicode text" export?): ` +
+        `save the sheet as "CSV UTF-8 (Comma delimited)" and sync that file`,
+    );
+  }
+  return null;
+}
+
+/**
  * Whether row 1 is a tab-separated header read as comma-separated: no cell
  * is a mapped header, but split at its tabs, at least two of the pieces are.
  */
-function tabSeparatedHeaders(mapped: ReadonlyMap<string, string>, header: readonly string[]): boolean {
+function tabSeparatedHeaders(mapping: Mapping, header: readonly string[]): boolean {
+  const mapped = new Set(mapping.columns.map((c) => normaliseHeader(c.header)));
   if (header.some((cell) => mapped.has(normaliseHeader(cell)))) return false;
   let known = 0;
   for (const cell of header) {

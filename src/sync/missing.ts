@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { CannotRunError } from '../errors.ts';
-import { normaliseHeader, type Mapping } from '../mapping/mapping.ts';
+import { normaliseHeader, unusableHeaderRow, type Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { openHint } from './open-hint.ts';
 import { cellProblem } from './rows.ts';
@@ -26,7 +26,7 @@ export async function readSheetKeys(source: SheetSource, mapping: Mapping, signa
   try {
     const keyHeader = mapping.columns.find((c) => c.column === mapping.key)!.header;
     const at = reader.header.map(normaliseHeader).indexOf(normaliseHeader(keyHeader));
-    if (at < 0) throw new CannotRunError(`the sheet has no "${keyHeader}" column (the buyer number)`);
+    if (at < 0) throw unusableHeaderRow(mapping, reader.header) ?? new CannotRunError(`the sheet has no "${keyHeader}" column (the buyer number)`);
     const label = reader.format.encoding?.label ?? null;
     const seen = new Set<string>();
     const list = new SheetKeyList(snapshotCount);
