@@ -141,7 +141,7 @@ Environment (see .env.example):
   PORT, HOST     where serve's dashboard and GraphQL API listen (default 127.0.0.1:5678)
   DASHBOARD_OPERATOR_TOKEN  the bearer token of the dashboard's operator actions; unset: read-only
 
-Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143 stopped by Ctrl-C/SIGTERM.`,
+Exit codes: 0 ok, 1 problems found, 2 usage error, 3 could not run; 130/143/129 stopped by Ctrl-C/SIGTERM/SIGHUP.`,
   );
   return program;
 }
