@@ -3,10 +3,10 @@
  * a .csv export. Unset: the sample sheet shipped with the project.
  */
 import path from 'node:path';
-import { projectRoot, type Config } from '../config.ts';
 import { UsageError } from '../errors.ts';
+import { projectRoot } from '../paths.ts';
 import type { EncodingRequest } from './csv/detect.ts';
-import { parseEncoding } from './csv/encoding.ts';
+import { parseEncoding, type Encoding } from './csv/encoding.ts';
 import { CsvSheetSource } from './csv/source.ts';
 import { parseSheetAddress } from './google/address.ts';
 import { GoogleSheetSource } from './google/source.ts';
@@ -45,7 +45,9 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
       tab: options.tab ?? null,
       rootUrl: options.rootUrl ?? null,
       driveRootUrl: options.driveRootUrl ?? null,
-      ...(options.backoffBaseMs ? { backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffBaseMs * 32, attempts: 8 } } : {}),
+      ...(options.backoffBaseMs
+        ? { backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffBaseMs * 32, attempts: 8 } }
+        : {}),
       ...(options.perMinute ? { perMinute: options.perMinute } : {}),
       ...(options.log ? { log: options.log } : {}),
     });
@@ -58,13 +60,27 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
   return new CsvSheetSource(spec, csv);
 }
 
+/** The configuration's sheet settings (config.ts reads them from the environment). */
+export interface SourceSettings {
+  /** SHEET_SOURCE, or null: the sample sheet. */
+  sheetSource: string | null;
+  /** SHEET_TAB, or null: the first tab. */
+  sheetTab: string | null;
+  /** SHEET_ENCODING, or null: decided from the file. */
+  sheetEncoding: Encoding | null;
+  sheetsRootUrl: string | null;
+  sheetsBackoffMs: number | null;
+  sheetsReadsPerMinute: number;
+  driveRootUrl?: string | null;
+}
+
 /**
  * The sheet a command or a task reads: `spec` (--source, a retry's recorded
  * source), else SHEET_SOURCE, else the sample sheet; with the configuration's
  * Google settings and encoding (`--encoding` wins over SHEET_ENCODING).
  */
 export function sourceFromConfig(
-  config: Pick<Config, 'sheetSource' | 'sheetTab' | 'sheetEncoding' | 'sheetsRootUrl' | 'sheetsBackoffMs' | 'sheetsReadsPerMinute'> & Partial<Pick<Config, 'driveRootUrl'>>,
+  config: SourceSettings,
   spec: string | null | undefined,
   options: { encodingFlag?: string | undefined; log?: (line: string) => void } = {},
 ): SheetSource {

@@ -13,6 +13,18 @@
  *   characters to the private use area). Not Node's TextDecoder: its ICU
  *   decoders drop some bytes without a trace (EUC-JP's bytes 0x80-0xA0,
  *   CP932's user-defined area), which is exactly what must never happen.
+ * - EUC-KR (read as CP949, its Windows superset with every Hangul
+ *   syllable), GBK (read as GB18030, its superset), Big5 (read as CP950,
+ *   what Windows writes) and Windows-1252 (the superset of Latin-1 that
+ *   Excel writes in Western Europe and the Americas): iconv-lite's decoders
+ *   too, whose tables agree with Python's codecs byte for byte. Windows-1252
+ *   leaves five bytes undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D): no text
+ *   holds them, so they are invalid like any other undecodable byte (not
+ *   the invisible C1 controls a browser would make of them).
+ *
+ * Multi-byte encodings are decoded piece by piece, each piece cut only
+ * between characters (a character a piece does not finish waits for the
+ * next one), so where the file is cut never changes what it reads as.
  *
  * Bytes that are not valid in the encoding become INVALID, a lone surrogate:
  * no valid UTF-8, Shift_JIS or EUC-JP decodes to one, and in UTF-16 a lone
@@ -24,7 +36,17 @@ import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import { UsageError } from '../../errors.ts';
 
-export const ENCODINGS = ['utf-8', 'utf-16le', 'utf-16be', 'shift_jis', 'euc-jp'] as const;
+export const ENCODINGS = [
+  'utf-8',
+  'utf-16le',
+  'utf-16be',
+  'shift_jis',
+  'euc-jp',
+  'euc-kr',
+  'gbk',
+  'big5',
+  'windows-1252',
+] as const;
 export type Encoding = (typeof ENCODINGS)[number];
 
 /** How the encoding's name reads in messages. */
@@ -34,6 +56,10 @@ export const ENCODING_LABEL: Record<Encoding, string> = {
   'utf-16be': 'UTF-16BE',
   shift_jis: 'Shift_JIS',
   'euc-jp': 'EUC-JP',
+  'euc-kr': 'EUC-KR (CP949)',
+  gbk: 'GBK (GB18030)',
+  big5: 'Big5',
+  'windows-1252': 'Windows-1252 (Latin-1)',
 };
 
 /** Stands for a sequence of bytes that is not valid in the file's encoding. */
@@ -55,6 +81,23 @@ const ALIASES: Record<string, Encoding> = {
   'windows-31j': 'shift_jis',
   eucjp: 'euc-jp',
   'euc-jp': 'euc-jp',
+  'euc-kr': 'euc-kr',
+  euckr: 'euc-kr',
+  cp949: 'euc-kr',
+  uhc: 'euc-kr',
+  gbk: 'gbk',
+  gb18030: 'gbk',
+  gb2312: 'gbk',
+  cp936: 'gbk',
+  'euc-cn': 'gbk',
+  big5: 'big5',
+  cp950: 'big5',
+  'windows-1252': 'windows-1252',
+  cp1252: 'windows-1252',
+  latin1: 'windows-1252',
+  'latin-1': 'windows-1252',
+  'iso-8859-1': 'windows-1252',
+  iso88591: 'windows-1252',
 };
 
 /** `--encoding` / SHEET_ENCODING, by any of its usual names. */
@@ -62,7 +105,8 @@ export function parseEncoding(name: string, from: string): Encoding {
   const e = ALIASES[name.trim().toLowerCase()];
   if (e === undefined) {
     throw new UsageError(
-      `${from} must be one of utf-8, utf-16le, utf-16be, shift_jis (also cp932, sjis, windows-31j) or euc-jp, got "${name}"`,
+      `${from} must be one of utf-8, utf-16le, utf-16be, shift_jis (also cp932, sjis, windows-31j), euc-jp, euc-kr (also cp949), ` +
+        `gbk (also gb18030, gb2312), big5 (also cp950) or windows-1252 (also cp1252, latin1, iso-8859-1), got "${name}"`,
     );
   }
   return e;
@@ -92,7 +136,12 @@ export function createDecoder(encoding: Encoding): StreamDecoder {
       return new Utf16Decoder(true);
     case 'shift_jis':
     case 'euc-jp':
-      return new LegacyDecoder(encoding);
+      return new IconvDecoder(encoding === 'shift_jis' ? 'cp932' : 'eucjp', (buf) => unfinishedLegacy(encoding, buf));
+    case 'euc-kr':
+    case 'gbk':
+    case 'big5':
+    case 'windows-1252':
+      return new IconvDecoder(ICONV_NAME[encoding], (buf) => unfinishedIconv(encoding, buf));
   }
 }
 
@@ -262,14 +311,59 @@ function unfinishedLegacy(encoding: 'shift_jis' | 'euc-jp', buf: Uint8Array): nu
   return 0;
 }
 
-class LegacyDecoder implements StreamDecoder {
-  private readonly encoding: 'shift_jis' | 'euc-jp';
+type IconvEncoding = 'euc-kr' | 'gbk' | 'big5' | 'windows-1252';
+const ICONV_NAME: Record<IconvEncoding, string> = {
+  'euc-kr': 'cp949',
+  gbk: 'gb18030',
+  big5: 'cp950',
+  'windows-1252': 'windows1252',
+};
+
+/**
+ * How many bytes at the end of `buf` to hold back for the next piece, in
+ * CP949, GB18030 or CP950 (none in Windows-1252). A byte below 0x30 (a
+ * comma, a quote, a space, a line break) is neither the first nor a later
+ * byte of any multi-byte character in these encodings, and the decoder is
+ * between characters after it whatever came before, valid or not: the piece
+ * is cut after the last one. A piece without one (a long run of letters) is
+ * cut by the structure of valid text: a byte 0x81-0xFE begins a two-byte
+ * character, in GB18030 a four-byte one when a digit follows it.
+ */
+function unfinishedIconv(encoding: IconvEncoding, buf: Uint8Array): number {
+  if (encoding === 'windows-1252') return 0;
+  for (let k = buf.length - 1; k >= 0; k--) if (buf[k]! < 0x30) return buf.length - 1 - k;
+  const lead = (b: number) => b >= 0x81 && b <= 0xfe;
+  const digit = (b: number) => b >= 0x30 && b <= 0x39;
+  let i = 0;
+  const n = buf.length;
+  while (i < n) {
+    if (!lead(buf[i]!)) i++;
+    else if (i + 1 >= n) return n - i;
+    else if (encoding === 'gbk' && digit(buf[i + 1]!)) {
+      if (i + 3 >= n) return n - i;
+      i += 4;
+    } else i += 2;
+  }
+  return 0;
+}
+
+/**
+ * Every legacy encoding, by iconv-lite: Shift_JIS (CP932), EUC-JP, EUC-KR
+ * (CP949), GBK (GB18030), Big5 (CP950) and Windows-1252. A piece is cut only
+ * between characters (`unfinished` says how many bytes to hold back).
+ * Every invalid sequence decodes to U+FFFD (checked against Python's codecs,
+ * test/encoding-matrix.test.ts); none of these encodings has a character of
+ * its own that decodes to it, but for GB18030's four-byte code for U+FFFD
+ * itself, which means a character was lost before the export: flagged too.
+ */
+class IconvDecoder implements StreamDecoder {
   private readonly decoder: ReturnType<typeof iconv.getDecoder>;
+  private readonly unfinished: (buf: Uint8Array) => number;
   private carry: Uint8Array | null = null;
   invalid = 0;
-  constructor(encoding: 'shift_jis' | 'euc-jp') {
-    this.encoding = encoding;
-    this.decoder = iconv.getDecoder(encoding === 'shift_jis' ? 'cp932' : 'eucjp');
+  constructor(iconvName: string, unfinished: (buf: Uint8Array) => number) {
+    this.decoder = iconv.getDecoder(iconvName);
+    this.unfinished = unfinished;
   }
 
   decode(bytes: Uint8Array, final: boolean): string {
@@ -277,7 +371,7 @@ class LegacyDecoder implements StreamDecoder {
     this.carry = null;
     let end = buf.length;
     if (!final) {
-      const keep = unfinishedLegacy(this.encoding, buf);
+      const keep = this.unfinished(buf);
       if (keep > 0) {
         end -= keep;
         this.carry = Uint8Array.prototype.slice.call(buf, end);
@@ -285,7 +379,6 @@ class LegacyDecoder implements StreamDecoder {
     }
     let text = end > 0 ? this.decoder.write(buf.subarray(0, end)) : '';
     if (final) text += this.decoder.end() ?? '';
-    // Neither encoding has a character that decodes to U+FFFD: every one is an invalid sequence.
     if (!text.includes('\ufffd')) return text;
     let n = 0;
     const marked = text.replace(/\ufffd/g, () => {

@@ -9,11 +9,14 @@
  * joined once, so the work is linear in the size of the file, whatever the
  * shape of its records.
  *
- * What a spreadsheet never writes, and the parser will not guess about, is
- * refused with the record (= sheet row) it is in: text after the closing
- * quote of a cell (`"a"b`), and a quote left open at the end of the file.
- * Spaces and tabs after a closing quote are tolerated. A quote inside an
- * unquoted cell (`5'11"`) is an ordinary character.
+ * The grammar alone decides the structure: a quoted cell holds whatever it
+ * holds (lines of prose with a comma on every line included), and nothing is
+ * refused for what it looks like. What RFC 4180 rules out is refused with
+ * the record (= sheet row) it is in: text after the closing quote of a cell
+ * (`"a"b`), and a quote left open at the end of the file. Spaces and tabs
+ * after a closing quote are tolerated. A quote inside an unquoted cell
+ * (`5'11"`) is an ordinary character. (That every record is as wide as the
+ * header is the reader's rule: source.ts.)
  *
  * Cells longer than the limit, and records longer than theirs, are not kept:
  * their length is reported instead (`oversized`), so that one monstrous cell
@@ -43,8 +46,6 @@ export interface CsvRecord {
   cells: string[];
   /** Cells whose text was dropped for being too long (their cell is ''), or null. */
   oversized: OversizedCell[] | null;
-  /** Indexes of the quoted cells that hold a line break (a row swallowed by a stray quote would be one), or null. */
-  multiline: number[] | null;
 }
 
 export interface CsvLimits {
@@ -80,9 +81,6 @@ export class CsvRecordParser {
   private crPending = false;
   /** Records completed so far. */
   records = 0;
-  /** The current field began with a quote. */
-  private quoted = false;
-  private multiline: number[] | null = null;
 
   constructor(limits: CsvLimits) {
     this.limits = limits;
@@ -93,17 +91,12 @@ export class CsvRecordParser {
     const n = text.length;
     // An empty piece (a decoder holding back half a character) changes nothing, not even a pending CR.
     if (n === 0) return;
-    let i = 0;
-    if (this.crPending) {
-      this.crPending = false;
-      if (n > 0 && text.charCodeAt(0) === LF) i = 1;
-    }
+    let i = this.afterPendingCr(text);
     let state = this.state;
     while (i < n) {
       if (state === FIELD_START) {
         if (text.charCodeAt(i) === QUOTE) {
           state = QUOTED;
-          this.quoted = true;
           i++;
           continue;
         }
@@ -117,21 +110,16 @@ export class CsvRecordParser {
           if (c === COMMA || c === LF || c === CR) break;
         }
         if (j > i) this.collect(text, i, j);
-        if (j === n) {
-          i = n;
-          break;
-        }
+        if (j === n) break;
         this.endField();
         state = FIELD_START;
-        i = j + 1;
-        if (c !== COMMA) i = this.endRecord(text, j, out);
+        i = c === COMMA ? j + 1 : this.endRecord(text, j, out);
         continue;
       }
       if (state === QUOTED) {
         const j = text.indexOf('"', i);
         if (j < 0) {
           this.collect(text, i, n);
-          i = n;
           break;
         }
         if (j > i) this.collect(text, i, j);
@@ -150,24 +138,33 @@ export class CsvRecordParser {
         state = AFTER_QUOTED;
       }
       // AFTER_QUOTED
-      if (c === COMMA) {
+      if (c === COMMA || c === LF || c === CR) {
         this.endField();
         state = FIELD_START;
-        i++;
-      } else if (c === LF || c === CR) {
-        this.endField();
-        state = FIELD_START;
-        i = this.endRecord(text, i, out);
+        i = c === COMMA ? i + 1 : this.endRecord(text, i, out);
       } else if (c === SPACE || c === TAB) {
         i++;
       } else {
-        throw new CsvSyntaxError(
-          `a quoted cell (column ${columnLetter(this.cells.length)}) is followed by other text before the next comma; a spreadsheet would have quoted the whole cell`,
-          this.records + 1,
-        );
+        throw this.textAfterQuote();
       }
     }
     this.state = state;
+  }
+
+  /** Where a piece's text starts: after the LF of a CR LF that the previous piece cut in two. */
+  private afterPendingCr(text: string): number {
+    if (!this.crPending) return 0;
+    this.crPending = false;
+    return text.charCodeAt(0) === LF ? 1 : 0;
+  }
+
+  /** The refusal of text after a closing quote, built out of the loop (a refused file is rare). */
+  private textAfterQuote(): CsvSyntaxError {
+    return new CsvSyntaxError(
+      `a quoted cell (column ${columnLetter(this.cells.length)}) is followed by other text before the next comma; a spreadsheet would have quoted the whole cell ` +
+        '(RFC 4180: only a comma or a line break may follow a closing quote, and a quote inside a cell is written twice)',
+      this.records + 1,
+    );
   }
 
   /** The end of the text: completes the last record, if it has no line ending of its own. */
@@ -189,7 +186,10 @@ export class CsvRecordParser {
   private collect(text: string, from: number, to: number): void {
     this.fieldLength += to - from;
     if (this.dropping) return;
-    if (this.fieldLength > this.limits.maxCellLength || this.recordLength + this.fieldLength > this.limits.maxRecordLength) {
+    if (
+      this.fieldLength > this.limits.maxCellLength ||
+      this.recordLength + this.fieldLength > this.limits.maxRecordLength
+    ) {
       this.dropping = true;
       this.parts = [];
       return;
@@ -210,14 +210,12 @@ export class CsvRecordParser {
       this.cells.push('');
     } else {
       const value = parts.length === 0 ? '' : parts.length === 1 ? parts[0]! : parts.join('');
-      if (this.quoted && (value.includes('\n') || value.includes('\r'))) (this.multiline ??= []).push(this.cells.length);
       this.cells.push(value);
       this.recordLength += this.fieldLength;
     }
     this.parts = [];
     this.fieldLength = 0;
     this.dropping = false;
-    this.quoted = false;
   }
 
   /** Ends the record at the line ending `text[at]`; returns where the next record starts. */
@@ -235,28 +233,10 @@ export class CsvRecordParser {
   }
 
   private finishRecord(out: CsvRecord[]): void {
-    out.push({ cells: this.cells, oversized: this.oversized, multiline: this.multiline });
+    out.push({ cells: this.cells, oversized: this.oversized });
     this.records++;
     this.cells = [];
     this.oversized = null;
-    this.multiline = null;
     this.recordLength = 0;
   }
-}
-
-/**
- * Whether a cell's text, after its first line, has a line with at least
- * `commas` commas: with a whole row's worth of commas, rows swallowed by a
- * quote opened by mistake, most likely.
- */
-export function looksLikeSwallowedRow(value: string, commas: number): boolean {
-  let at = value.search(/[\r\n]/);
-  if (at < 0) return false;
-  let count = 0;
-  for (; at < value.length; at++) {
-    const c = value.charCodeAt(at);
-    if (c === LF || c === CR) count = 0;
-    else if (c === COMMA && ++count >= commas) return true;
-  }
-  return false;
 }

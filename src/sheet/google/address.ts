@@ -18,7 +18,8 @@ export function parseSheetAddress(spec: string): SheetAddress {
   const prefixed = /^gsheets:(.+)$/i.exec(text);
   if (prefixed) {
     const [id, gidPart] = prefixed[1]!.split('#');
-    if (!ID.test(id!)) throw new UsageError(`"${text}" is not a spreadsheet id (gsheets:<id>, the long id in the sheet's URL)`);
+    if (!ID.test(id!))
+      throw new UsageError(`"${text}" is not a spreadsheet id (gsheets:<id>, the long id in the sheet's URL)`);
     const gid = gidPart ? /^gid=(\d+)$/.exec(gidPart)?.[1] : undefined;
     return { spreadsheetId: id!, gid: gid === undefined ? null : Number(gid) };
   }

@@ -20,7 +20,11 @@ export interface DriveOptions {
 }
 
 /** Asks Drive for the file's version; throws whatever Drive answers that is not a version. */
-export async function fileVersion(spreadsheetId: string, creds: SheetsCredentials, o: DriveOptions = {}): Promise<FileVersion> {
+export async function fileVersion(
+  spreadsheetId: string,
+  creds: SheetsCredentials,
+  o: DriveOptions = {},
+): Promise<FileVersion> {
   const { drive: driveApi } = await import('@googleapis/drive');
   const api = driveApi({
     version: 'v3',
