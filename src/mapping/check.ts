@@ -20,6 +20,8 @@ export async function mappingProblems(db: pg.Pool | pg.ClientBase, mapping: Mapp
 export async function assertMappingFits(db: pg.Pool | pg.ClientBase, mapping: Mapping): Promise<void> {
   const problems = await mappingProblems(db, mapping);
   if (problems.length > 0) {
-    throw new CannotRunError(`sync refused, nothing written: the column mapping ${mapping.origin} does not fit the table: ${problems.join('; ')}`);
+    throw new CannotRunError(
+      `sync refused, nothing written: the column mapping ${mapping.origin} does not fit the table: ${problems.join('; ')}`,
+    );
   }
 }

@@ -29,7 +29,11 @@ const IDENT = /^[a-z_][a-z0-9_]*$/;
 
 /** Header matching: case-insensitive, surrounding whitespace (and a BOM) ignored. */
 export function normaliseHeader(header: string): string {
-  return header.replace(/^\uFEFF/, '').trim().replace(/\s+/g, ' ').toLowerCase();
+  return header
+    .replace(/^\uFEFF/, '')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .toLowerCase();
 }
 
 export function parseMapping(raw: unknown, origin: string): Mapping {

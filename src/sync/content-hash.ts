@@ -26,6 +26,8 @@ export function contentHash(parts: string[]): string {
 
 /** The SQL expression computing the same hash from a row of the mapped table (alias `b`). */
 export function sqlContentHash(columns: Pick<ResolvedColumn, 'column' | 'type'>[], alias = 'b'): string {
-  const parts = columns.map(({ column, type }) => `buyer_sync.hash_part(${alias}.${escapeIdentifier(column)}::${type})`);
+  const parts = columns.map(
+    ({ column, type }) => `buyer_sync.hash_part(${alias}.${escapeIdentifier(column)}::${type})`,
+  );
   return `md5(${parts.join(' || ')})`;
 }

@@ -2,11 +2,17 @@
  * Error categories (contract.md) and how a failure is categorized: by its
  * cause (SQLSTATE, socket error code, our own parse failures), never by
  * matching message text.
+ *
+ * The categories and which are retried are defined once, in SQL: the table
+ * buyer_sync.error_types (migration 056), which sync_error_log and
+ * retry_queue refer to. ERROR_TYPES and isRetryable below copy it because
+ * the sync needs them synchronously; test/policy.test.ts fails, naming the
+ * difference, when the copy and the table disagree. Change the table first.
  */
 export const ERROR_TYPES = ['field_length', 'data_type', 'constraint_violation', 'transient', 'unknown'] as const;
 export type ErrorType = (typeof ERROR_TYPES)[number];
 
-/** Retryable: every type but constraint_violation. */
+/** Retryable (buyer_sync.error_types.retryable): every type but constraint_violation. */
 export function isRetryable(type: ErrorType): boolean {
   return type !== 'constraint_violation';
 }
@@ -79,7 +85,10 @@ export function categorizeError(err: unknown): ErrorType {
  */
 export function isStatementLevel(err: unknown): boolean {
   const code = errorCode(err);
-  return code !== undefined && (code.startsWith('42') || code.startsWith('26') || code.startsWith('0A') || code.startsWith('XX'));
+  return (
+    code !== undefined &&
+    (code.startsWith('42') || code.startsWith('26') || code.startsWith('0A') || code.startsWith('XX'))
+  );
 }
 
 /** Errors that end the whole run rather than one row: the connection is gone or the server is going away. */

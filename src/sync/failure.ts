@@ -10,39 +10,11 @@ import type pg from 'pg';
 import { CannotRunError, SourceUnavailableError } from '../errors.ts';
 import { categorizeError, emptyErrorCounts, errorCode, isConnectionLevel, type ErrorType } from './error-types.ts';
 import type { RunJournal } from './run-journal.ts';
+import { MassChangeRefused } from './mass-change.ts';
 import { insertErrors } from './sql/error-log.ts';
-import { finishRun, recordRefusedRun, type RefusedRun, type RunFailure } from './sql/runs.ts';
+import { finishRun, recordRefusedRun, type RefusedRun, type RunFailure, type RunFailureRecord } from './sql/runs.ts';
 import type { RunCounts } from './types.ts';
-
-/** Thrown for a run that started and then could not finish; the run record holds the details. */
-export class SyncAbortedError extends CannotRunError {
-  readonly runId: string;
-  readonly errorType: ErrorType;
-  constructor(message: string, runId: string, errorType: ErrorType, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'SyncAbortedError';
-    this.runId = runId;
-    this.errorType = errorType;
-  }
-}
-
-/** The connection was lost as the run committed, and no one could say whether the commit happened. */
-export class CommitUnknown extends Error {
-  override readonly cause: unknown;
-  constructor(cause: unknown) {
-    super('the database connection was lost as the run committed');
-    this.name = 'CommitUnknown';
-    this.cause = cause;
-  }
-}
-
-/** A run stopped on purpose (Ctrl-C, SIGTERM, a worker shutting down): the signal's reason. */
-export class SyncCancelled extends Error {
-  constructor(reason: string) {
-    super(reason);
-    this.name = 'SyncCancelled';
-  }
-}
+import { CommitUnknown, SyncAbortedError, SyncCancelled } from './errors.ts';
 
 /**
  * A database error described without the values PostgreSQL may quote in its
@@ -88,17 +60,27 @@ export interface FailureContext {
 /** Why a run stopped, in one line without values, its error category and its failure category. */
 function cause(err: unknown, gone: string | null): { errorType: ErrorType; failure: RunFailure; text: string } {
   if (err instanceof CommitUnknown) return { errorType: 'transient', failure: 'database', text: err.message };
-  if (err instanceof SyncCancelled) return { errorType: 'transient', failure: 'cancelled', text: `stopped: ${err.message}` };
+  if (err instanceof SyncCancelled)
+    return { errorType: 'transient', failure: 'cancelled', text: `stopped: ${err.message}` };
   if (err instanceof SourceUnavailableError) return { errorType: 'transient', failure: 'sheet', text: err.message };
+  if (err instanceof MassChangeRefused) return { errorType: 'unknown', failure: 'mass_change', text: err.message };
   // Mid-run, our own refusals are the sheet's: not a table, invalid CSV, changed while read.
   if (err instanceof CannotRunError) return { errorType: 'unknown', failure: 'sheet', text: err.message };
   const errorType = categorizeError(err);
   if (errorType === 'transient' || isConnectionLevel(err)) {
     const code = errorCode(err) ?? 'connection closed';
-    return { errorType: 'transient', failure: 'database', text: `the database connection was lost (${code})${gone ? `: ${gone}` : ''}` };
+    return {
+      errorType: 'transient',
+      failure: 'database',
+      text: `the database connection was lost (${code})${gone ? `: ${gone}` : ''}`,
+    };
   }
   const code = errorCode(err);
-  return { errorType, failure: code ? 'database' : 'error', text: code ? `database error ${code}` : ((err as Error)?.message ?? String(err)) };
+  return {
+    errorType,
+    failure: code ? 'database' : 'error',
+    text: code ? `database error ${code}` : ((err as Error)?.message ?? String(err)),
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -106,25 +88,43 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A dry run that could not finish: it recorded nothing, so there is nothing to record; one line says why. */
 export function dryRunStopped(err: unknown, counts: RunCounts): CannotRunError {
   if (err instanceof CannotRunError && !(err instanceof SourceUnavailableError)) return err;
-  return new CannotRunError(`the dry run stopped after ${counts.totalRows} rows: ${cause(err, null).text}; nothing was written`, { cause: err });
+  return new CannotRunError(
+    `the dry run stopped after ${counts.totalRows} rows: ${cause(err, null).text}; nothing was written`,
+    { cause: err },
+  );
 }
 
 /**
  * Records a run that could not finish (nothing it did was committed) and
  * builds the operator's one line.
  */
-export async function abortRun(ctx: FailureContext, runId: string, err: unknown, counts: RunCounts, durationMs: number): Promise<SyncAbortedError> {
+export async function abortRun(
+  ctx: FailureContext,
+  runId: string,
+  err: unknown,
+  counts: RunCounts,
+  durationMs: number,
+): Promise<SyncAbortedError> {
   const gone = isConnectionLevel(err) && ctx.databaseGone ? await ctx.databaseGone().catch(() => null) : null;
   const { errorType, failure, text } = cause(err, gone);
-  const again = err instanceof CannotRunError || err instanceof SyncCancelled || err instanceof CommitUnknown ? '' : '; run the sync again';
+  const again =
+    err instanceof CannotRunError || err instanceof SyncCancelled || err instanceof CommitUnknown
+      ? ''
+      : '; run the sync again';
   const message =
     err instanceof CommitUnknown
       ? `sync run ${runId}: the database connection was lost (${errorCode(err.cause) ?? 'connection closed'}) as the run committed, and the database ` +
         'cannot be asked whether it did: sync_runs will say (succeeded: it was written; otherwise nothing was)'
       : `sync run ${runId} stopped after ${counts.totalRows} rows and wrote nothing: ${text}`;
-  let unrecorded: unknown = null;
-  // Nothing of the run was written: its record counts the rows it read, and nothing else.
-  const recorded: RunCounts = {
+  const record: RunFailureRecord = { failure, errorType, message };
+  const unrecorded = await recordAbort(ctx, runId, err, record, abortedCounts(counts, durationMs));
+  const note = unrecorded === null ? '' : await journalNote(ctx, runId, record, unrecorded);
+  return new SyncAbortedError(`${message}${again}${note}`, runId, errorType, { cause: err });
+}
+
+/** Nothing of a stopped run was written: its record counts the rows it read, and nothing else. */
+function abortedCounts(counts: RunCounts, durationMs: number): RunCounts {
+  return {
     ...counts,
     blankRows: 0,
     inserted: 0,
@@ -135,12 +135,36 @@ export async function abortRun(ctx: FailureContext, runId: string, err: unknown,
     durationMs,
     rowsPerSecond: 0,
   };
-  // The run's own connection is usually the one that died: try on fresh ones, briefly.
+}
+
+/**
+ * Finishes the stopped run's record as failed, with its run-level entry in
+ * the error log. The run's own connection is usually the one that died: tried
+ * on fresh ones, briefly. Returns why sync_runs could not be told; null when
+ * it was, or when the run was already finished (never overwritten).
+ */
+async function recordAbort(
+  ctx: FailureContext,
+  runId: string,
+  err: unknown,
+  record: RunFailureRecord,
+  counts: RunCounts,
+): Promise<unknown> {
+  const { errorType, message } = record;
+  let unrecorded: unknown = null;
   for (let attempt = 1; attempt <= 3; attempt++) {
     try {
-      if (!(await finishRun(ctx.pool, runId, recorded, { failure, errorType, message }))) break; // already finished: never overwritten
+      if (!(await finishRun(ctx.pool, runId, counts, record))) break; // already finished: never overwritten
       await insertErrors(ctx.pool, runId, [
-        { rowNumber: null, buyerNumber: null, errorType, column: null, message, retryable: false, stack: errorType === 'unknown' ? safeStack(err, message) : null },
+        {
+          rowNumber: null,
+          buyerNumber: null,
+          errorType,
+          column: null,
+          message,
+          retryable: false,
+          stack: errorType === 'unknown' ? safeStack(err, message) : null,
+        },
       ]);
       unrecorded = null;
       break;
@@ -150,17 +174,25 @@ export async function abortRun(ctx: FailureContext, runId: string, err: unknown,
       await sleep(200 * attempt);
     }
   }
-  let note = '';
-  if (unrecorded !== null) {
-    const why = errorCode(unrecorded) ?? (unrecorded as Error)?.message ?? String(unrecorded);
-    try {
-      await ctx.journal?.add({ runId, errorType, failure, message, at: new Date().toISOString() });
-      note = ctx.journal ? ` (sync_runs could not be told now, ${why}; the next sync records it)` : ` (sync_runs could not be told, ${why})`;
-    } catch {
-      note = ` (sync_runs could not be told, ${why})`;
-    }
+  return unrecorded;
+}
+
+/** A failure sync_runs could not be told goes to the run journal, for the next run to record; the operator's line says which. */
+async function journalNote(
+  ctx: FailureContext,
+  runId: string,
+  { errorType, failure, message }: RunFailureRecord,
+  unrecorded: unknown,
+): Promise<string> {
+  const why = errorCode(unrecorded) ?? (unrecorded as Error)?.message ?? String(unrecorded);
+  try {
+    await ctx.journal?.add({ runId, errorType, failure, message, at: new Date().toISOString() });
+    return ctx.journal
+      ? ` (sync_runs could not be told now, ${why}; the next sync records it)`
+      : ` (sync_runs could not be told, ${why})`;
+  } catch {
+    return ` (sync_runs could not be told, ${why})`;
   }
-  return new SyncAbortedError(`${message}${again}${note}`, runId, errorType, { cause: err });
 }
 
 /**
@@ -170,16 +202,36 @@ export async function abortRun(ctx: FailureContext, runId: string, err: unknown,
  * is returned to be thrown as it is: the operator's line does not change. If
  * the database cannot be told, the run journal keeps it for the next run.
  */
-export async function refuseRun(ctx: FailureContext, run: Omit<RefusedRun, 'at'>, failure: RunFailure, err: unknown): Promise<unknown> {
+export async function refuseRun(
+  ctx: FailureContext,
+  run: Omit<RefusedRun, 'at'>,
+  failure: RunFailure,
+  err: unknown,
+): Promise<unknown> {
   const text = err instanceof Error ? err.message : String(err);
-  const errorType: ErrorType = err instanceof SourceUnavailableError ? 'transient' : err instanceof CannotRunError ? 'unknown' : categorizeError(err);
-  const record = { failure, errorType, message: `sync refused, nothing read or written: ${text.replace(/^sync refused, nothing written: /, '')}` };
+  const errorType: ErrorType =
+    err instanceof SourceUnavailableError
+      ? 'transient'
+      : err instanceof CannotRunError
+        ? 'unknown'
+        : categorizeError(err);
+  const record = {
+    failure,
+    errorType,
+    message: `sync refused, nothing read or written: ${text.replace(/^sync refused, nothing written: /, '')}`,
+  };
   try {
     await recordRefusedRun(ctx.pool, { ...run, at: null }, record);
   } catch (e) {
     if (isConnectionLevel(e)) {
       await ctx.journal
-        ?.add({ runId: run.id, ...record, at: new Date().toISOString(), refused: { mode: run.mode, source: run.source, batchSize: run.batchSize, durationMs: run.durationMs }, target: ctx.journal.target })
+        ?.add({
+          runId: run.id,
+          ...record,
+          at: new Date().toISOString(),
+          refused: { mode: run.mode, source: run.source, batchSize: run.batchSize, durationMs: run.durationMs },
+          target: ctx.journal.target,
+        })
         .catch(() => undefined);
     }
   }

@@ -141,7 +141,11 @@ export class KeyIndex {
    * Says whether the database holds the buyer, and with this content (the
    * content hash, or a row whose hash is read only if it does).
    */
-  claim(slot: number, content: string | { readonly hash: string }, row: number): { stored: boolean; unchanged: boolean } {
+  claim(
+    slot: number,
+    content: string | { readonly hash: string },
+    row: number,
+  ): { stored: boolean; unchanged: boolean } {
     this.claimant[slot] = row;
     const stored = this.stored[slot] === 1;
     if (!stored) return { stored, unchanged: false };
@@ -154,6 +158,12 @@ export class KeyIndex {
   claimedRow(key: string): number | null {
     const i = this.find(key);
     return i === null || this.claimant[i] === 0 ? null : this.claimant[i]!;
+  }
+
+  /** Whether the database holds this buyer number (as loaded for the run). */
+  held(key: string): boolean {
+    const i = this.find(key);
+    return i !== null && this.stored[i] === 1;
   }
 
   /** The first sheet row that showed this buyer number, or null. */

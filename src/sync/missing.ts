@@ -21,12 +21,21 @@ export type SheetKeys = Omit<SnapshotRead, 'source' | 'runId'>;
  * sync applies. Given the stored snapshot's size, it keeps the hash of as many
  * first entries, so that a sheet that only grew appends to the snapshot.
  */
-export async function readSheetKeys(source: SheetSource, mapping: Mapping, signal?: AbortSignal, snapshotCount = 0): Promise<SheetKeys> {
+export async function readSheetKeys(
+  source: SheetSource,
+  mapping: Mapping,
+  signal?: AbortSignal,
+  snapshotCount = 0,
+): Promise<SheetKeys> {
   const reader = await source.open(openHint(mapping, signal));
   try {
     const keyHeader = mapping.columns.find((c) => c.column === mapping.key)!.header;
     const at = reader.header.map(normaliseHeader).indexOf(normaliseHeader(keyHeader));
-    if (at < 0) throw unusableHeaderRow(mapping, reader.header) ?? new CannotRunError(`the sheet has no "${keyHeader}" column (the buyer number)`);
+    if (at < 0)
+      throw (
+        unusableHeaderRow(mapping, reader.header) ??
+        new CannotRunError(`the sheet has no "${keyHeader}" column (the buyer number)`)
+      );
     const label = reader.format.encoding?.label ?? null;
     const seen = new Set<string>();
     const list = new SheetKeyList(snapshotCount);
@@ -80,7 +89,12 @@ export async function queryMissing(db: Queryable): Promise<MissingReport> {
 }
 
 /** Reads the sheet now, makes it the snapshot, and reports both differences. */
-export async function compareSheetAndDatabase(pool: pg.Pool, source: SheetSource, mapping: Mapping, signal?: AbortSignal): Promise<MissingReport> {
+export async function compareSheetAndDatabase(
+  pool: pg.Pool,
+  source: SheetSource,
+  mapping: Mapping,
+  signal?: AbortSignal,
+): Promise<MissingReport> {
   const sheet = await readSheetKeys(source, mapping, signal, await snapshotCount(pool));
   const client = await pool.connect();
   try {

@@ -55,8 +55,20 @@ export function retryRoundJson(r: RetryRoundResult) {
 
 export async function processRetryQueue(pool: pg.Pool, options: RetryRoundOptions): Promise<RetryRoundResult> {
   const { due, more } = await dueRetries(pool, options.limit);
-  const result: RetryRoundResult = { processed: 0, succeeded: 0, failed: 0, permanentlyFailed: 0, leftSheet: 0, deferred: more, runs: [], skipped: [] };
-  if (more > 0) options.warn?.(`${more} more retr${more === 1 ? 'y is' : 'ies are'} due than a round takes (RETRY_ROUND_LIMIT=${options.limit}); the next round goes on`);
+  const result: RetryRoundResult = {
+    processed: 0,
+    succeeded: 0,
+    failed: 0,
+    permanentlyFailed: 0,
+    leftSheet: 0,
+    deferred: more,
+    runs: [],
+    skipped: [],
+  };
+  if (more > 0)
+    options.warn?.(
+      `${more} more retr${more === 1 ? 'y is' : 'ies are'} due than a round takes (RETRY_ROUND_LIMIT=${options.limit}); the next round goes on`,
+    );
   const bySource = new Map<string | null, string[]>();
   for (const d of due) bySource.set(d.source, [...(bySource.get(d.source) ?? []), d.buyerNumber]);
   for (const [description, keys] of bySource) {

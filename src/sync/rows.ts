@@ -9,6 +9,7 @@ import { countLoneSurrogates } from '../sheet/csv/encoding.ts';
 import type { OversizedCell, SheetFormat } from '../sheet/source.ts';
 import { contentHash, hashPart } from './content-hash.ts';
 import type { ErrorType } from './error-types.ts';
+import { foldKey } from './lookalikes.ts';
 
 /** What the rules need to know besides a row: the header, the source's format, the key's limit. */
 export interface RowRules {
@@ -20,9 +21,11 @@ export interface RowRules {
   /** The CSV export's encoding, named when a cell holds bytes it cannot decode; null for the Sheets API. */
   encodingLabel: string | null;
   /**
-   * In Shift_JIS the byte 0x5C is the yen sign (Japanese Windows shows it as
-   * ¥), which every standard decoder turns into a backslash: in such an
-   * export a budget may start with `\`.
+   * In the Japanese legacy encodings the byte 0x5C is the yen sign: Shift_JIS
+   * as Japanese Windows shows it, and EUC-JP whose single-byte half is JIS X
+   * 0201 Roman on the Japanese Unix systems that write it. Every standard
+   * decoder turns the byte into a backslash, so in such an export a budget
+   * may start with `\`.
    */
   yenBackslash: boolean;
 }
@@ -33,7 +36,7 @@ export function rowRules(header: HeaderResolution, format: SheetFormat, keyMaxLe
     keyMaxLength,
     dateSerials: format.dateSerials,
     encodingLabel: format.encoding?.label ?? null,
-    yenBackslash: format.encoding?.name === 'shift_jis',
+    yenBackslash: format.encoding?.name === 'shift_jis' || format.encoding?.name === 'euc-jp',
   };
 }
 
@@ -92,9 +95,7 @@ export interface RowProblem {
 }
 
 export type RowOutcome =
-  | { kind: 'blank'; rowNumber: number }
-  | { kind: 'valid'; row: ValidRow }
-  | { kind: 'invalid'; problem: RowProblem };
+  { kind: 'blank'; rowNumber: number } | { kind: 'valid'; row: ValidRow } | { kind: 'invalid'; problem: RowProblem };
 
 const FORMULA_ERROR = /^#(?:REF!|N\/A|VALUE!|DIV\/0!|NAME\?|NUM!|NULL!|ERROR!|SPILL!|CALC!|GETTING_DATA)$/;
 const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})$/;
@@ -214,113 +215,144 @@ function describeColumn(c: ResolvedColumn): string {
   return `column "${c.header}" (${c.column})`;
 }
 
+/** A rule a cell broke; a row's message names each, and its first gives the row's error type. */
+interface BrokenRule {
+  column: ResolvedColumn;
+  rule: string;
+  type: ErrorType;
+}
+
+/** Why a cell a source did not keep fails its row: too long for a cell, or in a row too long to keep. */
+function oversizedRule(big: OversizedCell): string {
+  return big.of === 'cell'
+    ? `is ${big.length.toLocaleString('en-US')} characters long, more than the ${big.limit.toLocaleString('en-US')} a cell may hold`
+    : `was not kept: the row is longer than the ${big.limit.toLocaleString('en-US')} characters a row may hold`;
+}
+
+/**
+ * A (trimmed, non-empty, storable) cell as its column's type. A cell that is
+ * not one adds the rule it broke and is null: its row fails, so the value is
+ * never written.
+ */
+function typedValue(c: ResolvedColumn, text: string, rules: RowRules, broken: BrokenRule[]): Value {
+  switch (c.type) {
+    case 'text':
+      return text;
+    case 'date': {
+      const d = parseDate(text, rules.dateSerials);
+      if (d !== null) return d.iso;
+      broken.push({
+        column: c,
+        rule: `is not a date (expected YYYY-MM-DD${rules.dateSerials ? ', YYYY/MM/DD or a Sheets serial day number' : ' or YYYY/MM/DD'}; the cell has ${characterCount(text)} characters)`,
+        type: 'data_type',
+      });
+      return null;
+    }
+    case 'bigint': {
+      const a = parseAmount(text, rules.yenBackslash);
+      if (!('error' in a)) return a.value;
+      broken.push({
+        column: c,
+        rule:
+          a.error === 'range'
+            ? 'is out of range for bigint'
+            : `is not an integer amount (expected digits, optional thousands separators, ¥ or $ before or 円 after; the cell has ${characterCount(text)} characters)`,
+        type: 'data_type',
+      });
+      return null;
+    }
+  }
+}
+
+/** A buyer number longer than buyer_sync allows fails its row, yet is still the row's buyer number (for the error log and the retry queue). */
+function keyTooLong(c: ResolvedColumn, text: string, limit: number): BrokenRule | null {
+  const length = exceeds(text, limit);
+  if (length === null) return null;
+  return {
+    column: c,
+    rule: `is ${length.toLocaleString('en-US')} characters long; a buyer number may have at most ${limit}`,
+    type: 'field_length',
+  };
+}
+
+/** A row with data and no buyer number breaks the key's rule before any other, so its error type is the key's. */
+function missingKey(header: HeaderResolution, invisibleKey: boolean): BrokenRule {
+  const keyColumn = header.columns.find((c) => c.index === header.keyIndex)!;
+  const rule = invisibleKey
+    ? 'holds only invisible characters (such as zero-width spaces) or spaces: the row has data but no buyer number'
+    : 'is empty: the row has data but no buyer number';
+  return { column: keyColumn, rule, type: 'constraint_violation' };
+}
+
+/** The row's one error: the first broken rule's type and column, every rule in the message, never a value. */
+function invalidRow(rowNumber: number, buyerNumber: string | null, broken: readonly BrokenRule[]): RowOutcome {
+  const first = broken[0]!;
+  return {
+    kind: 'invalid',
+    problem: {
+      rowNumber,
+      buyerNumber,
+      errorType: first.type,
+      column: first.column.column,
+      message: `row ${rowNumber}: ${broken.map((p) => `${describeColumn(p.column)} ${p.rule}`).join('; ')}`,
+    },
+  };
+}
+
 /**
  * Applies the row rules to one sheet row. Cells beyond the row's end (the
  * Sheets API omits trailing empty cells) are empty.
  */
-export function parseRow(rowNumber: number, cells: readonly string[], rules: RowRules, oversized?: readonly OversizedCell[] | null): RowOutcome {
+export function parseRow(
+  rowNumber: number,
+  cells: readonly string[],
+  rules: RowRules,
+  oversized?: readonly OversizedCell[] | null,
+): RowOutcome {
   const { header } = rules;
   const { columns } = header;
   const values: Value[] = new Array(columns.length);
-  const problems: { column: ResolvedColumn; rule: string; type: ErrorType }[] = [];
+  const broken: BrokenRule[] = [];
   let empty = true;
   let key: string | null = null;
   let keyUsable = true;
+  let invisibleKey = false;
 
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i]!;
+    const isKey = c.index === header.keyIndex;
     const big = oversized ? oversized.find((o) => o.index === c.index) : undefined;
     if (big) {
       empty = false;
-      problems.push({
-        column: c,
-        rule:
-          big.of === 'cell'
-            ? `is ${big.length.toLocaleString('en-US')} characters long, more than the ${big.limit.toLocaleString('en-US')} a cell may hold`
-            : `was not kept: the row is longer than the ${big.limit.toLocaleString('en-US')} characters a row may hold`,
-        type: 'field_length',
-      });
-      if (c.index === header.keyIndex) keyUsable = false;
+      broken.push({ column: c, rule: oversizedRule(big), type: 'field_length' });
+      if (isKey) keyUsable = false;
       continue;
     }
     const raw = cells[c.index];
     const text = raw === undefined ? '' : raw.trim();
-    if (text === '') {
+    // A buyer number of nothing but invisible characters and spaces (it folds to nothing) is no buyer number.
+    if (text === '' || (isKey && foldKey(text) === '')) {
+      if (text !== '') invisibleKey = true;
       values[i] = null;
       continue;
     }
     empty = false;
     const unstorable = cellProblem(text, rules.encodingLabel);
     if (unstorable !== null) {
-      problems.push({ column: c, rule: unstorable, type: 'data_type' });
-      if (c.index === header.keyIndex) keyUsable = false;
+      broken.push({ column: c, rule: unstorable, type: 'data_type' });
+      if (isKey) keyUsable = false;
       continue;
     }
-    switch (c.type) {
-      case 'text':
-        values[i] = text;
-        if (c.index === header.keyIndex) {
-          key = text;
-          const length = exceeds(text, rules.keyMaxLength);
-          if (length !== null) {
-            problems.push({
-              column: c,
-              rule: `is ${length.toLocaleString('en-US')} characters long; a buyer number may have at most ${rules.keyMaxLength}`,
-              type: 'field_length',
-            });
-          }
-        }
-        break;
-      case 'date': {
-        const d = parseDate(text, rules.dateSerials);
-        if (d === null) {
-          problems.push({
-            column: c,
-            rule: `is not a date (expected YYYY-MM-DD${rules.dateSerials ? ', YYYY/MM/DD or a Sheets serial day number' : ' or YYYY/MM/DD'}; the cell has ${characterCount(text)} characters)`,
-            type: 'data_type',
-          });
-        } else {
-          values[i] = d.iso;
-        }
-        break;
-      }
-      case 'bigint': {
-        const a = parseAmount(text, rules.yenBackslash);
-        if ('error' in a) {
-          problems.push({
-            column: c,
-            rule:
-              a.error === 'range'
-                ? 'is out of range for bigint'
-                : `is not an integer amount (expected digits, optional thousands separators, ¥ or $ before or 円 after; the cell has ${characterCount(text)} characters)`,
-            type: 'data_type',
-          });
-        } else {
-          values[i] = a.value;
-        }
-        break;
-      }
+    values[i] = typedValue(c, text, rules, broken);
+    if (isKey && c.type === 'text') {
+      key = text;
+      const tooLong = keyTooLong(c, text, rules.keyMaxLength);
+      if (tooLong !== null) broken.push(tooLong);
     }
   }
 
   if (empty) return { kind: 'blank', rowNumber };
-  const buyerNumber = keyUsable ? key : null;
-  if (key === null && keyUsable) {
-    const keyColumn = columns.find((c) => c.index === header.keyIndex)!;
-    problems.unshift({ column: keyColumn, rule: 'is empty: the row has data but no buyer number', type: 'constraint_violation' });
-  }
-  if (problems.length > 0) {
-    const first = problems[0]!;
-    return {
-      kind: 'invalid',
-      problem: {
-        rowNumber,
-        buyerNumber,
-        errorType: first.type,
-        column: first.column.column,
-        message: `row ${rowNumber}: ${problems.map((p) => `${describeColumn(p.column)} ${p.rule}`).join('; ')}`,
-      },
-    };
-  }
+  if (key === null && keyUsable) broken.unshift(missingKey(header, invisibleKey));
+  if (broken.length > 0) return invalidRow(rowNumber, keyUsable ? key : null, broken);
   return { kind: 'valid', row: new TypedRow(rowNumber, key!, values, columns) };
 }

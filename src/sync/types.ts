@@ -3,17 +3,49 @@
  * entries it writes. Types (and the defaults they imply) only, so every part
  * of the engine imports them without cycles.
  */
-import type pg from 'pg';
+import type { Queryable } from '../db/queryable.ts';
 import type { Mapping } from '../mapping/mapping.ts';
-import type { RaisedAlert } from '../monitor/alerts.ts';
 import type { SheetSource } from '../sheet/source.ts';
 import { emptyErrorCounts, type ErrorType } from './error-types.ts';
+import type { RaisedAlert } from './sql/alerts.ts';
 
-/** Anything that runs a query: the pool, or one client (inside a transaction). */
-export type Queryable = pg.Pool | pg.ClientBase;
+export type { Queryable };
 
 /** Sheet rows per batch unless SYNC_BATCH_SIZE or --batch-size say otherwise (the design's Property 21). */
 export const DEFAULT_BATCH_SIZE = 100;
+
+/**
+ * The mass-change guard: a run that would update more than `maxPercent` of
+ * the buyers the database holds, and at least `min` of them, is refused
+ * before it commits (engine.ts). Whatever the cause (a wrong encoding, shifted
+ * columns, the wrong tab, a formula gone wrong), such a run is almost never
+ * intended. Deletions never happen, so updates are all it has to watch.
+ */
+export interface MassChangeLimits {
+  /** SYNC_MAX_CHANGED_PERCENT: 0 to 100. */
+  maxPercent: number;
+  /** SYNC_MAX_CHANGED_MIN: fewer updated buyers than this never trip it. */
+  min: number;
+}
+
+export const DEFAULT_MASS_CHANGE: MassChangeLimits = { maxPercent: 25, min: 50 };
+
+/** What the guard found in a run (reported by a dry run, recorded on a refusal). */
+export interface MassChangeVerdict {
+  /** Existing buyers the run would update. */
+  updated: number;
+  /** Buyers the database held before the run. */
+  existing: number;
+  /** updated / existing, in percent (two decimals). */
+  percent: number;
+  limits: MassChangeLimits;
+  /** Whether it is beyond the limits. */
+  beyond: boolean;
+  /** Beyond them but let through: by --allow-mass-change, or by an approval (its id). */
+  allowedBy: 'flag' | { approval: string } | null;
+  /** The columns most changed, with how many buyers each (never values). */
+  columns: { column: string; buyers: number }[];
+}
 
 /**
  * A batch also ends once its rows hold this many characters, so that a sheet
@@ -58,6 +90,8 @@ export interface SyncRequest {
   keepSource?: boolean;
   /** The sheet's version as found before the read (Drive's, for a Google sheet): recorded on the run (unchanged.ts). */
   sourceVersion?: string | null;
+  /** Let a run beyond the mass-change guard's limits through (`sync --allow-mass-change`). */
+  allowMassChange?: boolean;
 }
 
 /** What a dry run would have done. */
@@ -114,6 +148,8 @@ export interface SyncResult extends Omit<RunCounts, 'retryQueueSize'> {
   dryRun: boolean;
   /** A dry run's detail; null otherwise. */
   preview: DryRunPreview | null;
+  /** What the mass-change guard found: always for a dry run; for a run only when it was beyond the limits (and let through). */
+  massChange: MassChangeVerdict | null;
 }
 
 /** A failed row (or a run that stopped: row and buyer number null), as sync_error_log stores it. */
@@ -133,6 +169,8 @@ export interface RetryEntry {
   buyerNumber: string;
   rowNumber: number;
   source: string;
+  /** The failing row's hash (its cells as the sheet showed them): another row failing starts a fresh schedule. */
+  rowHash: string;
   info: Record<string, unknown>;
 }
 

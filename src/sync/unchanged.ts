@@ -16,14 +16,11 @@
  * records the version it read, so that the next scheduled sync can skip.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { isOwnReportWrite } from '../report/own-version.ts';
 import type pg from 'pg';
-import { projectRoot } from '../config.ts';
+import { PACKAGE_VERSION } from '../paths.ts';
 import type { Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
-
-const PACKAGE_VERSION = (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * What else decides what a read of an unchanged sheet would write: the
@@ -64,7 +61,12 @@ export async function beforeFullRead(
   const started = performance.now();
   if (!source.version) return { skipped: null, sourceVersion: null, note: null };
   const got = await source.version();
-  if ('unknown' in got) return { skipped: null, sourceVersion: null, note: o.skipIfUnchanged ? `${got.unknown}: reading the sheet in full` : null };
+  if ('unknown' in got)
+    return {
+      skipped: null,
+      sourceVersion: null,
+      note: o.skipIfUnchanged ? `${got.unknown}: reading the sheet in full` : null,
+    };
   const version = `${got.version}; ${readFingerprint(mapping)}`;
   if (!o.skipIfUnchanged) return { skipped: null, sourceVersion: version, note: null };
   const { rows } = await pool.query<LastFullRead>(
@@ -78,7 +80,13 @@ export async function beforeFullRead(
     [source.description],
   );
   const last = rows[0];
-  if (!last || last.source_version !== version) return { skipped: null, sourceVersion: version, note: null };
+  // The report tab's own write bumps the Drive version: that version is ours, not a person's edit (report/own-version.ts).
+  const ownWrite =
+    !!last &&
+    last.source_version !== version &&
+    (await isOwnReportWrite(pool, source.description, last.source_version, version));
+  if (!last || (last.source_version !== version && !ownWrite))
+    return { skipped: null, sourceVersion: version, note: null };
   if (last.age_ms >= o.fullReadEveryMs) {
     return {
       skipped: null,
@@ -89,8 +97,8 @@ export async function beforeFullRead(
   const durationMs = Math.round(performance.now() - started);
   const because = `unchanged: version ${got.version}${got.modifiedTime ? ` (modified ${got.modifiedTime})` : ''} is the one run ${last.id} read in full ${minutes(last.age_ms)} ago`;
   const { rows: run } = await pool.query<{ id: string }>(
-    `insert into public.sync_runs (mode, status, source, batch_size, finished_at, duration_ms, source_version, skipped_because)
-     values ('full', 'skipped', $1, $2, clock_timestamp(), $3, $4, $5)
+    `insert into public.sync_runs (mode, status, skipped_kind, source, batch_size, finished_at, duration_ms, source_version, skipped_because)
+     values ('full', 'skipped', 'unchanged', $1, $2, clock_timestamp(), $3, $4, $5)
      returning id`,
     [source.description, o.batchSize, durationMs, version, because],
   );

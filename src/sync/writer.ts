@@ -17,15 +17,7 @@ import type { BatchPlan, BatchPlanner } from './planner.ts';
 import type { BatchStatement, PreparedQuery } from './sql/batch.ts';
 import type { InsertStage } from './sql/stage.ts';
 import type { BatchWrite, RunCounts } from './types.ts';
-
-/** The database refused a row in a pass that does not isolate batches. */
-export class RowRejected extends Error {
-  override readonly cause: unknown;
-  constructor(cause: unknown) {
-    super('the database refused a row');
-    this.cause = cause;
-  }
-}
+import { RowRejected } from './errors.ts';
 
 type Written = { inserted: number; updated: number };
 
@@ -41,7 +33,15 @@ export class BatchWriter {
   /** Where the normal pass puts its inserts (null: the isolating pass, which writes them batch by batch). */
   private readonly stage: InsertStage | null;
 
-  constructor(a: { client: pg.PoolClient; statement: BatchStatement; runId: string; counts: RunCounts; isolate: boolean; planner: BatchPlanner; stage: InsertStage | null }) {
+  constructor(a: {
+    client: pg.PoolClient;
+    statement: BatchStatement;
+    runId: string;
+    counts: RunCounts;
+    isolate: boolean;
+    planner: BatchPlanner;
+    stage: InsertStage | null;
+  }) {
     this.client = a.client;
     this.statement = a.statement;
     this.runId = a.runId;
@@ -71,7 +71,8 @@ export class BatchWriter {
     if (!hasWork(plan.write)) return;
     if (this.isolate) return this.writeIsolated(plan);
     try {
-      if (this.stage !== null && plan.write.inserts.length > 0 && this.stage.add(plan.write.inserts)) this.counts.inserted += await this.stage.flush();
+      if (this.stage !== null && plan.write.inserts.length > 0 && this.stage.add(plan.write.inserts))
+        this.counts.inserted += await this.stage.flush();
       if (query !== null) await this.counted(query);
     } catch (err) {
       if (isConnectionLevel(err) || isStatementLevel(err)) throw err;
@@ -151,7 +152,13 @@ export class BatchWriter {
       }
     }
     // The batch's failures (rule failures and refused rows) and retry bookkeeping, in one statement.
-    const rest: BatchWrite = { inserts: [], updates: [], errors: write.errors, retries: write.retries, resolved: write.resolved };
+    const rest: BatchWrite = {
+      inserts: [],
+      updates: [],
+      errors: write.errors,
+      retries: write.retries,
+      resolved: write.resolved,
+    };
     if (hasWork(rest)) await client.query(this.statement(this.runId, rest));
   }
 }

@@ -22,6 +22,7 @@ import { keyMaxLength } from '../sync/sql/policy.ts';
 import { tryRunLock } from '../sync/sql/runs.ts';
 import { replaceSheetSnapshot } from '../sync/sql/snapshot.ts';
 import { compareWithDatabase } from './compare.ts';
+import { lookalikeGroups } from './lookalikes.ts';
 import { buildReport, storeReport, type VerificationReport, type VerificationTrigger } from './report.ts';
 import { stageSheet } from './stage.ts';
 
@@ -73,17 +74,31 @@ export async function verifyIntegrity(pool: pg.Pool, request: VerifyRequest): Pr
   try {
     await client.query('begin');
     if (!(await tryRunLock(client))) {
-      throw new CannotRunError('a sync run is in progress; verify when it has finished (a verification compares a database no sync is writing)');
+      throw new CannotRunError(
+        'a sync run is in progress; verify when it has finished (a verification compares a database no sync is writing)',
+      );
     }
     const maxKey = await keyMaxLength(client);
     const reader = await source.open(openHint(mapping, request.signal));
     let staged;
     try {
-      staged = await stageSheet(client, reader, { mapping, keyMaxLength: maxKey, source: source.description, signal: request.signal, onRows: request.onRows });
+      staged = await stageSheet(client, reader, {
+        mapping,
+        keyMaxLength: maxKey,
+        source: source.description,
+        signal: request.signal,
+        onRows: request.onRows,
+      });
     } finally {
       await reader.close().catch(() => undefined);
     }
-    await replaceSheetSnapshot(client, { source: source.description, keys: staged.keys, count: staged.keys.length, keysHash: staged.keysHash, runId: null });
+    await replaceSheetSnapshot(client, {
+      source: source.description,
+      keys: staged.keys,
+      count: staged.keys.length,
+      keysHash: staged.keysHash,
+      runId: null,
+    });
     const trigger = request.trigger ?? 'command';
     const comparison = await compareWithDatabase(client, {
       mapping,
@@ -104,6 +119,7 @@ export async function verifyIntegrity(pool: pg.Pool, request: VerifyRequest): Pr
       sampleRequested: request.sample,
       startedAt,
       durationMs: performance.now() - started,
+      lookalikes: await lookalikeGroups(client),
     });
     report.id = await storeReport(client, report);
     await client.query('commit');

@@ -118,7 +118,10 @@ export async function compareWithDatabase(
   let mismatches: Mismatch[] = [];
   if (compared.length > 0) {
     const values = compared
-      .map((c, i) => `(${i + 1}, ${pgLiteral(c.column)}, ${asText('s', c)}, ${asText('b', c)}, s.${id(c.column)} is distinct from b.${id(c.column)})`)
+      .map(
+        (c, i) =>
+          `(${i + 1}, ${pgLiteral(c.column)}, ${asText('s', c)}, ${asText('b', c)}, s.${id(c.column)} is distinct from b.${id(c.column)})`,
+      )
       .join(',\n              ');
     await client.query(
       `create temporary table verify_mismatches on commit drop as
@@ -135,7 +138,12 @@ export async function compareWithDatabase(
     );
     mismatchCount = n[0]!.n;
     mismatchedBuyers = n[0]!.buyers;
-    const { rows } = await client.query<{ buyer_number: string; field: string; spreadsheet_value: string | null; database_value: string | null }>(
+    const { rows } = await client.query<{
+      buyer_number: string;
+      field: string;
+      spreadsheet_value: string | null;
+      database_value: string | null;
+    }>(
       `select buyer_number, field, spreadsheet_value, database_value from pg_temp.verify_mismatches
         order by pick, buyer_number, ord limit $1`,
       [MISMATCH_LIST_LIMIT],

@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { printable } from '../printable.ts';
 import { pgArray } from '../sync/sql/pg-array.ts';
 import type { Comparison, Mismatch } from './compare.ts';
+import { describeGroup, type LookalikeGroup } from './lookalikes.ts';
 
 /** At most this many buyer numbers of each finding are stored with a report (all are counted, and listed by --json). */
 const FINDINGS_STORED = 1000;
@@ -45,6 +46,8 @@ export interface VerificationReport {
   runId: string | null;
   completeness: CompletenessResult;
   accuracy: AccuracyResult;
+  /** Look-alike buyer numbers in the database (two rows for one buyer, or a number of invisible characters): the verification fails. */
+  lookalikes: LookalikeGroup[];
   passed: boolean;
   summary: string;
   durationMs: number;
@@ -68,6 +71,7 @@ export function buildReport(a: {
   sampleRequested: number | null;
   startedAt: Date;
   durationMs: number;
+  lookalikes?: LookalikeGroup[];
 }): VerificationReport {
   const c = a.comparison;
   const completeness: CompletenessResult = {
@@ -90,7 +94,8 @@ export function buildReport(a: {
     unverifiableCount: c.unverifiable.length,
     unverifiable: c.unverifiable,
   };
-  const passed = completeness.complete && accuracy.accurate;
+  const lookalikes = a.lookalikes ?? [];
+  const passed = completeness.complete && accuracy.accurate && lookalikes.length === 0;
   const parts: string[] = [];
   parts.push(
     completeness.complete
@@ -102,8 +107,18 @@ export function buildReport(a: {
       ? `${plural(c.sampleSize, 'sampled buyer')} ${c.sampleSize === 1 ? 'matches' : 'match'} the sheet in every column`
       : `${plural(c.mismatchedBuyers, 'sampled buyer')} of ${n(c.sampleSize)} ${c.mismatchedBuyers === 1 ? 'differs' : 'differ'} from the sheet (${plural(c.mismatchCount, 'column')}: ${firstFew([...new Set(c.mismatches.map((m) => m.buyerNumber))])})`,
   );
-  if (completeness.extraCount > 0) parts.push(`${plural(completeness.extraCount, 'buyer')} in the database no longer on the sheet (kept)`);
-  if (accuracy.unverifiableCount > 0) parts.push(`${plural(accuracy.unverifiableCount, 'buyer')} not compared: their sheet row breaks a rule (see buyer-sync errors)`);
+  if (completeness.extraCount > 0)
+    parts.push(`${plural(completeness.extraCount, 'buyer')} in the database no longer on the sheet (kept)`);
+  if (lookalikes.length > 0) {
+    parts.push(
+      `${plural(lookalikes.length, 'group')} of look-alike buyer numbers in the database: ${lookalikes.slice(0, 3).map(describeGroup).join('; ')}` +
+        `${lookalikes.length > 3 ? '; …' : ''} (buyer_sync.lookalike_buyers)`,
+    );
+  }
+  if (accuracy.unverifiableCount > 0)
+    parts.push(
+      `${plural(accuracy.unverifiableCount, 'buyer')} not compared: their sheet row breaks a rule (see buyer-sync errors)`,
+    );
   return {
     id: null,
     timestamp: a.startedAt,
@@ -112,6 +127,7 @@ export function buildReport(a: {
     runId: a.runId,
     completeness,
     accuracy,
+    lookalikes,
     passed,
     summary: `${passed ? 'passed' : 'failed'}: ${parts.join('; ')}`,
     durationMs: a.durationMs,
@@ -148,6 +164,7 @@ export function reportJson(r: VerificationReport) {
       unverifiable_buyer_numbers: r.accuracy.unverifiable.map((u) => u.buyerNumber),
       seed: r.accuracy.seed.toString(),
     },
+    lookalikes: r.lookalikes.map((g) => ({ folded_key: g.foldedKey, buyer_numbers: g.buyerNumbers })),
     report_id: r.id,
     source: r.source,
   };
@@ -172,13 +189,46 @@ export function reportMarkdown(r: VerificationReport): string {
   lines.push('## Completeness', '');
   lines.push(`| | buyers |`, `| --- | ---: |`);
   lines.push(`| on the sheet | ${n(c.spreadsheetCount)} |`, `| in the database | ${n(c.databaseCount)} |`);
-  lines.push(`| missing from the database | ${n(c.missingCount)} |`, `| in the database, no longer on the sheet | ${n(c.extraCount)} |`, '');
+  lines.push(
+    `| missing from the database | ${n(c.missingCount)} |`,
+    `| in the database, no longer on the sheet | ${n(c.extraCount)} |`,
+    '',
+  );
   if (c.missingCount > 0) {
-    lines.push('Missing (sheet row): ' + c.missing.slice(0, 50).map((m) => `\`${cell(m.buyerNumber)}\` (${m.rowNumber})`).join(', ') + (c.missingCount > 50 ? `, … ${n(c.missingCount - 50)} more` : ''), '');
-    lines.push('Why each one failed: `npx buyer-sync errors --buyer <number>`. After fixing the sheet: `npx buyer-sync sync --only <numbers>`.', '');
+    lines.push(
+      'Missing (sheet row): ' +
+        c.missing
+          .slice(0, 50)
+          .map((m) => `\`${cell(m.buyerNumber)}\` (${m.rowNumber})`)
+          .join(', ') +
+        (c.missingCount > 50 ? `, … ${n(c.missingCount - 50)} more` : ''),
+      '',
+    );
+    lines.push(
+      'Why each one failed: `npx buyer-sync errors --buyer <number>`. After fixing the sheet: `npx buyer-sync sync --only <numbers>`.',
+      '',
+    );
   }
   if (c.extraCount > 0) {
-    lines.push('No longer on the sheet (kept, never deleted): ' + c.extra.slice(0, 50).map((b) => `\`${cell(b)}\``).join(', ') + (c.extraCount > 50 ? `, … ${n(c.extraCount - 50)} more` : ''), '');
+    lines.push(
+      'No longer on the sheet (kept, never deleted): ' +
+        c.extra
+          .slice(0, 50)
+          .map((b) => `\`${cell(b)}\``)
+          .join(', ') +
+        (c.extraCount > 50 ? `, … ${n(c.extraCount - 50)} more` : ''),
+      '',
+    );
+  }
+  if (r.lookalikes.length > 0) {
+    lines.push('## Look-alike buyer numbers', '');
+    lines.push(
+      'Buyer numbers in the database that are one number written differently (two rows for one buyer), or only invisible characters. Merge them by hand; buyer_sync.lookalike_buyers lists them.',
+      '',
+    );
+    for (const g of r.lookalikes.slice(0, 50))
+      lines.push(`- ${g.buyerNumbers.map((b) => `\`${cell(b)}\``).join(', ')}`);
+    lines.push('');
   }
   lines.push('## Accuracy', '');
   lines.push(
@@ -188,15 +238,30 @@ export function reportMarkdown(r: VerificationReport): string {
   );
   if (a.mismatchCount === 0) lines.push('No differences.', '');
   else {
-    lines.push(`${plural(a.mismatchCount, 'difference')} in ${plural(a.mismatchedBuyers, 'buyer')}. The values are buyers' personal data: share this report only where that is allowed.`, '');
+    lines.push(
+      `${plural(a.mismatchCount, 'difference')} in ${plural(a.mismatchedBuyers, 'buyer')}. The values are buyers' personal data: share this report only where that is allowed.`,
+      '',
+    );
     lines.push('| buyer | column | sheet | database |', '| --- | --- | --- | --- |');
-    for (const m of a.mismatches.slice(0, 100)) lines.push(`| \`${cell(m.buyerNumber)}\` | ${m.field} | ${cell(m.spreadsheetValue)} | ${cell(m.databaseValue)} |`);
-    if (a.mismatchCount > 100) lines.push('', `… ${n(a.mismatchCount - 100)} more (buyer_sync.verification_mismatches keeps up to ${n(1000)}).`);
+    for (const m of a.mismatches.slice(0, 100))
+      lines.push(
+        `| \`${cell(m.buyerNumber)}\` | ${m.field} | ${cell(m.spreadsheetValue)} | ${cell(m.databaseValue)} |`,
+      );
+    if (a.mismatchCount > 100)
+      lines.push('', `… ${n(a.mismatchCount - 100)} more (buyer_sync.verification_mismatches keeps up to ${n(1000)}).`);
     lines.push('');
   }
   if (a.unverifiableCount > 0) {
-    lines.push(`Not compared: ${plural(a.unverifiableCount, 'buyer')} whose sheet row breaks a rule (the database keeps their last good values): ` +
-      a.unverifiable.slice(0, 20).map((u) => `\`${cell(u.buyerNumber)}\` (row ${u.rowNumber})`).join(', ') + (a.unverifiableCount > 20 ? ', …' : '') + '.', '');
+    lines.push(
+      `Not compared: ${plural(a.unverifiableCount, 'buyer')} whose sheet row breaks a rule (the database keeps their last good values): ` +
+        a.unverifiable
+          .slice(0, 20)
+          .map((u) => `\`${cell(u.buyerNumber)}\` (row ${u.rowNumber})`)
+          .join(', ') +
+        (a.unverifiableCount > 20 ? ', …' : '') +
+        '.',
+      '',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -209,20 +274,41 @@ export async function storeReport(db: pg.ClientBase, r: VerificationReport): Pro
     `insert into buyer_sync.verification_reports
        (created_at, source, trigger, run_id, seed, sample_requested, sample_size, spreadsheet_count, database_count,
         missing_count, extra_count, unverifiable_count, mismatch_count, mismatched_buyers, complete, accurate, passed,
-        summary, duration_ms)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+        summary, duration_ms, lookalike_groups)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
      returning id`,
     [
-      r.timestamp, r.source, r.trigger, r.runId, a.seed.toString(), a.sampleRequested, a.sampleSize, c.spreadsheetCount,
-      c.databaseCount, c.missingCount, c.extraCount, a.unverifiableCount, a.mismatchCount, a.mismatchedBuyers, c.complete,
-      a.accurate, r.passed, r.summary, Math.round(r.durationMs),
+      r.timestamp,
+      r.source,
+      r.trigger,
+      r.runId,
+      a.seed.toString(),
+      a.sampleRequested,
+      a.sampleSize,
+      c.spreadsheetCount,
+      c.databaseCount,
+      c.missingCount,
+      c.extraCount,
+      a.unverifiableCount,
+      a.mismatchCount,
+      a.mismatchedBuyers,
+      c.complete,
+      a.accurate,
+      r.passed,
+      r.summary,
+      Math.round(r.durationMs),
+      r.lookalikes.length,
     ],
   );
   const id = rows[0]!.id;
   const findings: [string, string, number | null][] = [
-    ...c.missing.slice(0, FINDINGS_STORED).map((m) => ['missing', m.buyerNumber, m.rowNumber] as [string, string, number]),
+    ...c.missing
+      .slice(0, FINDINGS_STORED)
+      .map((m) => ['missing', m.buyerNumber, m.rowNumber] as [string, string, number]),
     ...c.extra.slice(0, FINDINGS_STORED).map((b) => ['extra', b, null] as [string, string, null]),
-    ...a.unverifiable.slice(0, FINDINGS_STORED).map((u) => ['unverifiable', u.buyerNumber, u.rowNumber] as [string, string, number]),
+    ...a.unverifiable
+      .slice(0, FINDINGS_STORED)
+      .map((u) => ['unverifiable', u.buyerNumber, u.rowNumber] as [string, string, number]),
   ];
   if (findings.length > 0) {
     await db.query(

@@ -42,7 +42,13 @@ export interface StagedSheet {
 export async function stageSheet(
   client: pg.ClientBase,
   reader: SheetReader,
-  a: { mapping: Mapping; keyMaxLength: number; source: string; signal?: AbortSignal | undefined; onRows?: (rows: number) => void },
+  a: {
+    mapping: Mapping;
+    keyMaxLength: number;
+    source: string;
+    signal?: AbortSignal | undefined;
+    onRows?: (rows: number) => void;
+  },
 ): Promise<StagedSheet> {
   const header = resolveHeader(a.mapping, reader.header);
   const rules = rowRules(header, reader.format, a.keyMaxLength);
@@ -55,7 +61,9 @@ export async function stageSheet(
        ${columns.map((c) => `${id(c.column)} ${PG_TYPE[c.type]}`).join(',\n       ')}
      ) on commit drop`,
   );
-  await client.query(`create temporary table verify_keys (buyer_number text not null, row_number integer not null) on commit drop`);
+  await client.query(
+    `create temporary table verify_keys (buyer_number text not null, row_number integer not null) on commit drop`,
+  );
   const insertRows = `insert into pg_temp.verify_rows (row_number, ${columns.map((c) => id(c.column)).join(', ')})
     select * from unnest($1::integer[], ${columns.map((c, i) => `$${i + 2}::${PG_TYPE[c.type]}[]`).join(', ')})`;
 

@@ -34,16 +34,25 @@ export async function loadContentHashes(
 }
 
 /**
- * Whether buyers.content_hash (migrations 054, 056) covers exactly the mapped
- * columns, in order and as the same types; then it is read instead of hashing
- * every row on the fly.
+ * Whether buyers.content_hash (migrations 054, 056, 070) covers exactly the
+ * mapped columns, in order and as the same types; then it is read instead of
+ * hashing every row on the fly. For buyers a sync never gets here otherwise
+ * (buyer_sync.mapping_problems refuses, naming `check-schema --fix`); another
+ * mapped table has no stored hash and is hashed in SQL.
  */
-export async function storedHashMatches(db: Queryable, mapping: Mapping, columns: Pick<ResolvedColumn, 'column' | 'type'>[]): Promise<boolean> {
+export async function storedHashMatches(
+  db: Queryable,
+  mapping: Mapping,
+  columns: Pick<ResolvedColumn, 'column' | 'type'>[],
+): Promise<boolean> {
   if (mapping.table !== 'buyers') return false;
   const { rows } = await db.query<{ column_name: string; column_type: string }>(
     `select column_name, column_type from buyer_sync_private.content_hash_columns order by position`,
   );
-  return rows.length === columns.length && rows.every((r, i) => r.column_name === columns[i]!.column && r.column_type === columns[i]!.type);
+  return (
+    rows.length === columns.length &&
+    rows.every((r, i) => r.column_name === columns[i]!.column && r.column_type === columns[i]!.type)
+  );
 }
 
 /** The planner's estimate of the table's size: enough to size the run's index, without counting. */
@@ -53,4 +62,33 @@ export async function buyerCount(db: Queryable, mapping: Mapping): Promise<numbe
     [`public.${id(mapping.table)}`],
   );
   return rows[0]?.n ?? 0;
+}
+
+/**
+ * The predicate of the partial index buyers_unplain_key_idx (migration 062),
+ * written exactly so, so that the planner uses the index: the buyer numbers
+ * that are not printable ASCII without surrounding spaces (isPlainKey).
+ */
+const UNPLAIN = (column: string) => `${column} !~ '^[!-~]([ -~]*[!-~])?$'`;
+
+/**
+ * The buyer numbers a pass needs to recognize look-alikes (StoredLookalikes),
+ * in one statement: every buyer number that is not plain (through the partial
+ * index: a million ASCII buyers cost nothing), and, for an `only` or retry
+ * pass whose index holds only the listed buyers, the buyer numbers equal to
+ * the listed numbers' folds.
+ */
+export async function loadFoldCandidates(
+  client: pg.ClientBase,
+  mapping: Mapping,
+  listedFolds: string[] | null,
+  into: (key: string) => void,
+): Promise<void> {
+  const key = `b.${id(mapping.key)}`;
+  const { rows } = await client.query<[string]>({
+    text: `select ${key} from public.${id(mapping.table)} b where ${UNPLAIN(key)}${listedFolds ? ` or ${key} = any($1::text[])` : ''}`,
+    values: listedFolds ? [listedFolds] : [],
+    rowMode: 'array',
+  });
+  for (const [k] of rows) into(k);
 }

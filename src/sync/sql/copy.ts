@@ -13,7 +13,9 @@ const ESCAPED = new RegExp(NEEDS_ESCAPE.source, 'g');
 /** A value in COPY's text format: \N for null; backslash, tab, newline and carriage return escaped. */
 export function copyValue(v: string | null): string {
   if (v === null) return '\\N';
-  return NEEDS_ESCAPE.test(v) ? v.replace(ESCAPED, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r')) : v;
+  return NEEDS_ESCAPE.test(v)
+    ? v.replace(ESCAPED, (m) => (m === '\\' ? '\\\\' : m === '\t' ? '\\t' : m === '\n' ? '\\n' : '\\r'))
+    : v;
 }
 
 /** Bytes sent at a time: small rows travel together, a big one goes alone. */
@@ -26,7 +28,12 @@ const PIECE = 1 << 16;
  * 64 KB, and a value too big for a piece goes alone: no copy of the whole
  * load is ever made.
  */
-export async function copyRows(client: pg.ClientBase, statement: string, rows: Iterable<ArrayLike<string | number | null>>, width: number): Promise<void> {
+export async function copyRows(
+  client: pg.ClientBase,
+  statement: string,
+  rows: Iterable<ArrayLike<string | number | null>>,
+  width: number,
+): Promise<void> {
   const stream = client.query(copyFrom(statement));
   const finished = once(stream, 'finish');
   let failed: unknown = null;
@@ -79,11 +86,26 @@ export async function copyRows(client: pg.ClientBase, statement: string, rows: I
 export function copyField(field: string): string | null {
   if (field === '\\N') return null;
   if (!field.includes('\\')) return field;
-  return field.replace(/\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))/gs, (_, octal: string | undefined, hex: string | undefined, c: string | undefined) => {
-    if (octal !== undefined) return String.fromCharCode(parseInt(octal, 8));
-    if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
-    return c === 'b' ? '\b' : c === 'f' ? '\f' : c === 'n' ? '\n' : c === 'r' ? '\r' : c === 't' ? '\t' : c === 'v' ? '\v' : c!;
-  });
+  return field.replace(
+    /\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2})|(.))/gs,
+    (_, octal: string | undefined, hex: string | undefined, c: string | undefined) => {
+      if (octal !== undefined) return String.fromCharCode(parseInt(octal, 8));
+      if (hex !== undefined) return String.fromCharCode(parseInt(hex, 16));
+      return c === 'b'
+        ? '\b'
+        : c === 'f'
+          ? '\f'
+          : c === 'n'
+            ? '\n'
+            : c === 'r'
+              ? '\r'
+              : c === 't'
+                ? '\t'
+                : c === 'v'
+                  ? '\v'
+                  : c!;
+    },
+  );
 }
 
 /**
@@ -91,7 +113,11 @@ export function copyField(field: string): string | null {
  * arrive: a large result never sits in memory whole, and no row becomes an
  * object on the way (what makes this faster than a query's rows).
  */
-export async function copyOut(client: pg.ClientBase, statement: string, row: (fields: (string | null)[]) => void): Promise<void> {
+export async function copyOut(
+  client: pg.ClientBase,
+  statement: string,
+  row: (fields: (string | null)[]) => void,
+): Promise<void> {
   const stream = client.query(copyTo(statement));
   let rest: Buffer | null = null;
   for await (const chunk of stream as AsyncIterable<Buffer>) {

@@ -20,7 +20,11 @@ export function errorColumns(errors: ErrorEntry[]): string[] {
  * number are duplicates first of all: their entries become
  * constraint_violation (never queued), keeping what rule they broke.
  */
-export async function markEarlierDuplicates(db: Queryable, runId: string, found: { key: string; shown: string; rows: number[]; syncedRow: number }[]): Promise<void> {
+export async function markEarlierDuplicates(
+  db: Queryable,
+  runId: string,
+  found: { key: string; shown: string; rows: number[]; syncedRow: number }[],
+): Promise<void> {
   if (found.length === 0) return;
   await db.query(
     `update public.sync_error_log e

@@ -24,7 +24,12 @@ export async function dryRunPreview(db: Queryable, runId: string, mapping: Mappi
     `select buyer_number, changed_columns from public.sync_buyer_changes where run_id = $1 order by buyer_number`,
     [runId],
   );
-  const { rows: failed } = await db.query<{ buyer_number: string | null; row_number: number; error_type: ErrorType; column_name: string | null }>(
+  const { rows: failed } = await db.query<{
+    buyer_number: string | null;
+    row_number: number;
+    error_type: ErrorType;
+    column_name: string | null;
+  }>(
     `select buyer_number, row_number, error_type, column_name from public.sync_error_log
       where run_id = $1 and row_number is not null order by row_number, created_at`,
     [runId],
@@ -32,6 +37,11 @@ export async function dryRunPreview(db: Queryable, runId: string, mapping: Mappi
   return {
     insert: inserted.map((r) => r.key),
     update: updated.map((r) => ({ buyerNumber: r.buyer_number, changedColumns: r.changed_columns })),
-    fail: failed.map((r) => ({ buyerNumber: r.buyer_number, rowNumber: r.row_number, errorType: r.error_type, column: r.column_name })),
+    fail: failed.map((r) => ({
+      buyerNumber: r.buyer_number,
+      rowNumber: r.row_number,
+      errorType: r.error_type,
+      column: r.column_name,
+    })),
   };
 }

@@ -12,9 +12,10 @@ import type { Queryable, RunCounts, SyncMode } from '../types.ts';
  * mapping refused it before the sheet was read), sheet (the sheet could not
  * be read or was refused), database (the connection was lost, the database
  * failed), cancelled (stopped on purpose), interrupted (its process died),
- * error (anything else).
+ * mass_change (the mass-change guard refused it before it committed), error
+ * (anything else).
  */
-export type RunFailure = 'blocked' | 'sheet' | 'database' | 'cancelled' | 'interrupted' | 'error';
+export type RunFailure = 'blocked' | 'sheet' | 'database' | 'cancelled' | 'interrupted' | 'mass_change' | 'error';
 
 export interface RunFailureRecord {
   failure: RunFailure;
@@ -164,7 +165,45 @@ export async function recordRefusedRun(db: Queryable, run: RefusedRun, f: RunFai
      )
      insert into public.sync_error_log (run_id, row_number, buyer_number, error_type, column_name, error_message, retryable, created_at)
      select id, null, null, $6, null, $7, false, finished_at from run`,
-    [run.id, run.at, run.mode, run.source, run.batchSize, f.errorType, f.message, f.failure, Math.max(0, Math.round(run.durationMs))],
+    [
+      run.id,
+      run.at,
+      run.mode,
+      run.source,
+      run.batchSize,
+      f.errorType,
+      f.message,
+      f.failure,
+      Math.max(0, Math.round(run.durationMs)),
+    ],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/**
+ * Records a run that found the sync lock held (another run, or a
+ * verification, in progress): skipped, kind busy, saying which run held it
+ * when a run record says so. It read and wrote nothing. Returns its id.
+ */
+export async function recordBusyRun(
+  db: Queryable,
+  run: { mode: SyncMode; source: string; batchSize: number; durationMs: number },
+): Promise<{ id: string; because: string }> {
+  const { rows } = await db.query<{ id: string; because: string }>(
+    `with holder as (
+       select r.id, r.mode, r.started_at from public.sync_runs r
+        where r.status = 'running'
+        order by r.started_at desc
+        limit 1
+     )
+     insert into public.sync_runs (mode, status, skipped_kind, source, batch_size, started_at, finished_at, duration_ms, skipped_because)
+     select $1, 'skipped', 'busy', $2, $3, clock_timestamp() - $4::integer * interval '1 millisecond', clock_timestamp(), $4,
+            coalesce((select format('busy: another sync run (%s, %s) held the sync lock, running since %s', h.id, h.mode,
+                                    to_char(h.started_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+                        from holder h),
+                     'busy: another sync run or a verification held the sync lock')
+     returning id, skipped_because as because`,
+    [run.mode, run.source, run.batchSize, Math.max(0, Math.round(run.durationMs))],
+  );
+  return rows[0]!;
 }

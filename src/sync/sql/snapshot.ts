@@ -44,10 +44,21 @@ export async function replaceSheetSnapshot(client: pg.ClientBase, read: Snapshot
   );
   const before = rows[0];
   const same = before?.keys_hash === read.keysHash;
-  const grew = !same && before !== undefined && before.row_count > 0 && read.keysPrefix?.count === before.row_count && read.keysPrefix.hash === before.keys_hash;
+  const grew =
+    !same &&
+    before !== undefined &&
+    before.row_count > 0 &&
+    read.keysPrefix?.count === before.row_count &&
+    read.keysPrefix.hash === before.keys_hash;
   if (grew) {
-    await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', after(read.keys, before.row_count), 2);
-    if (read.count >= before.row_count * 1.1) await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
+    await copyRows(
+      client,
+      'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin',
+      after(read.keys, before.row_count),
+      2,
+    );
+    if (read.count >= before.row_count * 1.1)
+      await client.query('analyze buyer_sync_private.sheet_buyers (buyer_number)');
   } else if (!same) {
     await client.query('truncate buyer_sync_private.sheet_buyers');
     await copyRows(client, 'copy buyer_sync_private.sheet_buyers (buyer_number, row_number) from stdin', read.keys, 2);

@@ -84,7 +84,12 @@ export class InsertStage {
       );
       this.created = true;
     }
-    await copyRows(this.client, `copy ${STAGE} (${this.names.join(', ')}) from stdin`, rowValues(rows), this.columns.length);
+    await copyRows(
+      this.client,
+      `copy ${STAGE} (${this.names.join(', ')}) from stdin`,
+      rowValues(rows),
+      this.columns.length,
+    );
     return this.move();
   }
 
