@@ -1,23 +1,25 @@
 /**
- * alerts__deliver: POSTs one alert to ALERT_WEBHOOK_URL. Enqueued by the
- * database as the alert is inserted (trigger sync_alerts_deliver, job key
- * alerts__deliver:<id>); a receiver that fails fails the job, and
- * graphile-worker tries again with its backoff (25 attempts over about three
- * days). Not in the buyer_sync queue: an alert never waits behind a sync.
+ * alerts__deliver: a delivery round, POSTing every undelivered alert to
+ * ALERT_WEBHOOK_URL, oldest first. Enqueued by the database as an alert is
+ * inserted (trigger sync_alerts_deliver, job key alerts__deliver: requests
+ * coalesce into one round). A round the receiver fails ends there, says so in
+ * one line and adds itself again after a backoff capped at a minute (its
+ * attempts whole). Not in the buyer_sync queue: an alert never waits behind a
+ * sync. (Jobs queued by 0.9 carry an alert_id: they run a round too.)
  */
 import type { Task } from 'graphile-worker';
-import { deliverAlertJob } from '../src/worker/jobs.ts';
-import { alertIdOf, PoisonPayload } from '../src/worker/payloads.ts';
+import { deliveryRoundJob } from '../src/worker/jobs.ts';
+import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
+import { requeueOf } from '../src/worker/requeue.ts';
 
 const task: Task = async (payload, helpers) => {
-  let alertId: string;
   try {
-    alertId = alertIdOf('alerts__deliver', payload);
+    assertPlainPayload('alerts__deliver', payload);
   } catch (err) {
     if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
     throw err;
   }
-  await deliverAlertJob(alertId);
+  await deliveryRoundJob(requeueOf(helpers));
 };
 
 export default task;

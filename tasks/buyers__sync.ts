@@ -8,6 +8,7 @@
  */
 import type { Task } from 'graphile-worker';
 import { fullSync } from '../src/worker/jobs.ts';
+import { requeueOf } from '../src/worker/requeue.ts';
 import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
 
 const task: Task = async (payload, helpers) => {
@@ -17,7 +18,7 @@ const task: Task = async (payload, helpers) => {
     if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
     throw err;
   }
-  await fullSync(helpers.abortSignal, { scheduled: '_cron' in payload });
+  await fullSync(helpers.abortSignal, { scheduled: '_cron' in payload, requeue: requeueOf(helpers, 'buyer_sync') });
 };
 
 export default task;

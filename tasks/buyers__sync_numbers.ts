@@ -6,6 +6,7 @@
  */
 import type { Task } from 'graphile-worker';
 import { syncNumbers } from '../src/worker/jobs.ts';
+import { requeueOf } from '../src/worker/requeue.ts';
 import { buyerNumbersOf, PoisonPayload } from '../src/worker/payloads.ts';
 
 const task: Task = async (payload, helpers) => {
@@ -16,7 +17,7 @@ const task: Task = async (payload, helpers) => {
     if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
     throw err;
   }
-  await syncNumbers(numbers, helpers.abortSignal);
+  await syncNumbers(numbers, helpers.abortSignal, requeueOf(helpers, 'buyer_sync'));
 };
 
 export default task;

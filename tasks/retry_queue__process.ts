@@ -4,6 +4,7 @@
  */
 import type { Task } from 'graphile-worker';
 import { retryRound } from '../src/worker/jobs.ts';
+import { requeueOf } from '../src/worker/requeue.ts';
 import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
 
 const task: Task = async (payload, helpers) => {
@@ -13,7 +14,7 @@ const task: Task = async (payload, helpers) => {
     if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
     throw err;
   }
-  await retryRound(helpers.abortSignal);
+  await retryRound(helpers.abortSignal, requeueOf(helpers, 'buyer_sync'));
 };
 
 export default task;

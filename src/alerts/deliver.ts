@@ -5,10 +5,12 @@
  * delivered_at when the receiver accepts it (2xx).
  *
  * Two paths deliver, and they may race:
- * - the worker's alerts__deliver job, one per alert, enqueued by a trigger
- *   as the alert is inserted; a failed POST fails the job, and
- *   graphile-worker retries it with its backoff (seconds, then minutes, then
- *   hours; 25 attempts);
+ * - the worker's alerts__deliver job, a delivery round over every
+ *   undelivered alert, enqueued by a trigger as an alert is inserted (one job:
+ *   requests coalesce); a round the receiver fails ends at once and the next
+ *   one is scheduled with a backoff capped at a minute (5 s, 10 s, 20 s, 40 s,
+ *   then every minute), so an outage costs one POST a round and deliveries
+ *   resume within a minute of the receiver coming back;
  * - a command that raised alerts delivers them before it exits (contract.md:
  *   cron-driven use without `serve` still alerts).
  * Each POST happens while its alert row is locked, and only while
@@ -21,6 +23,17 @@
  * counts and rules only (built by the database, see 057_monitoring.sql).
  */
 import type pg from 'pg';
+import {
+  lockAlert,
+  recordDeliveryAttempt,
+  setTransactionLockTimeout,
+  undeliveredAlertCount,
+  undeliveredAlertIds,
+  undeliveredAlertIdsSince,
+  type AlertRow,
+} from './sql.ts';
+
+export { databaseNow } from './sql.ts';
 
 export interface DeliveryResult {
   delivered: number;
@@ -30,19 +43,15 @@ export interface DeliveryResult {
   recordedOnly: number;
 }
 
-interface AlertRow {
-  id: string;
-  type: string;
-  severity: string;
-  message: string;
-  details: Record<string, unknown>;
-  resolves: string | null;
-  delivered_at: Date | null;
-}
-
 /** The body of one alert's POST. */
 export function alertBody(a: Pick<AlertRow, 'type' | 'severity' | 'message' | 'details'>) {
-  return { type: a.type, severity: a.severity, message: a.message, details: a.details, text: `[${a.severity}] ${a.type}: ${a.message}` };
+  return {
+    type: a.type,
+    severity: a.severity,
+    message: a.message,
+    details: a.details,
+    text: `[${a.severity}] ${a.type}: ${a.message}`,
+  };
 }
 
 /**
@@ -63,65 +72,89 @@ async function post(url: string, id: string, body: unknown, timeoutMs: number): 
     return res.ok ? null : `HTTP ${res.status}`;
   } catch (err) {
     // fetch says "fetch failed"; the reason is in its cause (ECONNREFUSED, ENOTFOUND…), sometimes one level further down.
-    const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string; errors?: { code?: string }[] } };
+    const e = err as {
+      name?: string;
+      message?: string;
+      cause?: { code?: string; message?: string; errors?: { code?: string }[] };
+    };
     if (e.name === 'TimeoutError') return `no answer within ${timeoutMs} ms`;
     return e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.cause?.message ?? e.message ?? String(err);
   }
 }
 
-const COLUMNS = 'id, type, severity, message, details, resolves, delivered_at';
-
 /** POSTs a locked, undelivered alert and records the outcome in the same transaction; null when delivered, else why not. */
 async function attempt(client: pg.ClientBase, alert: AlertRow, url: string, timeoutMs: number): Promise<string | null> {
   const failure = await post(url, alert.id, alertBody(alert), timeoutMs);
-  await client.query(
-    `update public.sync_alerts
-        set delivered_at = case when $2::text is null then now() end,
-            delivery_attempts = delivery_attempts + 1,
-            delivery_error = $2
-      where id = $1`,
-    [alert.id, failure],
-  );
+  await recordDeliveryAttempt(client, alert.id, failure);
   return failure;
 }
 
-/** Raised by deliverAlert when the receiver failed: the worker job fails and is retried. */
-export class DeliveryFailed extends Error {
-  constructor(alertId: string, why: string) {
-    super(`alert ${alertId} not delivered to ALERT_WEBHOOK_URL: ${why}; it will be tried again`);
-    this.name = 'DeliveryFailed';
-  }
-}
-
-export type DeliveryOutcome = 'delivered' | 'already_delivered' | 'no_such_alert' | 'no_webhook';
+/** What one POST of a locked alert came to: delivered, nothing to do (gone, or delivered meanwhile), or why it failed. */
+type Sent = { delivered: true } | { skipped: true } | { failure: string; alert: AlertRow };
 
 /**
- * Delivers one alert (the worker's job). Waits for another deliverer holding
- * the alert (a command POSTing it) and then does nothing if that one
- * succeeded. Throws DeliveryFailed when the receiver fails.
+ * Delivers one alert by id, holding its row lock while it POSTs (a concurrent
+ * deliverer waits, then finds it delivered and sends nothing).
  */
-export async function deliverAlert(pool: pg.Pool, webhookUrl: string | null, alertId: string, options: { timeoutMs?: number } = {}): Promise<DeliveryOutcome> {
-  if (webhookUrl === null) return 'no_webhook';
+async function deliverOne(pool: pg.Pool, id: string, url: string, timeoutMs: number): Promise<Sent> {
   const client = await pool.connect();
   try {
     await client.query('begin');
-    await client.query(`set local lock_timeout = '60s'`);
-    const { rows } = await client.query<AlertRow>(`select ${COLUMNS} from public.sync_alerts where id = $1 for update`, [alertId]);
-    const alert = rows[0];
+    await setTransactionLockTimeout(client, timeoutMs + 5000);
+    const alert = await lockAlert(client, id);
     if (!alert || alert.delivered_at !== null) {
       await client.query('commit');
-      return alert ? 'already_delivered' : 'no_such_alert';
+      return { skipped: true };
     }
-    const failure = await attempt(client, alert, webhookUrl, options.timeoutMs ?? 10_000);
+    const failure = await attempt(client, alert, url, timeoutMs);
     await client.query('commit');
-    if (failure !== null) throw new DeliveryFailed(alertId, failure);
-    return 'delivered';
+    return failure === null
+      ? { delivered: true }
+      : { failure, alert: { ...alert, delivery_attempts: alert.delivery_attempts + 1 } };
   } catch (err) {
     await client.query('rollback').catch(() => undefined);
     throw err;
   } finally {
     client.release();
   }
+}
+
+export interface RoundResult {
+  delivered: number;
+  /** Undelivered alerts left when the round ended (0: all delivered). */
+  left: number;
+  /** Why the receiver failed, and how many POSTs of that alert it has failed so far; null when nothing failed. */
+  failure: { why: string; attempts: number } | null;
+}
+
+/**
+ * One delivery round (the worker's alerts__deliver job): every undelivered
+ * alert, oldest first, at most `limit`, until the receiver fails once (a
+ * receiver that is down is asked once per round, not once per alert). The
+ * worker schedules the next round after a failed one with a backoff capped at
+ * a minute (jobs.ts), so deliveries resume within a minute of the receiver
+ * coming back, in the order the alerts were raised.
+ */
+export async function deliveryRound(
+  pool: pg.Pool,
+  webhookUrl: string | null,
+  options: { timeoutMs?: number; limit?: number } = {},
+): Promise<RoundResult> {
+  if (webhookUrl === null) return { delivered: 0, left: 0, failure: null };
+  const limit = options.limit ?? 500;
+  const pending = await undeliveredAlertIds(pool, limit + 1);
+  let delivered = 0;
+  let i = 0;
+  for (; i < Math.min(pending.length, limit); i++) {
+    const sent = await deliverOne(pool, pending[i]!, webhookUrl, options.timeoutMs ?? 10_000);
+    if ('failure' in sent) {
+      const left = await undeliveredAlertCount(pool);
+      return { delivered, left, failure: { why: sent.failure, attempts: sent.alert.delivery_attempts } };
+    }
+    if ('delivered' in sent) delivered++;
+  }
+  const more = pending.length > limit ? await undeliveredAlertCount(pool) : 0;
+  return { delivered, left: more, failure: null };
 }
 
 /**
@@ -141,10 +174,7 @@ export async function deliverRaisedSince(
   options: { log?: (line: string) => void; timeoutMs?: number; limit?: number } = {},
 ): Promise<DeliveryResult> {
   const result: DeliveryResult = { delivered: 0, failed: 0, recordedOnly: 0 };
-  const { rows: pending } = await pool.query<{ id: string }>(
-    `select id from public.sync_alerts where delivered_at is null and created_at >= $1 order by created_at, id`,
-    [since],
-  );
+  const pending = await undeliveredAlertIdsSince(pool, since);
   if (webhookUrl === null) {
     result.recordedOnly = pending.length;
     return result;
@@ -152,42 +182,21 @@ export async function deliverRaisedSince(
   const timeoutMs = options.timeoutMs ?? 10_000;
   const limit = options.limit ?? 100;
   let tried = 0;
-  for (const { id } of pending) {
+  for (const id of pending) {
     if (tried >= limit || result.failed > 0) {
       const left = pending.length - tried;
       options.log?.(`${left} more alert(s) left to the worker (buyer-sync serve) to deliver`);
       break;
     }
     tried++;
-    const client = await pool.connect();
-    try {
-      await client.query('begin');
-      await client.query(`select set_config('lock_timeout', $1, true)`, [`${timeoutMs + 5000}ms`]);
-      const { rows } = await client.query<AlertRow>(`select ${COLUMNS} from public.sync_alerts where id = $1 for update`, [id]);
-      const alert = rows[0];
-      if (!alert || alert.delivered_at !== null) {
-        await client.query('commit');
-        continue;
-      }
-      const failure = await attempt(client, alert, webhookUrl, timeoutMs);
-      await client.query('commit');
-      if (failure === null) result.delivered++;
-      else {
-        result.failed++;
-        options.log?.(`alert ${alert.type} (${alert.id}) not delivered to ALERT_WEBHOOK_URL: ${failure}; the worker (buyer-sync serve) tries again`);
-      }
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
+    const sent = await deliverOne(pool, id, webhookUrl, timeoutMs);
+    if ('delivered' in sent) result.delivered++;
+    else if ('failure' in sent) {
+      result.failed++;
+      options.log?.(
+        `alert ${sent.alert.type} (${sent.alert.id}) not delivered to ALERT_WEBHOOK_URL: ${sent.failure}; the worker (buyer-sync serve) tries again`,
+      );
     }
   }
   return result;
-}
-
-/** The database's clock now: where a command's "alerts raised since" starts. */
-export async function databaseNow(pool: pg.Pool): Promise<Date> {
-  const { rows } = await pool.query<{ now: Date }>('select clock_timestamp() as now');
-  return rows[0]!.now;
 }

@@ -17,6 +17,7 @@ import type { SheetSource } from '../sheet/source.ts';
 import { readSheetKeys, type SheetKeys } from '../sync/missing.ts';
 import { tryRunLock } from '../sync/sql/runs.ts';
 import { replaceSheetSnapshot, snapshotCount } from '../sync/sql/snapshot.ts';
+import { lookalikeGroups, lookalikeIssues } from '../verify/lookalikes.ts';
 import type { RaisedAlert } from './alerts.ts';
 
 export interface HealthReport {
@@ -69,15 +70,24 @@ async function writeSnapshot(pool: pg.Pool, description: string, sheet: SheetKey
   }
 }
 
-/** Judges the health from the database as it is (no sheet read). */
-export async function evaluateHealth(db: pg.Pool | pg.ClientBase, extraIssues: string[] = []): Promise<Omit<HealthReport, 'sheetUnread'>> {
-  const { rows } = await db.query<{ h: CheckJson }>(`select buyer_sync.check_health($1::text[]) as h`, [extraIssues]);
+/**
+ * Judges the health from the database as it is (no sheet read). Look-alike
+ * buyer numbers in buyers (one buyer written two ways: two rows for one
+ * buyer) are an issue each group, so unhealthy while they last.
+ */
+export async function evaluateHealth(
+  db: pg.Pool | pg.ClientBase,
+  extraIssues: string[] = [],
+): Promise<Omit<HealthReport, 'sheetUnread'>> {
+  const issues = [...extraIssues, ...lookalikeIssues(await lookalikeGroups(db))];
+  const { rows } = await db.query<{ h: CheckJson }>(`select buyer_sync.check_health($1::text[]) as h`, [issues]);
   const h = rows[0]!.h;
   const messages = new Map<string, string>();
   if (h.alerts.length > 0) {
-    const { rows: m } = await db.query<{ id: string; message: string }>(`select id, message from public.sync_alerts where id = any($1::uuid[])`, [
-      h.alerts.map((a) => a.id),
-    ]);
+    const { rows: m } = await db.query<{ id: string; message: string }>(
+      `select id, message from public.sync_alerts where id = any($1::uuid[])`,
+      [h.alerts.map((a) => a.id)],
+    );
     for (const r of m) messages.set(r.id, r.message);
   }
   return {
@@ -97,7 +107,10 @@ export async function evaluateHealth(db: pg.Pool | pg.ClientBase, extraIssues: s
 }
 
 /** A health check: read the sheet (when it can be read), then judge. */
-export async function checkHealth(pool: pg.Pool, a: { source: SheetSource; mapping: Mapping; signal?: AbortSignal }): Promise<HealthReport> {
+export async function checkHealth(
+  pool: pg.Pool,
+  a: { source: SheetSource; mapping: Mapping; signal?: AbortSignal },
+): Promise<HealthReport> {
   let sheet: SheetKeys | null = null;
   let sheetUnread: string | null = null;
   const stored = await snapshotCount(pool);
@@ -108,7 +121,8 @@ export async function checkHealth(pool: pg.Pool, a: { source: SheetSource; mappi
     sheetUnread = oneLine(err instanceof Error ? err.message : String(err));
   }
   if (sheet !== null) await writeSnapshot(pool, a.source.description, sheet);
-  const extra = sheetUnread === null ? [] : [`the sheet could not be read now (${sheetUnread}); judged by its last snapshot`];
+  const extra =
+    sheetUnread === null ? [] : [`the sheet could not be read now (${sheetUnread}); judged by its last snapshot`];
   return { ...(await evaluateHealth(pool, extra)), sheetUnread };
 }
 

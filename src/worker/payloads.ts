@@ -16,7 +16,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** buyers__sync and retry_queue__process: an object (a crontab job adds `_cron`); nothing else is read. */
 export function assertPlainPayload(task: string, payload: unknown): asserts payload is Record<string, unknown> {
-  if (payload !== null && payload !== undefined && !isObject(payload)) throw new PoisonPayload(task, 'the payload must be a JSON object');
+  if (payload !== null && payload !== undefined && !isObject(payload))
+    throw new PoisonPayload(task, 'the payload must be a JSON object');
 }
 
 export interface BuyerSyncRequest {
@@ -33,7 +34,8 @@ export function buyerNumbersOf(task: string, payload: unknown): string[] {
   const requests = Array.isArray(payload) ? payload : [payload];
   const numbers = new Set<string>();
   for (const r of requests) {
-    if (!isObject(r) || !Array.isArray(r.buyer_numbers)) throw new PoisonPayload(task, 'each request must be an object with a buyer_numbers array');
+    if (!isObject(r) || !Array.isArray(r.buyer_numbers))
+      throw new PoisonPayload(task, 'each request must be an object with a buyer_numbers array');
     for (const b of r.buyer_numbers) {
       if (typeof b !== 'string') throw new PoisonPayload(task, 'buyer numbers must be strings');
       if (b.trim() !== '') numbers.add(b.trim());
@@ -41,14 +43,4 @@ export function buyerNumbersOf(task: string, payload: unknown): string[] {
   }
   if (numbers.size === 0) throw new PoisonPayload(task, 'no buyer numbers were asked for');
   return [...numbers];
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** alerts__deliver: `{alert_id}` (the trigger on sync_alerts makes it). */
-export function alertIdOf(task: string, payload: unknown): string {
-  if (!isObject(payload) || typeof payload.alert_id !== 'string' || !UUID.test(payload.alert_id)) {
-    throw new PoisonPayload(task, 'the payload must be an object with the alert_id (a uuid) of a sync_alerts row');
-  }
-  return payload.alert_id;
 }
