@@ -22,7 +22,10 @@ const NOT_ALLOWED = new Set([
 /** development: other errors go to the client as they are (GraphiQL shows them). */
 /** The database is out of reach or refused the API's login: the page says so rather than "an error occurred". */
 function unreachable(code: string): boolean {
-  return /^(08|28|57P0)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code);
+  return (
+    /^(08|28|57P0)/.test(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH'].includes(code)
+  );
 }
 
 export function maskErrorFor(operatorTokenSet: boolean, development: boolean) {
@@ -35,13 +38,25 @@ export function maskErrorFor(operatorTokenSet: boolean, development: boolean) {
       return new GraphQLError(notAllowed, { nodes: error.nodes, path: error.path, extensions: { code: 'FORBIDDEN' } });
     }
     if (typeof code === 'string' && unreachable(code)) {
-      return new GraphQLError(`the service cannot reach its database (${code}); its log says more`, { nodes: error.nodes, path: error.path, extensions: { code: 'DATABASE_UNAVAILABLE' } });
+      return new GraphQLError(`the service cannot reach its database (${code}); its log says more`, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'DATABASE_UNAVAILABLE' },
+      });
     }
     if (code === '57014') {
-      return new GraphQLError('the request took too long and was cancelled', { nodes: error.nodes, path: error.path, extensions: { code: 'TIMEOUT' } });
+      return new GraphQLError('the request took too long and was cancelled', {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'TIMEOUT' },
+      });
     }
     if (typeof code === 'string' && OWN_ERRORS.has(code)) {
-      return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { code: 'BAD_REQUEST', sqlstate: code } });
+      return new GraphQLError(error.message, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'BAD_REQUEST', sqlstate: code },
+      });
     }
     return development ? error : defaultMaskError(error);
   };

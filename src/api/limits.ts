@@ -22,13 +22,20 @@ export function breadthLimit(maxRootFields: number, maxFields: number) {
       OperationDefinition(node) {
         const roots = node.selectionSet.selections.filter((s) => s.kind === Kind.FIELD).length;
         if (roots > maxRootFields) {
-          context.reportError(new GraphQLError(`a request may ask for at most ${maxRootFields} fields at its top level, this one asks for ${roots}`, { nodes: [node] }));
+          context.reportError(
+            new GraphQLError(
+              `a request may ask for at most ${maxRootFields} fields at its top level, this one asks for ${roots}`,
+              { nodes: [node] },
+            ),
+          );
         }
       },
       Field(node) {
         fields++;
         if (fields === maxFields + 1) {
-          context.reportError(new GraphQLError(`a request may name at most ${maxFields} fields, this one names more`, { nodes: [node] }));
+          context.reportError(
+            new GraphQLError(`a request may name at most ${maxFields} fields, this one names more`, { nodes: [node] }),
+          );
         }
       },
     };
@@ -42,7 +49,12 @@ export const LimitsPlugin: GraphileConfig.Plugin = {
     middleware: {
       setPreset(next, event) {
         event.validationRules.push(
-          depthLimit({ maxDepth: LIMITS.maxDepth, maxListDepth: LIMITS.maxListDepth, maxIntrospectionDepth: 16, maxIntrospectionListDepth: 6 }),
+          depthLimit({
+            maxDepth: LIMITS.maxDepth,
+            maxListDepth: LIMITS.maxListDepth,
+            maxIntrospectionDepth: 16,
+            maxIntrospectionListDepth: 6,
+          }),
           breadthLimit(LIMITS.maxRootFields, LIMITS.maxFields),
         );
         return next();

@@ -17,9 +17,17 @@
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Config } from '../config.ts';
 import { connectionError, describeTarget, inDatabase, type Database } from '../db/connection.ts';
 import { CannotRunError } from '../errors.ts';
+import {
+  currentLoginFacts,
+  keepApiPassword,
+  keptApiPassword,
+  otherDatabases,
+  ownApiPassword,
+  setLoginPassword,
+  type LoginFacts,
+} from './sql.ts';
 
 export const AUTHENTICATOR_ROLE = 'buyer_sync_authenticator';
 export const DASHBOARD_ROLE = 'buyer_sync_dashboard';
@@ -27,27 +35,15 @@ export const OPERATOR_ROLE = 'buyer_sync_operator';
 
 const REFUSED_LOGIN = new Set(['28P01', '28000']);
 
-/** What a login may be: checked before any request uses it. */
-interface LoginFacts {
-  user: string;
-  inherits: boolean;
-  superuser: boolean;
-  dashboard: boolean;
-  operator: boolean;
-}
-
 async function loginFacts(url: string): Promise<LoginFacts> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, application_name: 'buyer-sync api' });
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'buyer-sync api',
+  });
   await client.connect();
   try {
-    const { rows } = await client.query<LoginFacts>(
-      `select r.rolname as "user", r.rolinherit as inherits, r.rolsuper as superuser,
-              pg_catalog.pg_has_role(r.oid, $1, 'member') as dashboard,
-              pg_catalog.pg_has_role(r.oid, $2, 'member') as operator
-         from pg_catalog.pg_roles r where r.rolname = current_user`,
-      [DASHBOARD_ROLE, OPERATOR_ROLE],
-    );
-    return rows[0]!;
+    return await currentLoginFacts(client, DASHBOARD_ROLE, OPERATOR_ROLE);
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -56,8 +52,10 @@ async function loginFacts(url: string): Promise<LoginFacts> {
 /** Why a login must not serve the API, or null when it may. */
 export function loginProblem(f: LoginFacts): string | null {
   if (f.superuser) return `"${f.user}" is a superuser: every request could read and write everything`;
-  if (f.inherits) return `"${f.user}" inherits its roles' privileges: create it with noinherit (alter role ${f.user} noinherit)`;
-  if (!f.dashboard || !f.operator) return `"${f.user}" cannot switch to ${DASHBOARD_ROLE} and ${OPERATOR_ROLE} (grant ${DASHBOARD_ROLE}, ${OPERATOR_ROLE} to ${f.user})`;
+  if (f.inherits)
+    return `"${f.user}" inherits its roles' privileges: create it with noinherit (alter role ${f.user} noinherit)`;
+  if (!f.dashboard || !f.operator)
+    return `"${f.user}" cannot switch to ${DASHBOARD_ROLE} and ${OPERATOR_ROLE} (grant ${DASHBOARD_ROLE}, ${OPERATOR_ROLE} to ${f.user})`;
   return null;
 }
 
@@ -65,7 +63,9 @@ export function loginProblem(f: LoginFacts): string | null {
 function withLogin(url: string, user: string, password: string): string {
   const u = new URL(url);
   if (u.hostname === '' || u.searchParams.has('host')) {
-    throw new CannotRunError('DATABASE_URL names no TCP host (a Unix socket?): set DASHBOARD_DATABASE_URL to the GraphQL API\'s login (docs/runbooks.md: "The dashboard\'s database login")');
+    throw new CannotRunError(
+      'DATABASE_URL names no TCP host (a Unix socket?): set DASHBOARD_DATABASE_URL to the GraphQL API\'s login (docs/runbooks.md: "The dashboard\'s database login")',
+    );
   }
   u.searchParams.delete('user');
   u.searchParams.delete('password');
@@ -114,18 +114,17 @@ async function tryLogin(url: string): Promise<string | null> {
  * turn (as this service's owner; one it may not enter is skipped).
  */
 async function passwordInUse(db: Database, own: string): Promise<string | null> {
-  const { rows } = await db.pool.query<{ datname: string }>(
-    `select datname from pg_catalog.pg_database where datallowconn and datname <> current_database() order by datname`,
-  );
-  for (const { datname } of rows) {
-    const client = new pg.Client({ connectionString: inDatabase(db.url, datname), connectionTimeoutMillis: 5_000, application_name: 'buyer-sync api' });
+  for (const datname of await otherDatabases(db.pool)) {
+    const client = new pg.Client({
+      connectionString: inDatabase(db.url, datname),
+      connectionTimeoutMillis: 5_000,
+      application_name: 'buyer-sync api',
+    });
     try {
       await client.connect();
-      const found = await client.query<{ password: string }>(
-        `select password from buyer_sync_private.api_login where to_regclass('buyer_sync_private.api_login') is not null`,
-      ).catch(() => ({ rows: [] as { password: string }[] }));
-      const password = found.rows[0]?.password;
-      if (password && password !== own && (await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, password))) !== null) return password;
+      const password = await keptApiPassword(client).catch(() => undefined);
+      if (password && password !== own && (await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, password))) !== null)
+        return password;
     } catch {
       // Not ours to enter, or not a buyer-sync database: next.
     } finally {
@@ -136,7 +135,11 @@ async function passwordInUse(db: Database, own: string): Promise<string | null> 
 }
 
 /** The connection string the GraphQL API uses (see the module's comment). */
-export async function apiLoginUrl(db: Database, config: Pick<Config, 'dashboardDatabaseUrl'>, log: (line: string) => void = () => undefined): Promise<string> {
+export async function apiLoginUrl(
+  db: Database,
+  config: { dashboardDatabaseUrl: string | null },
+  log: (line: string) => void = () => undefined,
+): Promise<string> {
   if (config.dashboardDatabaseUrl !== null) {
     try {
       return await checked(config.dashboardDatabaseUrl, 'DASHBOARD_DATABASE_URL');
@@ -145,19 +148,20 @@ export async function apiLoginUrl(db: Database, config: Pick<Config, 'dashboardD
       throw connectionError(config.dashboardDatabaseUrl, err);
     }
   }
-  const { rows } = await db.pool.query<{ password: string }>('select password from buyer_sync_private.api_login');
-  const own = rows[0]!.password;
+  const own = await ownApiPassword(db.pool);
   const mine = await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, own));
   if (mine !== null) return mine;
   // The server refused the password: another database's service set the role's (adopt it), or nobody has yet (set ours).
   const shared = await passwordInUse(db, own);
   if (shared !== null) {
-    await db.pool.query('update buyer_sync_private.api_login set password = $1', [shared]);
-    log(`the GraphQL API logs in as ${AUTHENTICATOR_ROLE} with the password another database of this cluster set (now kept here too)`);
+    await keepApiPassword(db.pool, shared);
+    log(
+      `the GraphQL API logs in as ${AUTHENTICATOR_ROLE} with the password another database of this cluster set (now kept here too)`,
+    );
     return (await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, shared)))!;
   }
   try {
-    await db.pool.query(`alter role ${AUTHENTICATOR_ROLE} with login noinherit password '${scramVerifier(own)}'`);
+    await setLoginPassword(db.pool, AUTHENTICATOR_ROLE, scramVerifier(own));
   } catch (err) {
     const target = describeTarget(db.url);
     throw new CannotRunError(
@@ -167,6 +171,9 @@ export async function apiLoginUrl(db: Database, config: Pick<Config, 'dashboardD
     );
   }
   const url = await tryLogin(withLogin(db.url, AUTHENTICATOR_ROLE, own));
-  if (url === null) throw new CannotRunError(`the server refuses ${AUTHENTICATOR_ROLE}'s login even after its password was set: check pg_hba.conf for that role, or set DASHBOARD_DATABASE_URL`);
+  if (url === null)
+    throw new CannotRunError(
+      `the server refuses ${AUTHENTICATOR_ROLE}'s login even after its password was set: check pg_hba.conf for that role, or set DASHBOARD_DATABASE_URL`,
+    );
   return url;
 }

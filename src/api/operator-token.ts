@@ -25,7 +25,8 @@ export function credentialOf(header: string | undefined, operatorToken: string |
   if (header === undefined || header.trim() === '') return { caller: 'dashboard' };
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (m === null) return { refused: 'the Authorization header must be "Bearer <DASHBOARD_OPERATOR_TOKEN>"' };
-  if (operatorToken === null) return { refused: 'operator actions are off on this server: DASHBOARD_OPERATOR_TOKEN is not set' };
+  if (operatorToken === null)
+    return { refused: 'operator actions are off on this server: DASHBOARD_OPERATOR_TOKEN is not set' };
   if (!tokenMatches(m[1]!, operatorToken)) return { refused: 'the operator token is wrong' };
   return { caller: 'operator' };
 }

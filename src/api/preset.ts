@@ -27,6 +27,8 @@ import { credentialOf } from './operator-token.ts';
 export const API_SCHEMA = 'buyer_sync_api';
 export const GRAPHQL_PATH = '/graphql';
 export const GRAPHIQL_PATH = '/graphiql';
+/** The largest request body accepted (413 above). */
+export const MAX_REQUEST_LENGTH = 64 * 1024;
 /** No request of the page's takes more than a few milliseconds. */
 const STATEMENT_TIMEOUT = '10s';
 
@@ -73,7 +75,7 @@ export function apiPreset(o: ApiOptions): GraphileConfig.Preset {
       graphiqlOnGraphQLGET: false,
       graphiqlPath: GRAPHIQL_PATH,
       websockets: false,
-      maxRequestLength: 64 * 1024,
+      maxRequestLength: MAX_REQUEST_LENGTH,
       maskError: maskErrorFor(o.operatorToken !== null, o.development),
     },
   };

@@ -1,12 +1,16 @@
 /**
- * The two charts, drawn with uPlot (a small canvas chart library): the error
- * rate per day (days with a successful sync), and errors per day by type (a
- * line per type, over the days with errors). Each chart also has a text
- * summary for screen readers.
+ * The two charts, drawn with uPlot (a small canvas chart library), both
+ * counting what a person cares about, not repetitions:
+ * - the error rate per day: the day's last full sync, the percent of its
+ *   non-blank rows it did not write (a failed run wrote nothing: 100 %), the
+ *   same figure as the verdict's latest error rate on the latest day;
+ * - failing buyers per day by type: distinct buyers, however often each was
+ *   retried or synced that day.
+ * Each chart also has a text summary for screen readers.
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { DailyError, DailyRun } from './api.ts';
+import type { DailyErrorRate, DailyFailingBuyers } from './api.ts';
 import { fmt, h } from './dom.ts';
 
 const ERROR_TYPE_COLORS: Record<string, string> = {
@@ -53,7 +57,14 @@ function axes(yLabel: string): uPlot.Axis[] {
   const grid = { stroke: css('--grid', '#e5e7eb'), width: 1 };
   return [
     // Whole days only: a tick between two days would repeat a date.
-    { stroke, grid, ticks: grid, space: 60, incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY], values: (_u, splits) => splits.map((s) => fmt.day(s)) },
+    {
+      stroke,
+      grid,
+      ticks: grid,
+      space: 60,
+      incrs: [DAY, 2 * DAY, 7 * DAY, 14 * DAY],
+      values: (_u, splits) => splits.map((s) => fmt.day(s)),
+    },
     { stroke, grid, ticks: grid, label: yLabel, size: 50 },
   ];
 }
@@ -73,20 +84,22 @@ class CaptionedChart {
 }
 
 export class ErrorRateChart extends CaptionedChart {
-  update(days: DailyRun[]): void {
-    const withRows = days.filter((d) => Number(d.nonBlankRows) > 0);
-    if (withRows.length === 0) {
-      this.chart.empty('No successful sync in the last 30 days: nothing to chart yet.');
+  update(days: DailyErrorRate[]): void {
+    if (days.length === 0) {
+      this.chart.empty('No full sync finished in the last 30 days: nothing to chart yet.');
       this.caption.textContent = '';
       return;
     }
-    const x = withRows.map((d) => daySeconds(d.day));
-    const y = withRows.map((d) => Number(d.errorRate));
+    const x = days.map((d) => daySeconds(d.day));
+    const y = days.map((d) => Number(d.errorRate));
     const max = Math.max(...y);
     this.chart.draw(
       {
-        scales: { x: { time: true, range: (_u, lo, hi) => [lo - DAY, hi + DAY] }, y: { range: [0, Math.max(5, Math.ceil(max * 1.2))] } },
-        axes: axes('% of rows'),
+        scales: {
+          x: { time: true, range: (_u, lo, hi) => [lo - DAY, hi + DAY] },
+          y: { range: [0, Math.max(5, Math.min(100, Math.ceil(max * 1.2)))] },
+        },
+        axes: axes('% not written'),
         tzDate: utc,
         legend: { show: false },
         cursor: { show: true, drag: { x: false, y: false } },
@@ -104,15 +117,21 @@ export class ErrorRateChart extends CaptionedChart {
       },
       [x, y],
     );
-    const last = withRows[withRows.length - 1]!;
-    this.caption.textContent = `${withRows.length} day(s) with syncs; highest ${fmt.pct(max)}; on ${fmt.day(last.day)} ${fmt.pct(last.errorRate)} of ${fmt.int(last.nonBlankRows)} rows failed.`;
+    const last = days[days.length - 1]!;
+    const failedDays = days.filter((d) => d.lastStatus === 'failed').length;
+    this.caption.textContent =
+      `${days.length} day(s) with full syncs; highest ${fmt.pct(max)}. ` +
+      (last.lastStatus === 'failed'
+        ? `On ${fmt.day(last.day)} the last full sync failed (${last.lastFailure ?? 'error'}): ${fmt.pct(last.errorRate)}, nothing written.`
+        : `On ${fmt.day(last.day)} ${fmt.pct(last.errorRate)}: ${fmt.int(last.failedRows)} of ${fmt.int(last.nonBlankRows)} rows failed.`) +
+      (failedDays > 0 ? ` ${failedDays} day(s) ended with a failed sync.` : '');
   }
 }
 
-export class ErrorsByTypeChart extends CaptionedChart {
-  update(rows: DailyError[]): void {
+export class FailingBuyersChart extends CaptionedChart {
+  update(rows: DailyFailingBuyers[]): void {
     if (rows.length === 0) {
-      this.chart.empty('No errors logged in the last 30 days.');
+      this.chart.empty('No buyer failed in the last 30 days.');
       this.caption.textContent = '';
       return;
     }
@@ -121,13 +140,16 @@ export class ErrorsByTypeChart extends CaptionedChart {
     const index = new Map(days.map((d, i) => [d, i]));
     const series = types.map((t) => {
       const values: number[] = days.map(() => 0);
-      for (const r of rows) if (r.errorType === t) values[index.get(daySeconds(r.day))!] = r.errors;
+      for (const r of rows) if (r.errorType === t) values[index.get(daySeconds(r.day))!] = r.buyers;
       return values;
     });
     this.chart.draw(
       {
-        scales: { x: { time: true, range: (_u, lo, hi) => [lo - DAY, hi + DAY] }, y: { range: (_u, _lo, hi) => [0, Math.max(5, Math.ceil(hi * 1.2))] } },
-        axes: axes('errors'),
+        scales: {
+          x: { time: true, range: (_u, lo, hi) => [lo - DAY, hi + DAY] },
+          y: { range: (_u, _lo, hi) => [0, Math.max(5, Math.ceil(hi * 1.2))] },
+        },
+        axes: axes('buyers'),
         tzDate: utc,
         legend: { show: true, live: false },
         cursor: { show: true, drag: { x: false, y: false } },
@@ -144,7 +166,8 @@ export class ErrorsByTypeChart extends CaptionedChart {
       },
       [days, ...series] as uPlot.AlignedData,
     );
-    const totals = types.map((t) => `${t} ${fmt.int(rows.filter((r) => r.errorType === t).reduce((s, r) => s + r.errors, 0))}`);
-    this.caption.textContent = `Errors over ${days.length} day(s): ${totals.join(', ')}.`;
+    const lastDay = rows.reduce((a, r) => (r.day > a ? r.day : a), rows[0]!.day);
+    const onLast = rows.filter((r) => r.day === lastDay);
+    this.caption.textContent = `On ${fmt.day(lastDay)} ${fmt.int(onLast[0]!.buyersAllTypes)} distinct buyer(s) failed: ${onLast.map((r) => `${r.errorType} ${fmt.int(r.buyers)}`).join(', ')}.`;
   }
 }

@@ -6,7 +6,11 @@
 type Child = Node | string | number | null | undefined | false;
 type Attrs = Record<string, string | number | boolean | null | undefined | ((e: Event) => void)>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === null || value === undefined || value === false) continue;
@@ -33,10 +37,12 @@ const shortDay = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'nume
 
 export const fmt = {
   int: (n: number | string | null | undefined) => (n === null || n === undefined ? '–' : integer.format(Number(n))),
-  pct: (n: number | string | null | undefined) => (n === null || n === undefined ? '–' : `${percent.format(Number(n))} %`),
+  pct: (n: number | string | null | undefined) =>
+    n === null || n === undefined ? '–' : `${percent.format(Number(n))} %`,
   when: (iso: string | null | undefined) => (iso ? dateTime.format(new Date(iso)) : '–'),
   /** A date (YYYY-MM-DD) or UTC-midnight seconds, as "Nov 29". */
-  day: (date: string | number) => shortDay.format(typeof date === 'number' ? new Date(date * 1000) : new Date(`${date}T00:00:00Z`)),
+  day: (date: string | number) =>
+    shortDay.format(typeof date === 'number' ? new Date(date * 1000) : new Date(`${date}T00:00:00Z`)),
   duration(ms: number | null | undefined): string {
     if (ms === null || ms === undefined) return '–';
     if (ms < 1000) return `${ms} ms`;
@@ -48,7 +54,14 @@ export const fmt = {
     if (!iso) return 'never';
     const s = Math.round((new Date(iso).getTime() - now) / 1000);
     const a = Math.abs(s);
-    const text = a < 45 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 172_800 ? `${Math.round(a / 3600)} h` : `${Math.round(a / 86_400)} days`;
+    const text =
+      a < 45
+        ? `${a} s`
+        : a < 3600
+          ? `${Math.round(a / 60)} min`
+          : a < 172_800
+            ? `${Math.round(a / 3600)} h`
+            : `${Math.round(a / 86_400)} days`;
     if (a < 5) return 'just now';
     return s < 0 ? `${text} ago` : `in ${text}`;
   },
@@ -60,12 +73,45 @@ export function time(iso: string | null | undefined): HTMLElement {
   return h('time', { datetime: iso, title: fmt.when(iso) }, fmt.ago(iso));
 }
 
-/** A table with a caption-less header; rows are built by the caller. Scrolls sideways on a phone. */
+/** Rows a table shows before "Show all": long tables page instead of scrolling inside a box (no half-cut row). */
+export const PAGE_ROWS = 10;
+
+/**
+ * A table with a header row; rows are built by the caller. Each cell carries
+ * its column's name (data-label): on a narrow screen the cells stack under
+ * their names (style.css), so no column is squeezed to a sliver. Beyond
+ * PAGE_ROWS rows, the rest wait behind a "Show all" button.
+ */
 export function table(headers: string[], rows: HTMLTableRowElement[], label: string): HTMLElement {
+  for (const r of rows) [...r.cells].forEach((c, i) => headers[i] && c.setAttribute('data-label', headers[i]));
+  const hidden = rows.slice(PAGE_ROWS);
+  for (const r of hidden) r.hidden = true;
+  const toggle =
+    hidden.length === 0
+      ? null
+      : h(
+          'button',
+          {
+            type: 'button',
+            class: 'show-all',
+            'data-key': `show:${label}`,
+            onclick: (e: Event) => {
+              for (const r of hidden) r.hidden = false;
+              (e.currentTarget as HTMLElement).remove();
+            },
+          },
+          `Show all ${rows.length} (${hidden.length} more)`,
+        );
   return h(
     'div',
-    { class: 'table-wrap', role: 'region', 'aria-label': label, tabindex: 0 },
-    h('table', {}, h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, ...rows)),
+    { class: 'table-wrap', role: 'region', 'aria-label': label },
+    h(
+      'table',
+      { class: 'stack' },
+      h('thead', {}, h('tr', {}, ...headers.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...rows),
+    ),
+    toggle,
   );
 }
 

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { projectRoot } from '../config.ts';
+import { runbooksPage } from './runbook-page.ts';
 
 export const DASHBOARD_SOURCE = path.join(projectRoot, 'src', 'dashboard');
 
@@ -45,5 +46,8 @@ export async function buildDashboardAssets(): Promise<Assets> {
   }
   assets.set('/', asset(await readFile(path.join(DASHBOARD_SOURCE, 'index.html')), 'text/html; charset=utf-8'));
   assets.set('/favicon.svg', asset(await readFile(path.join(DASHBOARD_SOURCE, 'favicon.svg')), 'image/svg+xml'));
+  // The runbooks, where the verdict's "what to do" links (runbook-page.ts).
+  const css = [...assets.keys()].find((k) => k.endsWith('.css')) ?? null;
+  assets.set('/docs/runbooks.md', asset(await runbooksPage(css), 'text/html; charset=utf-8'));
   return assets;
 }
