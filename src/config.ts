@@ -5,20 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { EmbeddedPostgresConfig } from './db/embedded.ts';
 import { UsageError } from './errors.ts';
+import { DEFAULT_MAPPING_FILE, projectRoot } from './paths.ts';
 import { parseEncoding, type Encoding } from './sheet/csv/encoding.ts';
-import { DEFAULT_BATCH_SIZE } from './sync/types.ts';
+import { DEFAULT_BATCH_SIZE, DEFAULT_MASS_CHANGE, type MassChangeLimits } from './sync/types.ts';
 
-/** The repository root (the directory holding package.json). */
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-export interface EmbeddedPostgresConfig {
-  /** Where the embedded cluster keeps its files. */
-  dataDir: string;
-  port: number;
-  database: string;
-}
+export { PACKAGE_VERSION, projectRoot } from './paths.ts';
+export type { EmbeddedPostgresConfig } from './db/embedded.ts';
 
 export interface Config {
   /** DATABASE_URL, or null: then the embedded server is used. */
@@ -38,6 +32,10 @@ export interface Config {
   mappingFile: string;
   /** Sheet rows per batch (SYNC_BATCH_SIZE). */
   batchSize: number;
+  /** The mass-change guard (SYNC_MAX_CHANGED_PERCENT, SYNC_MAX_CHANGED_MIN). */
+  massChange: MassChangeLimits;
+  /** SYNC_LOCK_WAIT_SECONDS: how long a worker's sync waits for the sync lock before it goes back to the queue. */
+  syncLockWaitSeconds: number;
   /** GOOGLE_SHEETS_ROOT_URL, or null: Google's. */
   sheetsRootUrl: string | null;
   /** GOOGLE_DRIVE_ROOT_URL, or null: Google's (Drive says whether a Google sheet changed). */
@@ -73,6 +71,12 @@ export interface Config {
   dashboardDatabaseUrl: string | null;
   /** GRAPHILE_ENV=development (or NODE_ENV=development): GraphiQL at /graphiql and unmasked errors. */
   development: boolean;
+  /** SHEET_REPORT_TAB: the tab of the Google spreadsheet buyer-sync keeps as its sync report; null: no report tab. */
+  sheetReportTab: string | null;
+  /** SHEET_REPORT_NOTES=1: also a note on each failing cell of the buyers tab (buyer-sync's own notes only). */
+  sheetReportNotes: boolean;
+  /** DASHBOARD_PUBLIC_URL: the dashboard's address as people reach it, shown in the report; null: not shown. */
+  dashboardPublicUrl: string | null;
 }
 
 /** A sample size: a whole number of buyers (0 compares none), or "all". */
@@ -81,9 +85,17 @@ export function sampleSize(name: string, value: string | undefined, fallback: nu
   if (text === null) return fallback;
   if (text.toLowerCase() === 'all') return null;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${name} must be a whole number of buyers or "all", got "${text}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new UsageError(`${name} must be a whole number of buyers or "all", got "${text}"`);
   return n;
 }
+
+/**
+ * The health check every 5 minutes, 2 minutes off the full sync's quarter
+ * hours: the two never start together (graphile-worker's crontab has no
+ * stepped ranges, hence the list).
+ */
+export const DEFAULT_HEALTH_CRON = '2,7,12,17,22,27,32,37,42,47,52,57 * * * *';
 
 /** Five cron fields (minute hour day month weekday), as graphile-worker's crontab takes them. */
 function cron(name: string, value: string | undefined, fallback: string): string {
@@ -91,7 +103,9 @@ function cron(name: string, value: string | undefined, fallback: string): string
   if (text === null) return fallback;
   const fields = text.split(/\s+/);
   if (fields.length !== 5 || !fields.every((f) => /^[0-9*/,-]+$/.test(f))) {
-    throw new UsageError(`${name} must be five cron fields (minute hour day month weekday, UTC), like "*/15 * * * *", got "${text}"`);
+    throw new UsageError(
+      `${name} must be five cron fields (minute hour day month weekday, UTC), like "*/15 * * * *", got "${text}"`,
+    );
   }
   return fields.join(' ');
 }
@@ -105,7 +119,8 @@ function webhook(name: string, value: string | undefined): string | null {
   } catch {
     throw new UsageError(`${name} must be an http(s) URL, got "${text}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`${name} must be an http(s) URL, got "${text}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${name} must be an http(s) URL, got "${text}"`);
   return url.toString();
 }
 
@@ -124,7 +139,9 @@ function token(name: string, value: string | undefined): string | null {
   const text = nonEmpty(value);
   if (text === null) return null;
   if (text.length < 16 || /\s/.test(text)) {
-    throw new UsageError(`${name} must be at least 16 characters without spaces (for example: openssl rand -hex 24), got ${text.length} character(s)`);
+    throw new UsageError(
+      `${name} must be at least 16 characters without spaces (for example: openssl rand -hex 24), got ${text.length} character(s)`,
+    );
   }
   return text;
 }
@@ -151,6 +168,26 @@ export function positiveInt(name: string, value: string | undefined, fallback: n
   return n;
 }
 
+/** A percentage, 0 to 100 (decimals allowed). */
+function percent(name: string, value: string | undefined, fallback: number): number {
+  const text = nonEmpty(value);
+  if (text === null) return fallback;
+  const n = Number(text.replace(/%$/, ''));
+  if (!/^\d+(\.\d+)?%?$/.test(text) || !Number.isFinite(n) || n > 100)
+    throw new UsageError(`${name} must be a percentage from 0 to 100, got "${text}"`);
+  return n;
+}
+
+/** A whole number, 0 or more. */
+function count(name: string, value: string | undefined, fallback: number): number {
+  const text = nonEmpty(value);
+  if (text === null) return fallback;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n))
+    throw new UsageError(`${name} must be a whole number (0 or more), got "${text}"`);
+  return n;
+}
+
 export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = nonEmpty(env.BUYER_SYNC_DATA_DIR) ?? path.join(projectRoot, '.data');
   return {
@@ -166,16 +203,24 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sheetSource: nonEmpty(env.SHEET_SOURCE),
     sheetTab: nonEmpty(env.SHEET_TAB),
     sheetEncoding: nonEmpty(env.SHEET_ENCODING) === null ? null : parseEncoding(env.SHEET_ENCODING!, 'SHEET_ENCODING'),
-    mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? path.join(projectRoot, 'db', 'sheet-mapping.json'),
+    mappingFile: nonEmpty(env.BUYER_SYNC_MAPPING) ?? DEFAULT_MAPPING_FILE,
     batchSize: positiveInt('SYNC_BATCH_SIZE', env.SYNC_BATCH_SIZE, DEFAULT_BATCH_SIZE),
+    syncLockWaitSeconds: count('SYNC_LOCK_WAIT_SECONDS', env.SYNC_LOCK_WAIT_SECONDS, 60),
+    massChange: {
+      maxPercent: percent('SYNC_MAX_CHANGED_PERCENT', env.SYNC_MAX_CHANGED_PERCENT, DEFAULT_MASS_CHANGE.maxPercent),
+      min: count('SYNC_MAX_CHANGED_MIN', env.SYNC_MAX_CHANGED_MIN, DEFAULT_MASS_CHANGE.min),
+    },
     sheetsRootUrl: nonEmpty(env.GOOGLE_SHEETS_ROOT_URL),
     driveRootUrl: nonEmpty(env.GOOGLE_DRIVE_ROOT_URL),
     fullReadMinutes: positiveInt('SHEET_FULL_READ_MINUTES', env.SHEET_FULL_READ_MINUTES, 60),
     sheetsReadsPerMinute: positiveInt('GOOGLE_SHEETS_READS_PER_MINUTE', env.GOOGLE_SHEETS_READS_PER_MINUTE, 60),
-    sheetsBackoffMs: nonEmpty(env.GOOGLE_SHEETS_BACKOFF_MS) === null ? null : positiveInt('GOOGLE_SHEETS_BACKOFF_MS', env.GOOGLE_SHEETS_BACKOFF_MS, 1000),
+    sheetsBackoffMs:
+      nonEmpty(env.GOOGLE_SHEETS_BACKOFF_MS) === null
+        ? null
+        : positiveInt('GOOGLE_SHEETS_BACKOFF_MS', env.GOOGLE_SHEETS_BACKOFF_MS, 1000),
     alertWebhookUrl: webhook('ALERT_WEBHOOK_URL', env.ALERT_WEBHOOK_URL),
     syncCron: cron('SYNC_CRON', env.SYNC_CRON, '*/15 * * * *'),
-    healthCron: cron('HEALTH_CRON', env.HEALTH_CRON, '*/5 * * * *'),
+    healthCron: cron('HEALTH_CRON', env.HEALTH_CRON, DEFAULT_HEALTH_CRON),
     retryRoundLimit: positiveInt('RETRY_ROUND_LIMIT', env.RETRY_ROUND_LIMIT, 200),
     workerConcurrency: positiveInt('WORKER_CONCURRENCY', env.WORKER_CONCURRENCY, 2),
     verifySample: sampleSize('VERIFY_SAMPLE', env.VERIFY_SAMPLE, 100),
@@ -183,6 +228,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: nonEmpty(env.HOST) ?? '127.0.0.1',
     operatorToken: token('DASHBOARD_OPERATOR_TOKEN', env.DASHBOARD_OPERATOR_TOKEN),
     dashboardDatabaseUrl: nonEmpty(env.DASHBOARD_DATABASE_URL),
-    development: env.GRAPHILE_ENV === 'development' || (env.GRAPHILE_ENV === undefined && env.NODE_ENV === 'development'),
+    development:
+      env.GRAPHILE_ENV === 'development' || (env.GRAPHILE_ENV === undefined && env.NODE_ENV === 'development'),
+    sheetReportTab: nonEmpty(env.SHEET_REPORT_TAB),
+    sheetReportNotes: /^(1|true|yes|on)$/i.test(nonEmpty(env.SHEET_REPORT_NOTES) ?? ''),
+    dashboardPublicUrl: webhook('DASHBOARD_PUBLIC_URL', env.DASHBOARD_PUBLIC_URL),
   };
 }

@@ -70,10 +70,13 @@ export async function withDatabase<T>(
   }
   const controller = new AbortController();
   let received: NodeJS.Signals | null = null;
-  const exitCode = (signal: NodeJS.Signals) => (signal === 'SIGINT' ? ExitCode.interrupted : signal === 'SIGHUP' ? ExitCode.hungUp : ExitCode.terminated);
+  const exitCode = (signal: NodeJS.Signals) =>
+    signal === 'SIGINT' ? ExitCode.interrupted : signal === 'SIGHUP' ? ExitCode.hungUp : ExitCode.terminated;
   const hardStop = (signal: NodeJS.Signals) => {
     const stopServer = db.embedded?.stop() ?? Promise.resolve();
-    void Promise.race([stopServer, new Promise((r) => setTimeout(r, 10_000))]).finally(() => process.exit(exitCode(signal)));
+    void Promise.race([stopServer, new Promise((r) => setTimeout(r, 10_000))]).finally(() =>
+      process.exit(exitCode(signal)),
+    );
   };
   const onSignal = (signal: NodeJS.Signals) => {
     if (received !== null) {
@@ -82,7 +85,9 @@ export async function withDatabase<T>(
       return;
     }
     received = signal;
-    diag(`${signal} received: stopping (a sync in progress is rolled back and recorded as stopped; ${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to stop at once)`);
+    diag(
+      `${signal} received: stopping (a sync in progress is rolled back and recorded as stopped; ${signal === 'SIGINT' ? 'Ctrl-C' : 'signal'} again to stop at once)`,
+    );
     controller.abort(`${signal} received${signal === 'SIGINT' ? ' (Ctrl-C)' : ''}`);
     setTimeout(() => {
       diag(`still not stopped after ${STOP_GRACE_MS / 1000} s: stopping now`);
@@ -99,11 +104,14 @@ export async function withDatabase<T>(
    * on alone. So when the npm process that started it ends, stop as for SIGTERM.
    */
   const launcher = process.env.npm_command ? process.ppid : null;
-  const orphaned = launcher === null ? null : setInterval(() => {
-    if (process.ppid === launcher || received !== null) return;
-    diag('the npm process that started buyer-sync ended (send signals to buyer-sync itself to stop it cleanly)');
-    onSignal('SIGTERM');
-  }, 500);
+  const orphaned =
+    launcher === null
+      ? null
+      : setInterval(() => {
+          if (process.ppid === launcher || received !== null) return;
+          diag('the npm process that started buyer-sync ended (send signals to buyer-sync itself to stop it cleanly)');
+          onSignal('SIGTERM');
+        }, 500);
   orphaned?.unref();
   try {
     // A command that finished despite the signal finished: its own result and exit code stand.

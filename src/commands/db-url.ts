@@ -27,6 +27,7 @@ export async function dbUrlCommand(opts: DbUrlCommandOptions): Promise<number> {
   }
   if (opts.json) printJson({ url: found.url, embedded: true, running: found.running });
   else process.stdout.write(`${found.url}\n`);
-  if (!found.running && !opts.json) diag('the embedded server is not running now; `npm start` runs it (psql connects only while it runs)');
+  if (!found.running && !opts.json)
+    diag('the embedded server is not running now; `npm start` runs it (psql connects only while it runs)');
   return ExitCode.ok;
 }

@@ -28,9 +28,11 @@ export async function errorsCommand(opts: ErrorsCommandOptions): Promise<number>
   if (opts.type !== undefined && !ERROR_TYPES.includes(opts.type as ErrorType)) {
     throw new UsageError(`--type must be one of ${ERROR_TYPES.join(', ')}, got "${opts.type}"`);
   }
-  if (opts.run !== undefined && !/^[0-9a-f-]{36}$/i.test(opts.run)) throw new UsageError(`--run must be a run id (a UUID), got "${opts.run}"`);
+  if (opts.run !== undefined && !/^[0-9a-f-]{36}$/i.test(opts.run))
+    throw new UsageError(`--run must be a run id (a UUID), got "${opts.run}"`);
   const limit = opts.limit === undefined ? 1000 : Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${opts.limit}"`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit must be a positive whole number, got "${opts.limit}"`);
   const since = parseTime('--since', opts.since);
   const until = parseTime('--until', opts.until);
   const config = getConfig();
@@ -66,11 +68,19 @@ export async function errorsCommand(opts: ErrorsCommandOptions): Promise<number>
       return ExitCode.ok;
     }
     for (const e of errors) {
-      out(`${e.createdAt.toISOString()}  ${e.errorType.padEnd(20)} ${e.retryable ? 'retryable' : 'final    '}  ${e.buyerNumber === null ? '-' : printable(e.buyerNumber, 40)}  ${printable(e.errorMessage, 2000)}`);
+      out(
+        `${e.createdAt.toISOString()}  ${e.errorType.padEnd(20)} ${e.retryable ? 'retryable' : 'final    '}  ${e.buyerNumber === null ? '-' : printable(e.buyerNumber, 40)}  ${printable(e.errorMessage, 2000)}`,
+      );
     }
     const stats = await logger.getErrorStats({ ...(since ? { start: since } : {}), ...(until ? { end: until } : {}) });
-    out(`${fmt(errors.length)} shown${truncated ? ` of ${fmt(total)} (the newest; --limit for more)` : ''}. ` +
-      `In the log${since || until ? ' for that period' : ''}: ${ERROR_TYPES.filter((t) => stats.byType[t] > 0).map((t) => `${t} ${fmt(stats.byType[t])}`).join(', ') || 'none'}.`);
+    out(
+      `${fmt(errors.length)} shown${truncated ? ` of ${fmt(total)} (the newest; --limit for more)` : ''}. ` +
+        `In the log${since || until ? ' for that period' : ''}: ${
+          ERROR_TYPES.filter((t) => stats.byType[t] > 0)
+            .map((t) => `${t} ${fmt(stats.byType[t])}`)
+            .join(', ') || 'none'
+        }.`,
+    );
     return ExitCode.ok;
   });
 }

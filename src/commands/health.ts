@@ -25,15 +25,27 @@ export function printHealth(h: HealthReport): void {
   const out = (s = '') => process.stdout.write(`${s}\n`);
   out(h.healthy ? 'Healthy.' : `Unhealthy: ${fmt(h.issues.length)} issue(s)`);
   for (const i of h.issues) out(`  - ${i}`);
-  out(`  last full sync:  ${h.lastSyncTime ? h.lastSyncTime.toISOString() : 'never'}; error rate ${h.errorRate.toFixed(2)} % of its non-blank rows`);
-  out(`  sheet:           ${fmt(h.spreadsheetCount)} buyers${h.sheetReadAt ? ` (read ${h.sheetReadAt.toISOString()})` : ''}; database ${fmt(h.databaseCount)}`);
-  out(`  missing:         ${fmt(h.missingCount)} on the sheet, not in the database; ${fmt(h.extraCount)} in the database, not on the sheet`);
+  out(
+    `  last full sync:  ${h.lastSyncTime ? h.lastSyncTime.toISOString() : 'never'}; error rate ${h.errorRate.toFixed(2)} % of its non-blank rows`,
+  );
+  out(
+    `  sheet:           ${fmt(h.spreadsheetCount)} buyers${h.sheetReadAt ? ` (read ${h.sheetReadAt.toISOString()})` : ''}; database ${fmt(h.databaseCount)}`,
+  );
+  out(
+    `  missing:         ${fmt(h.missingCount)} on the sheet, not in the database; ${fmt(h.extraCount)} in the database, not on the sheet`,
+  );
   out(`  retry queue:     ${fmt(h.retryQueueSize)} buyer(s)`);
   for (const a of h.alerts) out(`  ${alertLine(a)}`);
-  if (h.missingCount > 0) out('Missing buyers: `npx buyer-sync missing`. Every number in SQL: select * from buyer_sync.current_health;');
+  if (h.missingCount > 0)
+    out('Missing buyers: `npx buyer-sync missing`. Every number in SQL: select * from buyer_sync.current_health;');
 }
 
-export async function runHealth(db: Database, config: Config, opts: HealthCommandOptions, ctx?: CommandContext): Promise<number> {
+export async function runHealth(
+  db: Database,
+  config: Config,
+  opts: HealthCommandOptions,
+  ctx?: CommandContext,
+): Promise<number> {
   const mapping = loadMapping(config.mappingFile);
   const source = await sourceFor(config, opts.source, opts.encoding);
   const since = await alertsFrom(db);

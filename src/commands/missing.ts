@@ -23,7 +23,9 @@ export function printMissingReport(r: MissingReport): void {
     out(`Missing: ${fmt(r.missing.length)} on the sheet but not in the database:`);
     for (const b of r.missing.slice(0, LIST_LIMIT)) out(`  ${printable(b)} (sheet row ${r.missingRows.get(b)})`);
     if (r.missing.length > LIST_LIMIT) out(`  … and ${fmt(r.missing.length - LIST_LIMIT)} more (--json lists all)`);
-    out('  Their failures: `npx buyer-sync errors --buyer <number>`; after fixing the sheet: `npx buyer-sync sync --only <numbers>`.');
+    out(
+      '  Their failures: `npx buyer-sync errors --buyer <number>`; after fixing the sheet: `npx buyer-sync sync --only <numbers>`.',
+    );
   }
   if (r.extra.length === 0) out('Extra: none.');
   else {
@@ -33,7 +35,12 @@ export function printMissingReport(r: MissingReport): void {
   }
 }
 
-export async function runMissing(db: Database, config: Config, opts: MissingCommandOptions, ctx?: CommandContext): Promise<number> {
+export async function runMissing(
+  db: Database,
+  config: Config,
+  opts: MissingCommandOptions,
+  ctx?: CommandContext,
+): Promise<number> {
   const mapping = loadMapping(config.mappingFile);
   const source = await sourceFor(config, opts.source, opts.encoding);
   const report = await compareSheetAndDatabase(db.pool, source, mapping, ctx?.signal);

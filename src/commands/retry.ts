@@ -27,15 +27,25 @@ function printRound(r: RetryRoundResult): void {
     return;
   }
   out(`Retry round: ${fmt(r.processed)} processed`);
-  out(`  succeeded:          ${fmt(r.succeeded)}${r.leftSheet > 0 ? ` (${fmt(r.leftSheet)} closed because the row left the sheet)` : ''}`);
+  out(
+    `  succeeded:          ${fmt(r.succeeded)}${r.leftSheet > 0 ? ` (${fmt(r.leftSheet)} closed because the row left the sheet)` : ''}`,
+  );
   out(`  failed, next later: ${fmt(r.failed)}`);
-  out(`  failed for good:    ${fmt(r.permanentlyFailed)}${r.permanentlyFailed > 0 ? ' (a permanent_failure alert each)' : ''}`);
+  out(
+    `  failed for good:    ${fmt(r.permanentlyFailed)}${r.permanentlyFailed > 0 ? ' (a permanent_failure alert each)' : ''}`,
+  );
   if (r.deferred > 0) out(`  left for the next round: ${fmt(r.deferred)} (RETRY_ROUND_LIMIT)`);
   for (const run of r.runs) out(`  run ${run.runId} re-read ${run.source}`);
-  if (r.failed + r.permanentlyFailed > 0) out('Why: `npx buyer-sync errors --type <type>`, or the runs above with `errors --run <id>`.');
+  if (r.failed + r.permanentlyFailed > 0)
+    out('Why: `npx buyer-sync errors --type <type>`, or the runs above with `errors --run <id>`.');
 }
 
-export async function runRetry(db: Database, config: Config, opts: RetryCommandOptions, ctx?: CommandContext): Promise<number> {
+export async function runRetry(
+  db: Database,
+  config: Config,
+  opts: RetryCommandOptions,
+  ctx?: CommandContext,
+): Promise<number> {
   const mapping = loadMapping(config.mappingFile);
   const since = await alertsFrom(db);
   const r = await processRetryQueue(db.pool, {

@@ -4,14 +4,17 @@
  * schedule, retry rounds every minute, jobs requested from SQL or the
  * dashboard) until SIGINT or SIGTERM; then stops taking requests, lets
  * running jobs finish (or rolls them back and hands them back to the queue)
- * and exits 0.
+ * and exits 0. At start, a full sync is enqueued when the last one is older
+ * than the schedule's period (a new database, a service that was down over a
+ * tick), instead of waiting for the next tick.
  */
 import { once } from 'node:events';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
-import { ExitCode } from '../errors.ts';
+import { CannotRunError, ExitCode } from '../errors.ts';
 import { loadMapping } from '../mapping/mapping.ts';
-import { startWorker } from '../worker/runtime.ts';
+import { cronPeriodMs, startWorker, stopReason } from '../worker/runtime.ts';
+import { lastFullSyncAt, recordSchedules, requestSync, syncJobPending } from '../worker/sql.ts';
 import { getConfig, withDatabase, type CommandContext } from './common.ts';
 import { engineOptions } from './sync.ts';
 
@@ -20,7 +23,49 @@ export function serviceLog(line: string): void {
   process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 }
 
-export async function runServe(db: Database, config: Config, ctx: CommandContext): Promise<number> {
+/**
+ * A first full sync, unless one succeeded (or found the sheet unchanged)
+ * within the schedule's period: enqueued with the job key of
+ * buyer_sync.request_sync(), so it coalesces with any request already waiting.
+ * `always`: whatever the last sync (npm start). Returns the job id, or null.
+ */
+export async function enqueueFirstSync(
+  db: Database,
+  config: Config,
+  when: 'due' | 'always' = 'due',
+): Promise<string | null> {
+  const sheet = config.sheetSource ?? 'the sample sheet (data/sample-buyers.csv)';
+  if (when === 'due') {
+    // A sync job already queued, running, or locked by a worker that died (recovered at start) is that first sync.
+    if (await syncJobPending(db.pool)) return null;
+    const periodMs = cronPeriodMs(config.syncCron);
+    const last = await lastFullSyncAt(db.pool);
+    if (last !== null && Date.now() - last.getTime() <= periodMs) return null;
+    const job = await requestSync(db.pool);
+    serviceLog(
+      `enqueued a first sync of ${sheet} (job ${job}): ` +
+        (last === null
+          ? 'no full sync has succeeded yet'
+          : `the last full sync (${last.toISOString()}) is older than the schedule's period`),
+    );
+    return job;
+  }
+  const job = await requestSync(db.pool);
+  serviceLog(`enqueued a first sync of ${sheet} (job ${job})`);
+  return job;
+}
+
+export interface ServeOptions {
+  /** When to enqueue a first sync at start: when due (serve), or always (npm start). */
+  firstSync?: 'due' | 'always';
+}
+
+export async function runServe(
+  db: Database,
+  config: Config,
+  ctx: CommandContext,
+  options: ServeOptions = {},
+): Promise<number> {
   const mapping = loadMapping(config.mappingFile);
   // Grafast reads GRAPHILE_ENV when it loads (and warns when it is unset): production unless configured otherwise.
   process.env.GRAPHILE_ENV ??= config.development ? 'development' : 'production';
@@ -29,11 +74,28 @@ export async function runServe(db: Database, config: Config, ctx: CommandContext
   const web = await startHttp(db, config, serviceLog);
   serviceLog(
     `dashboard at ${web.url} (GraphQL API at ${web.url}graphql${config.development ? `, GraphiQL at ${web.url}graphiql` : ''}); ` +
-      (config.operatorToken ? 'operator actions with DASHBOARD_OPERATOR_TOKEN' : 'read-only: set DASHBOARD_OPERATOR_TOKEN for operator actions'),
+      (config.operatorToken
+        ? 'operator actions with DASHBOARD_OPERATOR_TOKEN'
+        : 'read-only: set DASHBOARD_OPERATOR_TOKEN for operator actions'),
   );
+  // The report tab (SHEET_REPORT_TAB): said once when it cannot be written; recorded so the database enqueues its writes.
+  const { recordReportSetting, reportWriteProblem } = await import('../report/tab.ts');
+  const reportProblem = reportWriteProblem(config);
+  if (reportProblem) serviceLog(`report tab off: ${reportProblem}`);
   let worker;
   try {
-    worker = await startWorker({ pool: db.pool, url: db.url, config, mapping, engine: engineOptions(db, config), log: serviceLog });
+    await recordReportSetting(db.pool, config);
+    // The schedules, so the verdict can say when the next sync is due (buyer_sync.verdict's next_sync_at).
+    await recordSchedules(db.pool, config.syncCron, config.healthCron);
+    await enqueueFirstSync(db, config, options.firstSync ?? 'due');
+    worker = await startWorker({
+      pool: db.pool,
+      url: db.url,
+      config,
+      mapping,
+      engine: engineOptions(db, config),
+      log: serviceLog,
+    });
   } catch (err) {
     await web.close();
     throw err;
@@ -49,8 +111,18 @@ export async function runServe(db: Database, config: Config, ctx: CommandContext
   );
   const outcome = await Promise.race([stopped, failed]);
   if (outcome === 'signal') serviceLog('stopping: running jobs finish or go back to the queue');
-  await Promise.all([web.close(), worker.stop()]);
-  if (outcome !== 'signal' && outcome !== 'ended') throw outcome;
+  const why =
+    outcome === 'signal'
+      ? String(ctx.signal.reason ?? 'stopping')
+      : outcome === 'ended'
+        ? 'the worker ended'
+        : stopReason(outcome);
+  await Promise.all([web.close(), worker.stop(why)]);
+  if (outcome !== 'signal' && outcome !== 'ended') {
+    // graphile-worker stopped on its own: one line says why; a supervisor restarts the service.
+    serviceLog(`stopped: ${why}; running jobs went back to the queue`);
+    throw new CannotRunError(`serve stopped: ${why}`, { cause: outcome });
+  }
   serviceLog('stopped');
   return ExitCode.ok;
 }

@@ -31,10 +31,11 @@ export async function startCommand(): Promise<number> {
     async (db, ctx) => {
       const { applied } = await migrate(db.url, db.pool, config.migrationsDir, serviceLog);
       serviceLog(applied.length > 0 ? `migrated: applied ${applied.length} migration(s)` : 'database up to date');
-      serviceLog(`database: ${shownUrl(db.url, db.embedded !== null)} (psql, BI tools; \`npx buyer-sync db-url\` prints it; README: for analysts)`);
-      const { rows } = await db.pool.query<{ id: string }>('select buyer_sync.request_sync() as id');
-      serviceLog(`enqueued a first sync of ${config.sheetSource ?? 'the sample sheet (data/sample-buyers.csv)'} (job ${rows[0]!.id})`);
-      return runServe(db, config, ctx);
+      serviceLog(
+        `database: ${shownUrl(db.url, db.embedded !== null)} (psql, BI tools; \`npx buyer-sync db-url\` prints it; docs/analysts.md)`,
+      );
+      // The first sync is serve's to enqueue (one job, its key that of buyer_sync.request_sync()): always, here.
+      return runServe(db, config, ctx, { firstSync: 'always' });
     },
     { createIfMissing: true, requireMigrated: false },
   );

@@ -6,10 +6,11 @@ import { alertLine } from '../monitor/alerts.ts';
 import { printable } from '../printable.ts';
 import { ERROR_TYPES } from '../sync/error-types.ts';
 import { syncBuyers, type EngineOptions } from '../sync/engine.ts';
+import { describeMassChange, MassChangeRefused } from '../sync/mass-change.ts';
 import { RunJournal } from '../sync/run-journal.ts';
 import { retryQueueSize } from '../sync/sql/retry-queue.ts';
 import { beforeFullRead } from '../sync/unchanged.ts';
-import { dryRunJson, syncResultJson } from '../sync/service.ts';
+import { dryRunJson, syncResultJson } from '../sync/json.ts';
 import { emptyRunCounts, type SyncResult } from '../sync/types.ts';
 import { targetLabel } from '../db/connection.ts';
 import { diag, getConfig, printJson, sourceFor, withDatabase, type CommandContext } from './common.ts';
@@ -23,12 +24,16 @@ export interface SyncCommandOptions {
   batchSize?: string;
   dryRun?: boolean;
   ifChanged?: boolean;
+  allowMassChange?: boolean;
   json: boolean;
 }
 
 export function parseOnly(only: string | undefined): string[] | null {
   if (only === undefined) return null;
-  const list = only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const list = only
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (list.length === 0) throw new UsageError('--only needs at least one buyer number (B1,B2,...)');
   return list;
 }
@@ -36,7 +41,8 @@ export function parseOnly(only: string | undefined): string[] | null {
 export function parseBatchSize(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--batch-size must be a positive whole number, got "${text}"`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--batch-size must be a positive whole number, got "${text}"`);
   return n;
 }
 
@@ -49,7 +55,11 @@ export function printSyncSummary(r: SyncResult): void {
       `${fmt(r.unchanged)} unchanged, ${fmt(r.failed)} failed, ${fmt(r.blankRows)} blank`,
   );
   if (r.failed > 0) {
-    out(`  failed:   ${ERROR_TYPES.filter((t) => r.errorsByType[t] > 0).map((t) => `${t} ${fmt(r.errorsByType[t])}`).join(', ')}`);
+    out(
+      `  failed:   ${ERROR_TYPES.filter((t) => r.errorsByType[t] > 0)
+        .map((t) => `${t} ${fmt(r.errorsByType[t])}`)
+        .join(', ')}`,
+    );
   }
   out(`  retries:  ${fmt(r.retryQueueSize)} buyer(s) in the retry queue`);
   out(`  time:     ${(r.durationMs / 1000).toFixed(2)} s, ${fmt(Math.round(r.rowsPerSecond))} rows/s`);
@@ -69,7 +79,13 @@ export function printDryRun(r: SyncResult): void {
     `  rows:         ${fmt(r.totalRows)} read: would insert ${fmt(r.inserted)}, update ${fmt(r.updated)}, ` +
       `leave ${fmt(r.unchanged)} unchanged; ${fmt(r.failed)} would fail, ${fmt(r.blankRows)} blank`,
   );
-  if (p.insert.length > 0) out(`  would insert: ${p.insert.slice(0, LIST).map((b) => printable(b)).join(', ')}${more(p.insert.length)}`);
+  if (p.insert.length > 0)
+    out(
+      `  would insert: ${p.insert
+        .slice(0, LIST)
+        .map((b) => printable(b))
+        .join(', ')}${more(p.insert.length)}`,
+    );
   if (p.update.length > 0) {
     out('  would update:');
     for (const u of p.update.slice(0, LIST)) out(`    ${printable(u.buyerNumber)}: ${u.changedColumns.join(', ')}`);
@@ -78,42 +94,84 @@ export function printDryRun(r: SyncResult): void {
   if (p.fail.length > 0) {
     out('  would fail:');
     for (const f of p.fail.slice(0, LIST)) {
-      out(`    row ${f.rowNumber}${f.buyerNumber !== null ? ` (${printable(f.buyerNumber)})` : ''}: ${f.errorType}${f.column ? ` in ${f.column}` : ''}`);
+      out(
+        `    row ${f.rowNumber}${f.buyerNumber !== null ? ` (${printable(f.buyerNumber)})` : ''}: ${f.errorType}${f.column ? ` in ${f.column}` : ''}`,
+      );
     }
     if (p.fail.length > LIST) out(`   ${more(p.fail.length)}`);
   }
   for (const a of r.alerts) out(`  would raise: ${alertLine(a).replace(/^alert raised: /, '')}`);
-  out('Run the same command without --dry-run to write it.');
+  const g = r.massChange;
+  if (g?.beyond) {
+    const by =
+      g.allowedBy === 'flag'
+        ? 'let through by --allow-mass-change'
+        : g.allowedBy
+          ? `let through by approval ${g.allowedBy.approval}`
+          : 'refused';
+    out(`  mass-change guard: ${by}: ${describeMassChange(g)}`);
+  } else if (g) {
+    out(
+      `  mass-change guard: within the limits (${fmt(g.updated)} of ${fmt(g.existing)} buyers updated, ${g.percent} %; limit ${g.limits.maxPercent} %, at least ${fmt(g.limits.min)})`,
+    );
+  }
+  out(
+    g?.beyond && g.allowedBy === null
+      ? 'Without --dry-run the run would be refused: see `buyer-sync sync --help` (--allow-mass-change).'
+      : 'Run the same command without --dry-run to write it.',
+  );
 }
 
 /** The engine as this process runs it: failures that cannot reach the database go to the run journal. */
 export function engineOptions(db: Database, config: Config): EngineOptions {
   return {
     journal: new RunJournal(config.dataDir, targetLabel(db.url)),
+    massChange: config.massChange,
     // A lost connection is often noticed before the server's exit: give the exit a moment to show.
     databaseGone: async () => (await db.embedded?.stoppedBecause(1000)) ?? null,
   };
 }
 
-export async function runSync(db: Database, config: Config, opts: SyncCommandOptions, ctx?: CommandContext): Promise<number> {
+export async function runSync(
+  db: Database,
+  config: Config,
+  opts: SyncCommandOptions,
+  ctx?: CommandContext,
+): Promise<number> {
   const only = parseOnly(opts.only);
   const batchSize = parseBatchSize(opts.batchSize, config.batchSize);
   const mapping = loadMapping(config.mappingFile);
   const source = await sourceFor(config, opts.source, opts.encoding);
-  if (opts.ifChanged && (only || opts.dryRun)) throw new UsageError('--if-changed is for a full sync: not with --only or --dry-run');
+  if (opts.ifChanged && (only || opts.dryRun))
+    throw new UsageError('--if-changed is for a full sync: not with --only or --dry-run');
+  if (config.sheetReportTab !== null) {
+    const problem = (await import('../report/tab.ts')).reportWriteProblem(config);
+    if (problem) diag(`report tab not written: ${problem}`);
+  }
   let sourceVersion: string | null = null;
   if (!only && !opts.dryRun) {
-    const before = await beforeFullRead(db.pool, source, mapping, { skipIfUnchanged: opts.ifChanged === true, fullReadEveryMs: config.fullReadMinutes * 60_000, batchSize });
+    const before = await beforeFullRead(db.pool, source, mapping, {
+      skipIfUnchanged: opts.ifChanged === true,
+      fullReadEveryMs: config.fullReadMinutes * 60_000,
+      batchSize,
+    });
     if (before.skipped) {
       const s = before.skipped;
       if (opts.json) {
         // The contract's shape of a sync (nothing read: every count 0), and why.
         const counts = { ...emptyRunCounts(), retryQueueSize: await retryQueueSize(db.pool), durationMs: s.durationMs };
-        printJson({ ...syncResultJson({ ...counts, runId: s.runId, source: source.description }), status: 'skipped', skipped_because: s.because, still_failing: s.lastFailed });
-      }
-      else {
+        printJson({
+          ...syncResultJson({ ...counts, runId: s.runId, source: source.description }),
+          status: 'skipped',
+          skipped_because: s.because,
+          still_failing: s.lastFailed,
+        });
+      } else {
         process.stdout.write(`Sync run ${s.runId}: skipped, nothing read or written (${s.because})\n`);
-        if (s.lastFailed > 0) process.stdout.write(`${fmt(s.lastFailed)} row(s) of that run still fail: \`npx buyer-sync errors --run ${s.lastRunId}\`.\n`);
+        if (s.lastFailed > 0)
+          process.stdout.write(
+            `${fmt(s.lastFailed)} row(s) of that run still fail: \`npx buyer-sync errors --run ${s.lastRunId}\`.\n`,
+          );
       }
       return s.lastFailed > 0 ? ExitCode.problems : ExitCode.ok;
     }
@@ -136,11 +194,19 @@ export async function runSync(db: Database, config: Config, opts: SyncCommandOpt
         warn: (w: string) => diag(`warning: ${w}`),
         dryRun: opts.dryRun === true,
         sourceVersion,
+        allowMassChange: opts.allowMassChange === true,
         onProgress: (p) =>
-          progress.update(() => `syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`),
+          progress.update(
+            () =>
+              `syncing: ${fmt(p.rowsRead)} rows read, ${fmt(Math.round(p.rowsRead / Math.max(p.elapsedMs / 1000, 0.001)))} rows/s`,
+          ),
       },
       engineOptions(db, config),
     );
+  } catch (err) {
+    // A run the mass-change guard refused raised its alert: delivered before the command exits, like any other.
+    if ((err as Error).cause instanceof MassChangeRefused) await deliverBeforeExit(db, config, since);
+    throw err;
   } finally {
     progress.done();
   }

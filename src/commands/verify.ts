@@ -26,7 +26,8 @@ export interface VerifyCommandOptions {
 
 export function parseSeed(text: string | undefined): bigint | undefined {
   if (text === undefined) return undefined;
-  if (!/^\d{1,15}$/.test(text.trim())) throw new UsageError(`--seed must be a whole number (0 to 999999999999999), got "${text}"`);
+  if (!/^\d{1,15}$/.test(text.trim()))
+    throw new UsageError(`--seed must be a whole number (0 to 999999999999999), got "${text}"`);
   return BigInt(text.trim());
 }
 
@@ -36,19 +37,37 @@ function printReport(r: VerificationReport): void {
   const a = r.accuracy;
   out(`Verification ${r.passed ? 'PASSED' : 'FAILED'} (report ${r.id})`);
   out(`  ${r.summary}`);
-  out(`  completeness: ${fmt(c.spreadsheetCount)} on the sheet, ${fmt(c.databaseCount)} in the database; ${fmt(c.missingCount)} missing, ${fmt(c.extraCount)} no longer on the sheet`);
+  out(
+    `  completeness: ${fmt(c.spreadsheetCount)} on the sheet, ${fmt(c.databaseCount)} in the database; ${fmt(c.missingCount)} missing, ${fmt(c.extraCount)} no longer on the sheet`,
+  );
   for (const m of c.missing.slice(0, 20)) out(`    missing: ${printable(m.buyerNumber)} (sheet row ${m.rowNumber})`);
   if (c.missingCount > 20) out(`    … and ${fmt(c.missingCount - 20)} more (--json lists all)`);
-  out(`  accuracy:     ${fmt(a.sampleSize)} buyer(s) compared (seed ${a.seed}); ${fmt(a.mismatchCount)} difference(s) in ${fmt(a.mismatchedBuyers)} buyer(s)`);
-  for (const m of a.mismatches.slice(0, 20)) out(`    ${printable(m.buyerNumber)}: ${m.field} differs (values: --format md, or buyer_sync.verification_mismatches)`);
+  out(
+    `  accuracy:     ${fmt(a.sampleSize)} buyer(s) compared (seed ${a.seed}); ${fmt(a.mismatchCount)} difference(s) in ${fmt(a.mismatchedBuyers)} buyer(s)`,
+  );
+  for (const m of a.mismatches.slice(0, 20))
+    out(
+      `    ${printable(m.buyerNumber)}: ${m.field} differs (values: --format md, or buyer_sync.verification_mismatches)`,
+    );
   if (a.mismatchCount > 20) out(`    … and ${fmt(a.mismatchCount - 20)} more`);
-  if (a.unverifiableCount > 0) out(`  not compared: ${fmt(a.unverifiableCount)} buyer(s) whose sheet row breaks a rule (buyer-sync errors)`);
+  if (a.unverifiableCount > 0)
+    out(`  not compared: ${fmt(a.unverifiableCount)} buyer(s) whose sheet row breaks a rule (buyer-sync errors)`);
+  for (const g of r.lookalikes.slice(0, 20))
+    out(
+      `  look-alike buyer numbers in the database: ${g.buyerNumbers.map((b) => printable(b)).join(', ')} (buyer_sync.lookalike_buyers)`,
+    );
 }
 
-export async function runVerify(db: Database, config: Config, opts: VerifyCommandOptions, ctx?: CommandContext): Promise<number> {
+export async function runVerify(
+  db: Database,
+  config: Config,
+  opts: VerifyCommandOptions,
+  ctx?: CommandContext,
+): Promise<number> {
   const format = opts.format ?? 'text';
   if (format !== 'text' && format !== 'md') throw new UsageError(`--format must be text or md, got "${format}"`);
-  if (opts.json && format === 'md') throw new UsageError('--json and --format md are two different outputs; choose one');
+  if (opts.json && format === 'md')
+    throw new UsageError('--json and --format md are two different outputs; choose one');
   const sample = sampleSize('--sample', opts.sample, config.verifySample);
   const seed = parseSeed(opts.seed);
   const mapping = loadMapping(config.mappingFile);

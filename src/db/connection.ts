@@ -4,9 +4,8 @@
  * database and what went wrong (exit 3), never a stack trace.
  */
 import pg from 'pg';
-import type { Config } from '../config.ts';
 import { CannotRunError } from '../errors.ts';
-import { startEmbeddedPostgres, type EmbeddedServer } from './embedded.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgresConfig, type EmbeddedServer } from './embedded.ts';
 import { ensureDatabase } from './ensure-database.ts';
 
 export interface Database {
@@ -87,7 +86,12 @@ export function connectionError(url: string, err: unknown): CannotRunError {
 
 export function createPool(url: string, max = 10): pg.Pool {
   // application_name: an operator sees buyer-sync's sessions in pg_stat_activity by name.
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 10_000, application_name: 'buyer-sync' });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 10_000,
+    application_name: 'buyer-sync',
+  });
   // An idle client losing its connection must not crash the process; the next
   // query reconnects, and a query in flight sees its own error.
   pool.on('error', () => undefined);
@@ -110,7 +114,14 @@ export interface OpenOptions {
   createIfMissing?: boolean;
 }
 
-export async function openDatabase(config: Config, options: OpenOptions = {}): Promise<Database> {
+/** What opening the database needs of the configuration: a server's URL, or where the embedded one runs. */
+export interface DatabaseSettings {
+  /** DATABASE_URL, or null: the embedded server. */
+  databaseUrl: string | null;
+  embedded: EmbeddedPostgresConfig;
+}
+
+export async function openDatabase(config: DatabaseSettings, options: OpenOptions = {}): Promise<Database> {
   let embedded: EmbeddedServer | null = null;
   let url: string;
   if (config.databaseUrl !== null) {

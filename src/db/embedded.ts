@@ -44,9 +44,16 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { EmbeddedPostgresConfig } from '../config.ts';
 import { CannotRunError } from '../errors.ts';
 import { ensureDatabase } from './ensure-database.ts';
+
+/** Where and how the embedded server runs (config.ts reads it from the environment). */
+export interface EmbeddedPostgresConfig {
+  /** Where the embedded cluster keeps its files. */
+  dataDir: string;
+  port: number;
+  database: string;
+}
 
 const USER = 'postgres';
 /** The superuser password of data directories made before it was random; replaced on first start. */
@@ -101,12 +108,19 @@ function serverUser(): { uid: number; gid: number } | null {
       // The group may exist already.
     }
     try {
-      execFileSync('useradd', ['--system', '--gid', USER, '--no-create-home', '--shell', '/usr/sbin/nologin', USER], { stdio: 'ignore' });
+      execFileSync('useradd', ['--system', '--gid', USER, '--no-create-home', '--shell', '/usr/sbin/nologin', USER], {
+        stdio: 'ignore',
+      });
     } catch (err) {
-      throw new CannotRunError(`PostgreSQL cannot run as root, and creating a "${USER}" user to run it failed (${(err as Error).message}); set DATABASE_URL to use another server`);
+      throw new CannotRunError(
+        `PostgreSQL cannot run as root, and creating a "${USER}" user to run it failed (${(err as Error).message}); set DATABASE_URL to use another server`,
+      );
     }
     ids = postgresIds();
-    if (ids === null) throw new CannotRunError(`created the "${USER}" user, but cannot find its ids; set DATABASE_URL to use another server`);
+    if (ids === null)
+      throw new CannotRunError(
+        `created the "${USER}" user, but cannot find its ids; set DATABASE_URL to use another server`,
+      );
   }
   return ids;
 }
@@ -154,7 +168,10 @@ function binaries(): { initdb: string; postgres: string } {
   try {
     entry = createRequire(import.meta.url).resolve(pkg);
   } catch (err) {
-    throw new CannotRunError(`no embedded PostgreSQL for ${process.platform}-${process.arch} (${pkg} is not installed); set DATABASE_URL to use another server`, { cause: err });
+    throw new CannotRunError(
+      `no embedded PostgreSQL for ${process.platform}-${process.arch} (${pkg} is not installed); set DATABASE_URL to use another server`,
+      { cause: err },
+    );
   }
   const bin = path.join(path.dirname(path.dirname(entry)), 'native', 'bin');
   return { initdb: path.join(bin, 'initdb'), postgres: path.join(bin, 'postgres') };
@@ -181,10 +198,18 @@ function lastMeaningfulLine(lines: string[], fallback: string): string {
   return (fromLog ?? lines.at(-1) ?? fallback).replace(/\s+/g, ' ').slice(0, 300);
 }
 
-function run(command: string, args: string[], ids: { uid: number; gid: number } | null): Promise<{ code: number | null; output: string[] }> {
+function run(
+  command: string,
+  args: string[],
+  ids: { uid: number; gid: number } | null,
+): Promise<{ code: number | null; output: string[] }> {
   return new Promise((resolve, reject) => {
     const output: string[] = [];
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(ids ?? {}), env: { ...process.env, LC_ALL: 'C' } });
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(ids ?? {}),
+      env: { ...process.env, LC_ALL: 'C' },
+    });
     child.stdout.on('data', (d: Buffer) => lastLines(output, d));
     child.stderr.on('data', (d: Buffer) => lastLines(output, d));
     child.on('error', reject);
@@ -198,7 +223,10 @@ export interface StartOptions {
 }
 
 /** Starts the embedded server (initialising its data directory on first use), or joins a running one. */
-export async function startEmbeddedPostgres(cfg: EmbeddedPostgresConfig, { log = () => undefined }: StartOptions = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(
+  cfg: EmbeddedPostgresConfig,
+  { log = () => undefined }: StartOptions = {},
+): Promise<EmbeddedServer> {
   const joined = await joinRunning(cfg, log);
   if (joined) return joined;
 
@@ -342,7 +370,11 @@ const stagedPasswordFile = (dataDir: string) => `${dataDir}.${PASSWORD_FILE}`;
 
 function adoptStagedPassword(dataDir: string): void {
   const staged = stagedPasswordFile(dataDir);
-  if (existsSync(staged) && existsSync(path.join(dataDir, 'PG_VERSION')) && !existsSync(path.join(dataDir, PASSWORD_FILE))) {
+  if (
+    existsSync(staged) &&
+    existsSync(path.join(dataDir, 'PG_VERSION')) &&
+    !existsSync(path.join(dataDir, PASSWORD_FILE))
+  ) {
     renameSync(staged, path.join(dataDir, PASSWORD_FILE));
   }
 }
@@ -352,8 +384,15 @@ function adoptStagedPassword(dataDir: string): void {
  * constant once, set a random password, keep it. Refuses when the constant
  * does not work and no password is kept.
  */
-async function replaceLegacyPassword(cfg: EmbeddedPostgresConfig, port: number, log: (line: string) => void): Promise<string> {
-  const client = new pg.Client({ connectionString: embeddedUrl(port, LEGACY_PASSWORD, 'postgres'), connectionTimeoutMillis: 10_000 });
+async function replaceLegacyPassword(
+  cfg: EmbeddedPostgresConfig,
+  port: number,
+  log: (line: string) => void,
+): Promise<string> {
+  const client = new pg.Client({
+    connectionString: embeddedUrl(port, LEGACY_PASSWORD, 'postgres'),
+    connectionTimeoutMillis: 10_000,
+  });
   try {
     await client.connect();
   } catch (err) {
@@ -371,7 +410,9 @@ async function replaceLegacyPassword(cfg: EmbeddedPostgresConfig, port: number, 
     await client.end().catch(() => undefined);
   }
   writeSecret(path.join(cfg.dataDir, PASSWORD_FILE), secret);
-  log(`the embedded PostgreSQL still had the old built-in password; it now has a random one, kept in ${path.join(cfg.dataDir, PASSWORD_FILE)}`);
+  log(
+    `the embedded PostgreSQL still had the old built-in password; it now has a random one, kept in ${path.join(cfg.dataDir, PASSWORD_FILE)}`,
+  );
   return secret;
 }
 
@@ -396,10 +437,18 @@ async function initialise(
     }
     const { code, output } = await run(
       initdb,
-      [`--pgdata=${cfg.dataDir}`, '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'],
+      [
+        `--pgdata=${cfg.dataDir}`,
+        '--auth=scram-sha-256',
+        `--username=${USER}`,
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
       ids,
     );
-    if (code !== 0) throw failure('could not be initialised', lastMeaningfulLine(output, `initdb exited with code ${code}`));
+    if (code !== 0)
+      throw failure('could not be initialised', lastMeaningfulLine(output, `initdb exited with code ${code}`));
   } catch (err) {
     rmSync(stagedPasswordFile(cfg.dataDir), { force: true });
     throw err instanceof CannotRunError ? err : failure('could not be initialised', (err as Error).message, err);
@@ -451,7 +500,9 @@ function makeTraversable(dir: string, log: (line: string) => void): void {
  * `buyer-sync db-url`): on the running server's port when it runs, else on
  * the configured one; null when the data directory was never initialised.
  */
-export async function embeddedConnectionString(cfg: EmbeddedPostgresConfig): Promise<{ url: string; running: boolean } | null> {
+export async function embeddedConnectionString(
+  cfg: EmbeddedPostgresConfig,
+): Promise<{ url: string; running: boolean } | null> {
   if (!existsSync(path.join(cfg.dataDir, 'PG_VERSION'))) return null;
   const password = readPassword(cfg.dataDir);
   if (password === null) return null;

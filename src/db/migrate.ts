@@ -65,7 +65,6 @@ export function runDbmate(args: string[], opts: DbmateOptions): Promise<string> 
   });
 }
 
-
 export async function migrate(
   url: string,
   pool: pg.Pool,
@@ -90,8 +89,12 @@ export async function migrate(
 
 /** Migration files in the directory that the database has not applied (by dbmate's version). */
 export async function pendingMigrations(pool: pg.Pool, migrationsDir: string): Promise<string[]> {
-  const files = readdirSync(migrationsDir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
-  const { rows: exists } = await pool.query<{ t: string | null }>(`select to_regclass('public.schema_migrations')::text as t`);
+  const files = readdirSync(migrationsDir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .sort();
+  const { rows: exists } = await pool.query<{ t: string | null }>(
+    `select to_regclass('public.schema_migrations')::text as t`,
+  );
   if (exists[0]?.t === null) return files;
   const { rows } = await pool.query<{ version: string }>('select version from public.schema_migrations');
   const applied = new Set(rows.map((r) => r.version));

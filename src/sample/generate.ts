@@ -6,23 +6,14 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { loadMapping, type ColumnType, type Mapping } from '../mapping/mapping.ts';
+import { DEFAULT_MAPPING_FILE } from '../paths.ts';
 
-export const HEADER = [
-  'Buyer Number',
-  'Name',
-  'Phone',
-  'Email',
-  'Address',
-  'Inquiry Date',
-  'Inquiry Source',
-  'Desired Area',
-  'Property Type',
-  'Budget',
-  'Status',
-  'Assignee',
-  'Next Follow-up',
-  'Notes',
-];
+/** The sheet's columns, as the project's column mapping defines them (db/sheet-mapping.json). */
+export const DEFAULT_MAPPING: Mapping = loadMapping(DEFAULT_MAPPING_FILE);
+
+/** The header row of a sheet of the project's column mapping. */
+export const HEADER: string[] = DEFAULT_MAPPING.columns.map((c) => c.header);
 
 /** mulberry32: small, fast, good enough for test data. */
 export function rng(seed: number): () => number {
@@ -36,12 +27,78 @@ export function rng(seed: number): () => number {
   };
 }
 
-const FAMILY = ['佐藤', '鈴木', '高橋', '田中', '伊藤', '渡辺', '山本', '中村', '小林', '加藤', '吉田', '山田', '佐々木', '山口', '松本', '井上', '木村', '林', '斎藤', '清水'];
-const GIVEN = ['太郎', '花子', '翔太', '美咲', '大輔', '陽子', '健一', '由美', '拓也', '恵子', '誠', '明美', '直樹', '真由美', '浩二', 'さくら', '蓮', '結衣'];
-const ROMAJI = ['sato', 'suzuki', 'takahashi', 'tanaka', 'ito', 'watanabe', 'yamamoto', 'nakamura', 'kobayashi', 'kato'];
-const WARDS = ['東京都世田谷区桜新町', '東京都目黒区自由が丘', '神奈川県横浜市青葉区美しが丘', '東京都港区南麻布', '大阪府大阪市北区梅田', '埼玉県さいたま市浦和区高砂', '千葉県浦安市舞浜', '東京都杉並区荻窪'];
-const BUILDINGS = ['グランドメゾン桜新町レジデンス', 'パークハウス自由が丘ザ・レジデンス', 'ブリリアタワー横浜みなとみらい', 'ライオンズマンション浦和高砂第二', 'シティタワー梅田イーストウイング'];
-const SOURCES = ['SUUMO', 'HOME\'S', 'athome', '自社サイト', 'ご紹介', '看板', 'チラシ'];
+const FAMILY = [
+  '佐藤',
+  '鈴木',
+  '高橋',
+  '田中',
+  '伊藤',
+  '渡辺',
+  '山本',
+  '中村',
+  '小林',
+  '加藤',
+  '吉田',
+  '山田',
+  '佐々木',
+  '山口',
+  '松本',
+  '井上',
+  '木村',
+  '林',
+  '斎藤',
+  '清水',
+];
+const GIVEN = [
+  '太郎',
+  '花子',
+  '翔太',
+  '美咲',
+  '大輔',
+  '陽子',
+  '健一',
+  '由美',
+  '拓也',
+  '恵子',
+  '誠',
+  '明美',
+  '直樹',
+  '真由美',
+  '浩二',
+  'さくら',
+  '蓮',
+  '結衣',
+];
+const ROMAJI = [
+  'sato',
+  'suzuki',
+  'takahashi',
+  'tanaka',
+  'ito',
+  'watanabe',
+  'yamamoto',
+  'nakamura',
+  'kobayashi',
+  'kato',
+];
+const WARDS = [
+  '東京都世田谷区桜新町',
+  '東京都目黒区自由が丘',
+  '神奈川県横浜市青葉区美しが丘',
+  '東京都港区南麻布',
+  '大阪府大阪市北区梅田',
+  '埼玉県さいたま市浦和区高砂',
+  '千葉県浦安市舞浜',
+  '東京都杉並区荻窪',
+];
+const BUILDINGS = [
+  'グランドメゾン桜新町レジデンス',
+  'パークハウス自由が丘ザ・レジデンス',
+  'ブリリアタワー横浜みなとみらい',
+  'ライオンズマンション浦和高砂第二',
+  'シティタワー梅田イーストウイング',
+];
+const SOURCES = ['SUUMO', "HOME'S", 'athome', '自社サイト', 'ご紹介', '看板', 'チラシ'];
 const AREAS = ['世田谷区', '目黒区', '港区', '横浜市青葉区', '浦和', '梅田', '杉並区', '川崎市中原区'];
 const TYPES = ['新築マンション', '中古マンション', '新築戸建て', '中古戸建て', '土地'];
 const STATUSES = ['新規', '追客中', '内覧予約', '商談中', '申込', '成約', '見送り'];
@@ -106,13 +163,29 @@ export interface GenerateOptions {
    * Overrides plain.
    */
   hard?: boolean;
+  /**
+   * The column mapping whose sheet is generated (default: the project's).
+   * Its columns are filled by name; a column this generator has no rule for
+   * gets a plausible value of its type.
+   */
+  mapping?: Mapping;
+}
+
+/** A value for a mapped column the generator has no rule for, by type. */
+function otherValue(r: () => number, type: ColumnType, i: number): string {
+  if (type === 'date') return new Date(Date.UTC(2024, 0, 1 + Math.floor(r() * 365))).toISOString().slice(0, 10);
+  if (type === 'bigint') return String(Math.floor(r() * 1000));
+  return r() < 0.2 ? '' : `${pick(r, AREAS)} ${pad(i, 4)}`;
 }
 
 /** The rows of a generated sheet (header first), as cell arrays. */
 export function* generateRows(opts: GenerateOptions): Generator<string[]> {
   const r = rng(opts.seed ?? 42);
   const longRate = opts.longRate ?? 0.086;
-  yield HEADER;
+  const columns = (opts.mapping ?? DEFAULT_MAPPING).columns;
+  yield columns.map((c) => c.header);
+  /** The sheet row of the buyer's values, in the mapping's order. */
+  const arrange = (values: Record<string, string>): string[] => columns.map((c) => values[c.column] ?? '');
   const brokenEvery = opts.broken ? Math.max(50, Math.floor(opts.count / 40)) : 0;
   let emitted = 0;
   for (let i = 1; i <= opts.count; i++) {
@@ -126,21 +199,35 @@ export function* generateRows(opts: GenerateOptions): Generator<string[]> {
     const dateStyle = r();
     // A CSV export carries dates as the sheet shows them (never serial numbers): ISO, or 2024/3/5 as a Japanese locale shows them.
     const plain = opts.plain && !opts.hard;
-    const inquiry = plain || dateStyle < 0.6 ? iso : dateStyle < 0.9 ? iso.replaceAll('-', '/').replace(/\/0/g, '/') : iso.replaceAll('-', '/');
+    const inquiry =
+      plain || dateStyle < 0.6
+        ? iso
+        : dateStyle < 0.9
+          ? iso.replaceAll('-', '/').replace(/\/0/g, '/')
+          : iso.replaceAll('-', '/');
     const budget = (20 + Math.floor(r() * 130)) * 1_000_000;
     const budgetStyle = r();
     const budgetText = plain
       ? String(budget)
-      : budgetStyle < 0.5 ? budget.toLocaleString('en-US') : budgetStyle < 0.8 ? String(budget) : budgetStyle < 0.95 ? `¥${budget.toLocaleString('en-US')}` : `${budget.toLocaleString('en-US')}円`;
+      : budgetStyle < 0.5
+        ? budget.toLocaleString('en-US')
+        : budgetStyle < 0.8
+          ? String(budget)
+          : budgetStyle < 0.95
+            ? `¥${budget.toLocaleString('en-US')}`
+            : `${budget.toLocaleString('en-US')}円`;
     const followDay = day + 7 + Math.floor(r() * 30);
-    const follow = r() < 0.7 ? new Date(Date.UTC(1899, 11, 30) + followDay * 86_400_000).toISOString().slice(0, 10) : '';
+    const follow =
+      r() < 0.7 ? new Date(Date.UTC(1899, 11, 30) + followDay * 86_400_000).toISOString().slice(0, 10) : '';
     let name = `${family} ${given}`;
     let email = `${pick(r, ROMAJI)}.${pad(i, 5)}@example.jp`;
     let address = `${pick(r, WARDS)}${1 + Math.floor(r() * 5)}-${1 + Math.floor(r() * 30)}-${1 + Math.floor(r() * 20)}`;
     let notes = pick(r, NOTES);
-    if (which === 0) address = `${address} ${pick(r, BUILDINGS)} ${100 + Math.floor(r() * 2900)}号室（管理人室横の通用口エントランスからオートロックを解除して入館）`;
+    if (which === 0)
+      address = `${address} ${pick(r, BUILDINGS)} ${100 + Math.floor(r() * 2900)}号室（管理人室横の通用口エントランスからオートロックを解除して入館）`;
     if (which === 1) notes = pick(r, LONG_NOTES);
-    if (which === 2) email = `${pick(r, ROMAJI)}.${pick(r, ROMAJI)}.family-relocation-2024.${pad(i, 5)}@corporate-housing.example.co.jp`;
+    if (which === 2)
+      email = `${pick(r, ROMAJI)}.${pick(r, ROMAJI)}.family-relocation-2024.${pad(i, 5)}@corporate-housing.example.co.jp`;
     if (opts.hard) {
       // Most buyers carry notes; one in two thousand a long history of them (up to 20,000 characters).
       const sentences = r() < 0.85 ? 1 + Math.floor(r() * 4) : 0;
@@ -149,51 +236,59 @@ export function* generateRows(opts: GenerateOptions): Generator<string[]> {
       if (r() < 0.0005) {
         const target = 2_000 + Math.floor(r() * 18_000);
         let history = '';
-        while (history.length < target) history += `${pad(1 + Math.floor(r() * 12), 2)}/${pad(1 + Math.floor(r() * 28), 2)} ${pick(r, NOTE_SENTENCES)}\n`;
+        while (history.length < target)
+          history += `${pad(1 + Math.floor(r() * 12), 2)}/${pad(1 + Math.floor(r() * 28), 2)} ${pick(r, NOTE_SENTENCES)}\n`;
         parts.push(history.slice(0, target));
       }
       notes = parts.join('') || notes;
     }
-    if (which === 3) name = `株式会社${family}不動産コンサルティング・アンド・インベストメント 代表取締役社長 ${family} ${given}（法人購入・社宅用途）`;
-    const row = [
-      pad(i, 6),
+    if (which === 3)
+      name = `株式会社${family}不動産コンサルティング・アンド・インベストメント 代表取締役社長 ${family} ${given}（法人購入・社宅用途）`;
+    const values: Record<string, string> = {
+      buyer_number: pad(i, 6),
       name,
-      `0${Math.floor(r() * 2) ? '90' : '80'}-${pad(Math.floor(r() * 10000), 4)}-${pad(Math.floor(r() * 10000), 4)}`,
+      phone: `0${Math.floor(r() * 2) ? '90' : '80'}-${pad(Math.floor(r() * 10000), 4)}-${pad(Math.floor(r() * 10000), 4)}`,
       email,
       address,
-      inquiry,
-      pick(r, SOURCES),
-      pick(r, AREAS),
-      pick(r, TYPES),
-      budgetText,
-      pick(r, STATUSES),
-      pick(r, ASSIGNEES),
-      follow,
+      inquiry_date: inquiry,
+      inquiry_source: pick(r, SOURCES),
+      desired_area: pick(r, AREAS),
+      property_type: pick(r, TYPES),
+      budget: budgetText,
+      status: pick(r, STATUSES),
+      assignee: pick(r, ASSIGNEES),
+      next_follow_up: follow,
       notes,
-    ];
+    };
+    for (const c of columns) if (!(c.column in values)) values[c.column] = otherValue(r, c.type, i);
     if (brokenEvery && i % brokenEvery === 0) {
       const kind = emitted++ % 7;
-      if (kind === 0) row[5] = '2024年3月15日'; // not a supported date format
-      if (kind === 1) row[9] = `${Math.round(budget / 10_000)}万円`; // 万 is not a number
-      if (kind === 2) row[9] = '#REF!';
-      if (kind === 3) row[12] = '#N/A';
-      if (kind === 4) row[5] = '2024-02-30';
+      if (kind === 0) values.inquiry_date = '2024年3月15日'; // not a supported date format
+      if (kind === 1) values.budget = `${Math.round(budget / 10_000)}万円`; // 万 is not a number
+      if (kind === 2) values.budget = '#REF!';
+      if (kind === 3) values.next_follow_up = '#N/A';
+      if (kind === 4) values.inquiry_date = '2024-02-30';
       if (kind === 5) {
-        yield ['', ...row.slice(1)]; // data but no buyer number
+        yield arrange({ ...values, buyer_number: '' }); // data but no buyer number
       }
       if (kind === 6) {
-        yield row;
-        yield [...row.slice(0, 10), '見送り', ...row.slice(11)]; // the same buyer twice
+        yield arrange(values);
+        yield arrange({ ...values, status: '見送り' }); // the same buyer twice
         continue;
       }
     }
+    const row = arrange(values);
     yield row;
     if (opts.broken && i % Math.max(500, Math.floor(opts.count / 8)) === 0) yield ['', '', '', ''];
   }
 }
 
 /** Writes a generated sheet as a CSV export; `edit` may change a record (by its index, the header being 0) on the way. */
-export async function writeCsv(file: string, opts: GenerateOptions, edit?: (index: number, row: string[]) => string[]): Promise<void> {
+export async function writeCsv(
+  file: string,
+  opts: GenerateOptions,
+  edit?: (index: number, row: string[]) => string[],
+): Promise<void> {
   const out = createWriteStream(file);
   let buf = '';
   let index = 0;

@@ -1,0 +1,18 @@
+/**
+ * Where the project lives and which release it is: a leaf module (it imports
+ * nothing of the project), so every layer may use it. config.ts re-exports it.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (the directory holding package.json). */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** This release's version, as package.json gives it. */
+export const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+/** The column mapping shipped with the project (db/sheet-mapping.json): the one definition of the sheet's columns. */
+export const DEFAULT_MAPPING_FILE = path.join(projectRoot, 'db', 'sheet-mapping.json');
