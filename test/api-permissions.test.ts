@@ -8,16 +8,10 @@
  *   wrappers of them), still writing no table itself;
  * - buyer_sync_authenticator, the login, can read nothing by itself.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from './helpers.ts';
 
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-});
+const db = useTestDatabase();
 
 const OWN_SCHEMAS = ['public', 'buyer_sync', 'buyer_sync_private', 'buyer_sync_api', 'graphile_worker'];
 
@@ -52,7 +46,11 @@ async function callable(role: string): Promise<string[]> {
 }
 
 /** Runs `sql` as `role` in a transaction that is rolled back; returns the rows, or the SQLSTATE it failed with. */
-async function as(role: string, sql: string, readOnly = false): Promise<{ rows: Record<string, unknown>[] } | { code: string }> {
+async function as(
+  role: string,
+  sql: string,
+  readOnly = false,
+): Promise<{ rows: Record<string, unknown>[] } | { code: string }> {
   const client = await db.pool.connect();
   try {
     await client.query('begin');
@@ -70,14 +68,19 @@ async function as(role: string, sql: string, readOnly = false): Promise<{ rows: 
 }
 
 const API_VIEWS = [
+  'buyer_sync_api.alert_thresholds',
   'buyer_sync_api.alerts',
+  'buyer_sync_api.current_verdict',
+  'buyer_sync_api.daily_error_rate',
   'buyer_sync_api.daily_errors',
+  'buyer_sync_api.daily_failing_buyers',
   'buyer_sync_api.daily_runs',
   'buyer_sync_api.dashboard_summary',
   'buyer_sync_api.extra_buyers',
   'buyer_sync_api.missing_buyers',
   'buyer_sync_api.recent_errors',
   'buyer_sync_api.recent_runs',
+  'buyer_sync_api.report_status',
   'buyer_sync_api.retry_entries',
   'buyer_sync_api.verification',
 ];
@@ -97,38 +100,58 @@ describe('buyer_sync_dashboard', () => {
     }
   });
 
-  it('can call only the API\'s two read functions', async () => {
-    expect(await callable('buyer_sync_dashboard')).toEqual(['buyer_sync_api.latest_verification()', 'buyer_sync_api.summary()']);
+  it("can call only the API's three read functions", async () => {
+    expect(await callable('buyer_sync_dashboard')).toEqual([
+      'buyer_sync_api.latest_verification()',
+      'buyer_sync_api.summary()',
+      'buyer_sync_api.verdict()',
+    ]);
   });
 
   it('acting as it: every view answers; buyers, the error log and the operator actions are refused', async () => {
-    for (const view of API_VIEWS) expect(await as('buyer_sync_dashboard', `select * from ${view}`, true), view).toHaveProperty('rows');
+    for (const view of API_VIEWS)
+      expect(await as('buyer_sync_dashboard', `select * from ${view}`, true), view).toHaveProperty('rows');
     expect(await as('buyer_sync_dashboard', 'select name, phone from public.buyers', true)).toEqual({ code: '42501' });
     expect(await as('buyer_sync_dashboard', 'select buyer_number from public.buyers', true)).toEqual({ code: '42501' });
     expect(await as('buyer_sync_dashboard', 'select * from public.sync_error_log', true)).toEqual({ code: '42501' });
-    expect(await as('buyer_sync_dashboard', 'select * from buyer_sync.verification_mismatches', true)).toEqual({ code: '42501' });
+    expect(await as('buyer_sync_dashboard', 'select * from buyer_sync.verification_mismatches', true)).toEqual({
+      code: '42501',
+    });
     expect(await as('buyer_sync_dashboard', 'select buyer_sync_api.request_sync()', true)).toEqual({ code: '42501' });
     expect(await as('buyer_sync_dashboard', 'select buyer_sync.request_sync()', true)).toEqual({ code: '42501' });
-    expect(await as('buyer_sync_dashboard', `select graphile_worker.add_job('buyers__sync')`, true)).toEqual({ code: '42501' });
+    expect(await as('buyer_sync_dashboard', `select graphile_worker.add_job('buyers__sync')`, true)).toEqual({
+      code: '42501',
+    });
     // Writes to the views are refused outside a read-only transaction too (no grant; none of them is updatable anyway).
-    expect(['42501', '55000']).toContain(((await as('buyer_sync_dashboard', `insert into buyer_sync_api.extra_buyers (buyer_number) values ('X')`)) as { code: string }).code);
-    expect(['42501', '55000']).toContain(((await as('buyer_sync_dashboard', `delete from buyer_sync_api.recent_errors`)) as { code: string }).code);
+    expect(['42501', '55000']).toContain(
+      (
+        (await as('buyer_sync_dashboard', `insert into buyer_sync_api.extra_buyers (buyer_number) values ('X')`)) as {
+          code: string;
+        }
+      ).code,
+    );
+    expect(['42501', '55000']).toContain(
+      ((await as('buyer_sync_dashboard', `delete from buyer_sync_api.recent_errors`)) as { code: string }).code,
+    );
   });
 });
 
 describe('buyer_sync_operator', () => {
-  it('can call exactly the enqueue functions (and the API\'s wrappers of them) besides the dashboard\'s reads', async () => {
+  it("can call exactly the enqueue functions (and the API's wrappers of them) besides the dashboard's reads", async () => {
     expect(await callable('buyer_sync_operator')).toEqual([
       'buyer_sync.acknowledge_alert(alert_id uuid)',
+      'buyer_sync.approve_mass_change(valid_for interval)',
       'buyer_sync.request_buyer_sync(buyer_numbers text[])',
       'buyer_sync.request_retry_round()',
       'buyer_sync.request_sync()',
       'buyer_sync.retry_buyer_now(buyer_number text)',
       'buyer_sync_api.acknowledge_alert(alert_id uuid)',
+      'buyer_sync_api.approve_mass_change()',
       'buyer_sync_api.latest_verification()',
       'buyer_sync_api.request_sync()',
       'buyer_sync_api.retry_buyer(buyer_number text)',
       'buyer_sync_api.summary()',
+      'buyer_sync_api.verdict()',
     ]);
   });
 
@@ -155,7 +178,18 @@ describe('buyer_sync_authenticator', () => {
               pg_has_role('buyer_sync_authenticator', 'buyer_sync_operator', 'member') as operator
          from pg_roles where rolname = 'buyer_sync_authenticator'`,
     );
-    expect(rows).toEqual([{ rolcanlogin: true, rolinherit: false, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolbypassrls: false, dashboard: true, operator: true }]);
+    expect(rows).toEqual([
+      {
+        rolcanlogin: true,
+        rolinherit: false,
+        rolsuper: false,
+        rolcreaterole: false,
+        rolcreatedb: false,
+        rolbypassrls: false,
+        dashboard: true,
+        operator: true,
+      },
+    ]);
     expect(await relationsWith('buyer_sync_authenticator', 'select')).toEqual([]);
     expect(await callable('buyer_sync_authenticator')).toEqual([]);
     expect(await as('buyer_sync_authenticator', 'select * from buyer_sync_api.alerts')).toEqual({ code: '42501' });

@@ -19,14 +19,23 @@ const SPACE = fc.constantFrom('', ' ', '  ', '\t', '\u3000', '\u00a0', ' \n');
 const FORMULA_ERRORS = ['#REF!', '#N/A', '#VALUE!', '#DIV/0!', '#NAME?', '#NUM!', '#NULL!', '#ERROR!'];
 const FORMULA = /^#(?:REF!|N\/A|VALUE!|DIV\/0!|NAME\?|NUM!|NULL!|ERROR!|SPILL!|CALC!|GETTING_DATA)$/;
 
-const surround = (inner: fc.Arbitrary<string>) =>
-  fc.tuple(SPACE, inner, SPACE).map(([a, s, b]) => `${a}${s}${b}`);
+const surround = (inner: fc.Arbitrary<string>) => fc.tuple(SPACE, inner, SPACE).map(([a, s, b]) => `${a}${s}${b}`);
 
 /** Text that survives trimming unchanged and is not a formula error. */
 const coreText = fc
   .oneof(
     { weight: 4, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }) },
-    { weight: 2, arbitrary: fc.constantFrom('佐藤 太郎', '東京都世田谷区桜新町2-15-8', 'O\'Brien, "Ann"', 'a,b\nc', '🏠 家', 'ümlaut') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        '佐藤 太郎',
+        '東京都世田谷区桜新町2-15-8',
+        'O\'Brien, "Ann"',
+        'a,b\nc',
+        '🏠 家',
+        'ümlaut',
+      ),
+    },
     // Longer than 50 characters: the incident.
     { weight: 2, arbitrary: fc.string({ unit: 'grapheme', minLength: 51, maxLength: 300 }) },
     { weight: 1, arbitrary: fc.constantFrom('東'.repeat(51), 'x'.repeat(2000)) },
@@ -35,10 +44,22 @@ const coreText = fc
   .filter((s) => s !== '' && !FORMULA.test(s) && !s.includes('\u0000') && s.isWellFormed());
 
 export const textCell: fc.Arbitrary<Cell> = fc.oneof(
-  { weight: 6, arbitrary: fc.tuple(SPACE, coreText, SPACE).map(([a, s, b]) => ({ text: `${a}${s}${b}`, expect: { ok: s } })) },
+  {
+    weight: 6,
+    arbitrary: fc.tuple(SPACE, coreText, SPACE).map(([a, s, b]) => ({ text: `${a}${s}${b}`, expect: { ok: s } })),
+  },
   { weight: 2, arbitrary: SPACE.map((s) => ({ text: s, expect: { ok: null } })) },
-  { weight: 1, arbitrary: surround(fc.constantFrom(...FORMULA_ERRORS)).map((text) => ({ text, expect: { bad: 'data_type' as const } })) },
-  { weight: 1, arbitrary: fc.constantFrom('a\u0000b', 'x\uD800y').map((text) => ({ text, expect: { bad: 'data_type' as const } })) },
+  {
+    weight: 1,
+    arbitrary: surround(fc.constantFrom(...FORMULA_ERRORS)).map((text) => ({
+      text,
+      expect: { bad: 'data_type' as const },
+    })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('a\u0000b', 'x\uD800y').map((text) => ({ text, expect: { bad: 'data_type' as const } })),
+  },
 );
 
 const day = fc.integer({ min: 1, max: 2_958_465 });
@@ -48,14 +69,27 @@ function isoOf(serial: number): string {
 }
 
 export const dateCell: fc.Arbitrary<Cell> = fc.oneof(
-  { weight: 2, arbitrary: fc.tuple(day, SPACE).map(([n, s]) => ({ text: `${s}${isoOf(n)}`, expect: { ok: isoOf(n) } })) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(day, SPACE).map(([n, s]) => ({ text: `${s}${isoOf(n)}`, expect: { ok: isoOf(n) } })),
+  },
   { weight: 2, arbitrary: day.map((n) => ({ text: isoOf(n).replaceAll('-', '/'), expect: { ok: isoOf(n) } })) },
   { weight: 2, arbitrary: day.map((n) => ({ text: String(n), expect: { ok: isoOf(n) } })) },
   { weight: 1, arbitrary: SPACE.map((s) => ({ text: s, expect: { ok: null } })) },
   {
     weight: 2,
     arbitrary: fc
-      .constantFrom('2024-02-30', '15/03/2024', '2024年3月15日', 'tomorrow', '2024-13-01', '#N/A', '#REF!', '99999999', '2024-03-15 10:00')
+      .constantFrom(
+        '2024-02-30',
+        '15/03/2024',
+        '2024年3月15日',
+        'tomorrow',
+        '2024-13-01',
+        '#N/A',
+        '#REF!',
+        '99999999',
+        '2024-03-15 10:00',
+      )
       .map((text) => ({ text, expect: { bad: 'data_type' as const } })),
   },
 );
@@ -64,7 +98,12 @@ export const budgetCell: fc.Arbitrary<Cell> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .tuple(fc.bigInt({ min: -(2n ** 40n), max: 2n ** 62n }), fc.constantFrom('', '¥', '$'), fc.boolean(), fc.boolean())
+      .tuple(
+        fc.bigInt({ min: -(2n ** 40n), max: 2n ** 62n }),
+        fc.constantFrom('', '¥', '$'),
+        fc.boolean(),
+        fc.boolean(),
+      )
       .map(([n, mark, sep, yen]) => {
         const abs = n < 0n ? -n : n;
         const digits = sep ? abs.toLocaleString('en-US') : abs.toString();
@@ -85,7 +124,12 @@ export const budgetCell: fc.Arbitrary<Cell> = fc.oneof(
 export type KeyCell = { text: string; key: string | null; usable: boolean };
 export const keyCell = (pool: string[]): fc.Arbitrary<KeyCell> =>
   fc.oneof(
-    { weight: 8, arbitrary: fc.tuple(fc.constantFrom(...pool), SPACE).map(([k, s]) => ({ text: `${s}${k}${s}`, key: k, usable: true })) },
+    {
+      weight: 8,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...pool), SPACE)
+        .map(([k, s]) => ({ text: `${s}${k}${s}`, key: k, usable: true })),
+    },
     { weight: 1, arbitrary: SPACE.map((text) => ({ text, key: null, usable: true })) },
     { weight: 1, arbitrary: fc.constantFrom(...FORMULA_ERRORS).map((text) => ({ text, key: null, usable: false })) },
   );
@@ -99,7 +143,9 @@ export interface GeneratedRow {
   ragged: boolean;
 }
 
-const TYPES = HEADER.map((h) => (h === 'Inquiry Date' || h === 'Next Follow-up' ? 'date' : h === 'Budget' ? 'bigint' : 'text'));
+const TYPES = HEADER.map((h) =>
+  h === 'Inquiry Date' || h === 'Next Follow-up' ? 'date' : h === 'Budget' ? 'bigint' : 'text',
+);
 
 export const rowArb = (pool: string[] = KEY_POOL, blankWeight = 1): fc.Arbitrary<GeneratedRow> =>
   fc.oneof(
@@ -108,7 +154,16 @@ export const rowArb = (pool: string[] = KEY_POOL, blankWeight = 1): fc.Arbitrary
       arbitrary: fc.record({
         key: keyCell(pool),
         cells: fc.tuple(
-          ...TYPES.slice(1).map((t) => (t === 'date' ? dateCell : t === 'bigint' ? budgetCell : fc.oneof({ weight: 3, arbitrary: SPACE.map((s) => ({ text: s, expect: { ok: null } as Expect })) }, { weight: 5, arbitrary: textCell }))),
+          ...TYPES.slice(1).map((t) =>
+            t === 'date'
+              ? dateCell
+              : t === 'bigint'
+                ? budgetCell
+                : fc.oneof(
+                    { weight: 3, arbitrary: SPACE.map((s) => ({ text: s, expect: { ok: null } as Expect })) },
+                    { weight: 5, arbitrary: textCell },
+                  ),
+          ),
         ),
         ragged: fc.boolean(),
       }),
@@ -145,7 +200,8 @@ export type RowFate =
  */
 export function expectedFates(rows: GeneratedRow[]): RowFate[] {
   const claimed = new Map<string, number>();
-  const valid = (row: GeneratedRow) => row.key.usable && row.key.text.trim() !== '' && !row.cells.some((c) => 'bad' in c.expect);
+  const valid = (row: GeneratedRow) =>
+    row.key.usable && row.key.text.trim() !== '' && !row.cells.some((c) => 'bad' in c.expect);
   rows.forEach((row, i) => {
     if (valid(row) && !claimed.has(row.key.key!)) claimed.set(row.key.key!, i);
   });
@@ -155,7 +211,8 @@ export function expectedFates(rows: GeneratedRow[]): RowFate[] {
     if (allEmpty) return { fate: 'blank' };
     const buyerNumber = row.key.usable ? row.key.key : null;
     if (keyEmpty) return { fate: 'failed', type: 'constraint_violation', buyerNumber: null };
-    if (buyerNumber !== null && claimed.has(buyerNumber) && claimed.get(buyerNumber) !== i) return { fate: 'failed', type: 'constraint_violation', buyerNumber };
+    if (buyerNumber !== null && claimed.has(buyerNumber) && claimed.get(buyerNumber) !== i)
+      return { fate: 'failed', type: 'constraint_violation', buyerNumber };
     if (!valid(row)) return { fate: 'failed', type: 'data_type', buyerNumber };
     const key = row.key.key!;
     return { fate: 'synced', key, values: [key, ...row.cells.map((c) => ('ok' in c.expect ? c.expect.ok : null))] };
@@ -171,11 +228,24 @@ const hostileKey = fc
   .oneof(
     { weight: 3, arbitrary: fc.integer({ min: 0, max: 999_999 }).map((n) => String(n).padStart(6, '0')) },
     { weight: 3, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }) },
-    { weight: 1, arbitrary: fc.constantFrom('東京-3', 'B 7', "O'Neil#1", '🏠-12', 'a,b', 'x"y', '\\back', 'ＡＢＣ-１') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('東京-3', 'B 7', "O'Neil#1", '🏠-12', 'a,b', 'x"y', '\\back', 'ＡＢＣ-１'),
+    },
     { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 150, maxLength: 200 }) },
   )
   .map((s) => s.trim())
-  .filter((s) => s !== '' && s.length <= 200 && s === s.trim() && !FORMULA.test(s) && !s.includes('\u0000') && s.isWellFormed());
+  // A key that folds to nothing (only invisible characters) is no key at all (rows.ts): not a buyer number to generate.
+  .filter(
+    (s) =>
+      s !== '' &&
+      s.length <= 200 &&
+      s === s.trim() &&
+      !FORMULA.test(s) &&
+      !s.includes('\u0000') &&
+      s.isWellFormed() &&
+      normalForm(s) !== '',
+  );
 
 export const keyPoolArb = (maxLength = 40) =>
   fc.uniqueArray(hostileKey, { minLength: 1, maxLength, selector: normalForm });

@@ -7,20 +7,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
-import { createTestDatabase, runCli, type TestDatabase } from './helpers.ts';
+import { runCli, useTestDatabase } from './helpers.ts';
 
-let db: TestDatabase;
+const db = useTestDatabase();
 let migrationsDir: string;
-beforeAll(async () => {
-  db = await createTestDatabase();
+beforeAll(() => {
   // --fix writes into the migrations directory: give it a copy, never the real one.
   migrationsDir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-migrations-'));
   cpSync(path.join(projectRoot, 'db', 'migrations'), migrationsDir, { recursive: true });
 });
-afterAll(async () => {
-  await db?.drop();
-  rmSync(migrationsDir, { recursive: true, force: true });
-});
+afterAll(() => rmSync(migrationsDir, { recursive: true, force: true }));
 
 const env = () => ({ DATABASE_URL: db.url, BUYER_SYNC_MIGRATIONS_DIR: migrationsDir });
 
@@ -95,9 +91,7 @@ describe('check-schema', () => {
     expect(added).toHaveLength(1);
     expect(added[0]).toMatch(/^\d{14}_convert_non_text_columns_to_text\.sql$/);
     expect(path.basename(file)).toBe(added[0]);
-    expect(readFileSync(path.join(migrationsDir, added[0]!), 'utf8')).toContain(
-      'alter column "referrer" type text',
-    );
+    expect(readFileSync(path.join(migrationsDir, added[0]!), 'utf8')).toContain('alter column "referrer" type text');
 
     const migrated = await runCli(['migrate'], env());
     expect(migrated.code).toBe(0);
@@ -110,8 +104,14 @@ describe('check-schema', () => {
 
 describe('failures are one clear line with the right exit code', () => {
   it.each([
-    ['postgres://someone@127.0.0.1:1/buyers', /^buyer-sync: cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(database "buyers", user "someone"\): connection refused/],
-    ['postgres://someone@no-such-host.invalid:5432/buyers', /^buyer-sync: cannot connect to PostgreSQL at no-such-host\.invalid:5432 .*host (not found|name lookup failed)/],
+    [
+      'postgres://someone@127.0.0.1:1/buyers',
+      /^buyer-sync: cannot connect to PostgreSQL at 127\.0\.0\.1:1 \(database "buyers", user "someone"\): connection refused/,
+    ],
+    [
+      'postgres://someone@no-such-host.invalid:5432/buyers',
+      /^buyer-sync: cannot connect to PostgreSQL at no-such-host\.invalid:5432 .*host (not found|name lookup failed)/,
+    ],
     ['not a url', /^buyer-sync: DATABASE_URL is not a PostgreSQL connection string/],
   ])('DATABASE_URL=%s: exit 3', async (url, message) => {
     for (const command of [['migrate'], ['check-schema', '--json']]) {

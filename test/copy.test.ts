@@ -6,22 +6,30 @@
  * the stream arrives in.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyField, copyOut, copyRows, copyValue } from '../src/sync/sql/copy.ts';
-import { createTestDatabase, type TestDatabase } from './helpers.ts';
+import { useTestDatabase } from './helpers.ts';
 
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(() => db?.drop());
+const db = useTestDatabase();
 
 /** Text people and programs put in cells, COPY's own escapes among it. */
 const hostile = fc.oneof(
   // Any code point but NUL, which no PostgreSQL text holds.
   { weight: 4, arbitrary: fc.string({ unit: 'binary', maxLength: 40 }).map((s) => s.replaceAll('\u0000', '')) },
-  { weight: 3, arbitrary: fc.array(fc.constantFrom('\t', '\n', '\r', '\\', '\\N', 'N', '\\t', '東京', 'ｱ', '😀', '', 'x', ' '), { maxLength: 30 }).map((a) => a.join('')) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('a', '東', '\\', '\t'), fc.integer({ min: 20_000, max: 200_000 })).map(([c, n]) => c.repeat(n)) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .array(fc.constantFrom('\t', '\n', '\r', '\\', '\\N', 'N', '\\t', '東京', 'ｱ', '😀', '', 'x', ' '), {
+        maxLength: 30,
+      })
+      .map((a) => a.join('')),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom('a', '東', '\\', '\t'), fc.integer({ min: 20_000, max: 200_000 }))
+      .map(([c, n]) => c.repeat(n)),
+  },
 );
 const value = fc.option(hostile, { freq: 6 });
 
@@ -64,11 +72,15 @@ describe('COPY text format', () => {
           const sent = rows.map(([a, b], i) => [i, a, b] as [number, string | null, string | null]);
           await copyRows(client, 'copy copy_trip (n, a, b) from stdin', sent, 3);
           // What the database holds is exactly what was sent (read the ordinary way)…
-          const { rows: held } = await client.query<{ n: number; a: string | null; b: string | null }>('select n, a, b from copy_trip order by n');
+          const { rows: held } = await client.query<{ n: number; a: string | null; b: string | null }>(
+            'select n, a, b from copy_trip order by n',
+          );
           expect(held.map((r) => [r.n, r.a, r.b])).toEqual(sent);
           // …and what copyOut reads back is the same.
           const back: (string | null)[][] = [];
-          await copyOut(client, 'copy (select n, a, b from copy_trip order by n) to stdout', (fields) => back.push(fields));
+          await copyOut(client, 'copy (select n, a, b from copy_trip order by n) to stdout', (fields) =>
+            back.push(fields),
+          );
           expect(back).toEqual(sent.map(([n, a, b]) => [String(n), a, b]));
         }),
         { numRuns: 100 },

@@ -14,29 +14,37 @@ import { loadMapping } from '../src/mapping/mapping.ts';
 import { HEADER } from '../src/sample/generate.ts';
 import { setWorkerContext } from '../src/worker/context.ts';
 import { fullSync } from '../src/worker/jobs.ts';
-import { FakeSheetsServer, text, type FakeCell } from './fake-sheets.ts';
+import { FakeSheetsServer, text, type FakeCell } from '../src/testing/fake-sheets.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, runCli, type TestDatabase, writeCsv } from './helpers.ts';
+import { runCli, useTestDatabase, writeCsv } from './helpers.ts';
 
 const SHEET = 'driveVersionSheet000000000000000000000000001';
 const fake = new FakeSheetsServer();
-let db: TestDatabase;
+const db = useTestDatabase();
+const { query } = db;
 const logged: string[] = [];
 const saved = { key: process.env.GOOGLE_API_KEY, creds: process.env.GOOGLE_APPLICATION_CREDENTIALS };
 
 const rows: (FakeCell | null)[][] = [
   HEADER.map(text),
-  ...Array.from({ length: 30 }, (_, i) => HEADER.map((h, c) => (c === 0 ? text(`D${String(i + 1).padStart(3, '0')}`) : h === 'Status' ? text('新規') : null))),
+  ...Array.from({ length: 30 }, (_, i) =>
+    HEADER.map((h, c) => (c === 0 ? text(`D${String(i + 1).padStart(3, '0')}`) : h === 'Status' ? text('新規') : null)),
+  ),
 ];
 
 /** The version a run records: Drive's, the tab, and what else decides what a read writes (the mapping, buyer-sync's version). */
-const version = (drive: string) => expect.stringMatching(new RegExp(`^${drive.replace(/[()"]/g, '\\$&')}; mapping [0-9a-f]{12}, buyer-sync \\d+\\.\\d+\\.\\d+$`));
-const query = async <T extends Record<string, unknown>>(sql: string, values: unknown[] = []) => (await db.pool.query<T>(sql, values)).rows;
-const latestRun = async () => (await query<{ status: string; source_version: string | null; skipped_because: string | null; total_rows: number }>(
-  'select status, source_version, skipped_because, total_rows from sync_runs order by started_at desc limit 1',
-))[0]!;
+const version = (drive: string) =>
+  expect.stringMatching(
+    new RegExp(`^${drive.replace(/[()"]/g, '\\$&')}; mapping [0-9a-f]{12}, buyer-sync \\d+\\.\\d+\\.\\d+$`),
+  );
+const latestRun = async () =>
+  (
+    await query<{ status: string; source_version: string | null; skipped_because: string | null; total_rows: number }>(
+      'select status, source_version, skipped_because, total_rows from sync_runs order by started_at desc limit 1',
+    )
+  )[0]!;
 
 function useContext(env: Record<string, string> = {}): void {
   const config = readConfig({
@@ -49,7 +57,13 @@ function useContext(env: Record<string, string> = {}): void {
     GOOGLE_SHEETS_READS_PER_MINUTE: '6000',
     ...env,
   });
-  setWorkerContext({ pool: db.pool, config, mapping: loadMapping(config.mappingFile), engine: {}, log: (l) => logged.push(l) });
+  setWorkerContext({
+    pool: db.pool,
+    config,
+    mapping: loadMapping(config.mappingFile),
+    engine: {},
+    log: (l) => logged.push(l),
+  });
 }
 
 /** The requests one scheduled (or requested) full sync makes, by kind. */
@@ -62,7 +76,6 @@ async function requestsOf(scheduled: boolean): Promise<Record<string, number>> {
 }
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   fake.add({ id: SHEET, tabs: [{ sheetId: 0, title: 'Buyers', rows }], apiKeys: ['drive-test-key'] });
   await fake.start();
   process.env.GOOGLE_API_KEY = 'drive-test-key';
@@ -74,7 +87,6 @@ afterAll(async () => {
   else process.env.GOOGLE_API_KEY = saved.key;
   if (saved.creds !== undefined) process.env.GOOGLE_APPLICATION_CREDENTIALS = saved.creds;
   await fake.stop();
-  await db?.drop();
 });
 beforeEach(() => {
   logged.length = 0;
@@ -82,24 +94,37 @@ beforeEach(() => {
 });
 
 describe('a scheduled full sync of a Google sheet', () => {
-  it('reads it in full the first time (recording Drive\'s version), then, while nothing changes, costs one request and records why it skipped', async () => {
+  it("reads it in full the first time (recording Drive's version), then, while nothing changes, costs one request and records why it skipped", async () => {
     const first = await requestsOf(true);
     expect(first.drive).toBe(1);
     expect((first.meta ?? 0) + (first.batchGet ?? 0) + (first.get ?? 0)).toBeGreaterThan(1);
-    expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: version('1 (first tab)'), total_rows: 30 });
-    const reports = (await query<{ n: number }>('select count(*)::int as n from buyer_sync.verification_reports'))[0]!.n;
+    expect(await latestRun()).toMatchObject({
+      status: 'succeeded',
+      source_version: version('1 (first tab)'),
+      total_rows: 30,
+    });
+    const reports = (await query<{ n: number }>('select count(*)::int as n from buyer_sync.verification_reports'))[0]!
+      .n;
 
     for (let i = 0; i < 2; i++) {
       expect(await requestsOf(true)).toEqual({ drive: 1 });
       const run = await latestRun();
       expect(run.status).toBe('skipped');
       expect(run.source_version).toEqual(version('1 (first tab)'));
-      expect(run.skipped_because).toMatch(/^unchanged: version 1 \(first tab\) \(modified [^)]+\) is the one run [0-9a-f-]{36} read in full 0 min ago$/);
-      expect(logged.at(-1)).toMatch(/^sync run [0-9a-f-]{36} \(full\) of gsheets:driveVersionSheet\S+: skipped, unchanged: version 1 \(first tab\)/);
+      expect(run.skipped_because).toMatch(
+        /^unchanged: version 1 \(first tab\) \(modified [^)]+\) is the one run [0-9a-f-]{36} read in full 0 min ago$/,
+      );
+      expect(logged.at(-1)).toMatch(
+        /^sync run [0-9a-f-]{36} \(full\) of gsheets:driveVersionSheet\S+: skipped, unchanged: version 1 \(first tab\)/,
+      );
     }
     // Nothing read, nothing verified, nothing counted as a sync.
-    expect((await query<{ n: number }>('select count(*)::int as n from buyer_sync.verification_reports'))[0]!.n).toBe(reports);
-    expect(await query(`select status, count(*)::int as n from buyer_sync.run_stats group by status order by status`)).toEqual([
+    expect((await query<{ n: number }>('select count(*)::int as n from buyer_sync.verification_reports'))[0]!.n).toBe(
+      reports,
+    );
+    expect(
+      await query(`select status, count(*)::int as n from buyer_sync.run_stats group by status order by status`),
+    ).toEqual([
       { status: 'skipped', n: 2 },
       { status: 'succeeded', n: 1 },
     ]);
@@ -118,13 +143,21 @@ describe('a scheduled full sync of a Google sheet', () => {
   });
 
   it('reads it in full when the last full read is older than SHEET_FULL_READ_MINUTES, and says why', async () => {
-    await db.pool.query(`update sync_runs set started_at = started_at - interval '61 minutes' where status = 'succeeded'`);
+    await db.pool.query(
+      `update sync_runs set started_at = started_at - interval '61 minutes' where status = 'succeeded'`,
+    );
     const r = await requestsOf(true);
     expect(r.batchGet).toBeGreaterThan(0);
     expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: version('2 (first tab)') });
-    expect(logged).toContainEqual(expect.stringMatching(/^the sheet is unchanged since run [0-9a-f-]{36}, read in full 61 min ago: reading it in full again \(SHEET_FULL_READ_MINUTES=60\)$/));
+    expect(logged).toContainEqual(
+      expect.stringMatching(
+        /^the sheet is unchanged since run [0-9a-f-]{36}, read in full 61 min ago: reading it in full again \(SHEET_FULL_READ_MINUTES=60\)$/,
+      ),
+    );
     useContext({ SHEET_FULL_READ_MINUTES: '1' });
-    await db.pool.query(`update sync_runs set started_at = started_at - interval '2 minutes' where status = 'succeeded'`);
+    await db.pool.query(
+      `update sync_runs set started_at = started_at - interval '2 minutes' where status = 'succeeded'`,
+    );
     expect((await requestsOf(true)).batchGet).toBeGreaterThan(0);
   });
 
@@ -141,7 +174,9 @@ describe('a scheduled full sync of a Google sheet', () => {
     expect(refused.drive).toBe(1);
     expect(refused.batchGet).toBeGreaterThan(0);
     expect(await latestRun()).toMatchObject({ status: 'succeeded', source_version: null });
-    expect(logged).toContainEqual(expect.stringMatching(/^Drive did not give the sheet's version \(HTTP 403: .+\): reading the sheet in full$/));
+    expect(logged).toContainEqual(
+      expect.stringMatching(/^Drive did not give the sheet's version \(HTTP 403: .+\): reading the sheet in full$/),
+    );
     // The next one has a version again, but the last full read recorded none: it reads, then skips.
     expect((await requestsOf(true)).batchGet).toBeGreaterThan(0);
     expect(await requestsOf(true)).toEqual({ drive: 1 });
@@ -161,7 +196,10 @@ describe('a scheduled full sync of a Google sheet', () => {
 
 describe('skipped runs in the health views', () => {
   it('a sheet seen unchanged is not stale; without that, stale_sync holds', async () => {
-    const stale = async () => (await query<{ active: boolean }>(`select active from buyer_sync.health_conditions() where type = 'stale_sync'`))[0]!.active;
+    const stale = async () =>
+      (
+        await query<{ active: boolean }>(`select active from buyer_sync.health_conditions() where type = 'stale_sync'`)
+      )[0]!.active;
     await db.pool.query(`delete from sync_runs`);
     await db.pool.query(
       `insert into sync_runs (started_at, finished_at, status, mode, source, batch_size) values (now() - interval '3 hours', now() - interval '3 hours', 'succeeded', 'full', 's', 100)`,
@@ -172,18 +210,27 @@ describe('skipped runs in the health views', () => {
     );
     expect(await stale()).toBe(false);
     // A skipped run is no sync: the error rate and the last full sync stay the succeeded one's.
-    expect(await query(`select finished_at < now() - interval '2 hours' as old from buyer_sync.last_full_sync`)).toEqual([{ old: true }]);
-    await expect(db.pool.query(`insert into sync_runs (status, mode, source, batch_size) values ('skipped', 'full', 's', 100)`)).rejects.toThrow(/sync_runs_skipped_says_why/);
+    expect(
+      await query(`select finished_at < now() - interval '2 hours' as old from buyer_sync.last_full_sync`),
+    ).toEqual([{ old: true }]);
+    await expect(
+      db.pool.query(`insert into sync_runs (status, mode, source, batch_size) values ('skipped', 'full', 's', 100)`),
+    ).rejects.toThrow(/sync_runs_skipped_says_why/);
   });
 });
 
-describe('sync --if-changed (cron without serve): a CSV export\'s version is a hash of its bytes', () => {
+describe("sync --if-changed (cron without serve): a CSV export's version is a hash of its bytes", () => {
   it('reads the first time; skips while the file is byte for byte the same (exit 1 while rows of that read still fail); reads once it changed; not with --only', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-ifchanged-'));
     try {
       await db.pool.query(`delete from sync_runs`);
       const good = (k: string) => HEADER.map((h, i) => (i === 0 ? k : h === 'Inquiry Date' ? '2024/04/01' : ''));
-      const file = writeCsv(dir, [HEADER, good('C001'), good('C002'), HEADER.map((h, i) => (i === 0 ? 'C003' : h === 'Budget' ? 'lots' : ''))]);
+      const file = writeCsv(dir, [
+        HEADER,
+        good('C001'),
+        good('C002'),
+        HEADER.map((h, i) => (i === 0 ? 'C003' : h === 'Budget' ? 'lots' : '')),
+      ]);
       const env = { DATABASE_URL: db.url, SHEET_ENCODING: undefined, ALERT_WEBHOOK_URL: undefined };
       const sync = async () => {
         const r = await runCli(['sync', '--source', file, '--if-changed', '--json'], env);
@@ -193,7 +240,13 @@ describe('sync --if-changed (cron without serve): a CSV export\'s version is a h
       expect(first).toMatchObject({ code: 1, body: { inserted: 2, failed: 1 } });
       const second = await sync();
       expect(second.code).toBe(1);
-      expect(second.body).toMatchObject({ status: 'skipped', still_failing: 1, skipped_because: expect.stringMatching(/^unchanged: version sha256 [0-9a-f]{32}, \d+ bytes is the one run [0-9a-f-]{36} read in full 0 min ago$/) });
+      expect(second.body).toMatchObject({
+        status: 'skipped',
+        still_failing: 1,
+        skipped_because: expect.stringMatching(
+          /^unchanged: version sha256 [0-9a-f]{32}, \d+ bytes is the one run [0-9a-f-]{36} read in full 0 min ago$/,
+        ),
+      });
       expect(await latestRun()).toMatchObject({ status: 'skipped', total_rows: 0 });
       writeFileSync(file, `${HEADER.join(',')}\r\n${good('C001').join(',')}\r\n${good('C002').join(',')}\r\n`);
       expect(await sync()).toMatchObject({ code: 0, body: { unchanged: 2, failed: 0 } });

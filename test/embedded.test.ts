@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from './helpers.ts';
+import { runCli, slowWrites, waitUntilWriting } from './helpers.ts';
 
 // As root the server runs as `postgres`, which must be able to enter the directory.
 function scratchDir(): string {
@@ -62,18 +62,25 @@ describe('embedded PostgreSQL (DATABASE_URL unset)', () => {
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 
-  it.runIf(process.getuid?.() === 0)('as root, a data directory under a private (0700) directory still works: the path is made traversable, and it says so', async () => {
-    const privateDir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-private-')); // 0700
-    try {
-      const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: path.join(privateDir, 'data'), EMBEDDED_PG_PORT: String(await freePort()) };
-      const r = await runCli(['migrate'], env);
-      expect(r.code).toBe(0);
-      expect(r.stderr).toContain(`made ${privateDir} traversable (o+x)`);
-      expect(statSync(privateDir).mode & 0o777).toBe(0o701);
-    } finally {
-      rmSync(privateDir, { recursive: true, force: true });
-    }
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'as root, a data directory under a private (0700) directory still works: the path is made traversable, and it says so',
+    async () => {
+      const privateDir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-private-')); // 0700
+      try {
+        const env = {
+          DATABASE_URL: undefined,
+          BUYER_SYNC_DATA_DIR: path.join(privateDir, 'data'),
+          EMBEDDED_PG_PORT: String(await freePort()),
+        };
+        const r = await runCli(['migrate'], env);
+        expect(r.code).toBe(0);
+        expect(r.stderr).toContain(`made ${privateDir} traversable (o+x)`);
+        expect(statSync(privateDir).mode & 0o777).toBe(0o701);
+      } finally {
+        rmSync(privateDir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('a port taken by something else is one clear line and exit 3', async () => {
     const blocker = net.createServer((s) => s.destroy());
@@ -104,7 +111,11 @@ describe('the embedded server is ours alone', () => {
     const data = scratchDir();
     const pgdata = path.join(data, 'postgres');
     try {
-      const r = await runCli(['migrate'], { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: data, EMBEDDED_PG_PORT: String(port) });
+      const r = await runCli(['migrate'], {
+        DATABASE_URL: undefined,
+        BUYER_SYNC_DATA_DIR: data,
+        EMBEDDED_PG_PORT: String(port),
+      });
       expect(r.code).toBe(0);
       const secretFile = path.join(pgdata, PASSWORD_FILE);
       expect(statSync(secretFile).mode & 0o777).toBe(0o600);
@@ -115,7 +126,10 @@ describe('the embedded server is ours alone', () => {
       const server = await startEmbeddedPostgres({ dataDir: pgdata, port, database: 'buyer_sync' });
       try {
         const legacy = new pg.Client({ connectionString: `postgres://postgres:buyer_sync@127.0.0.1:${port}/postgres` });
-        const err = await legacy.connect().then(() => null, (e: unknown) => e);
+        const err = await legacy.connect().then(
+          () => null,
+          (e: unknown) => e,
+        );
         await legacy.end().catch(() => undefined);
         expect((err as { code?: string }).code).toBe('28P01');
         const ok = new pg.Client({ connectionString: server.adminUrl });
@@ -127,7 +141,11 @@ describe('the embedded server is ours alone', () => {
         await server.stop();
       }
       rmSync(secretFile);
-      const again = await runCli(['check-schema'], { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: data, EMBEDDED_PG_PORT: String(port) });
+      const again = await runCli(['check-schema'], {
+        DATABASE_URL: undefined,
+        BUYER_SYNC_DATA_DIR: data,
+        EMBEDDED_PG_PORT: String(port),
+      });
       expect(again.code).toBe(0);
       expect(again.stderr).toContain('still had the old built-in password; it now has a random one');
       expect(readFileSync(secretFile, 'utf8').trim()).not.toBe('buyer_sync');
@@ -146,19 +164,28 @@ describe('honest exits with the embedded server', () => {
     const port = await freePort();
     const data = scratchDir();
     const pgdata = path.join(data, 'postgres');
-    const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: data, EMBEDDED_PG_PORT: String(port), SHEET_SOURCE: undefined };
+    const env = {
+      DATABASE_URL: undefined,
+      BUYER_SYNC_DATA_DIR: data,
+      EMBEDDED_PG_PORT: String(port),
+      SHEET_SOURCE: undefined,
+    };
     try {
       expect((await runCli(['migrate'], env)).code).toBe(0);
       // A slow sync: every row waits a little, so the kill lands mid-run.
       const server = await startEmbeddedPostgres({ dataDir: pgdata, port, database: 'buyer_sync' });
       const c = new pg.Client({ connectionString: server.url });
       await c.connect();
-      await c.query(`create function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.02); return null; end $$;
-                     create trigger slow_down after insert on buyers for each row execute function public.slow_down()`);
+      await slowWrites(c, 0.02);
       await c.end();
       await server.stop();
       const sheet = path.join(data, 'sheet.csv');
-      writeFileSync(sheet, [HEADER.join(','), ...Array.from({ length: 300 }, (_, i) => `K${i},name${','.repeat(HEADER.length - 2)}`)].join('\n'));
+      writeFileSync(
+        sheet,
+        [HEADER.join(','), ...Array.from({ length: 300 }, (_, i) => `K${i},name${','.repeat(HEADER.length - 2)}`)].join(
+          '\n',
+        ),
+      );
 
       const run = runCli(['sync', '--source', sheet, '--batch-size', '10'], env);
       let pid = 0;
@@ -172,12 +199,22 @@ describe('honest exits with the embedded server', () => {
         }
       }
       expect(pid).toBeGreaterThan(0);
-      await new Promise((r) => setTimeout(r, 1500));
+      // The server the sync started is the one set up above (same directory, port and password): watch it write.
+      const watcher = new pg.Client({ connectionString: server.url });
+      await watcher.connect();
+      try {
+        await waitUntilWriting(watcher);
+      } finally {
+        await watcher.end();
+      }
       process.kill(pid, 'SIGKILL');
       const r = await run;
       expect(r.code).toBe(3);
       expect(r.stdout).toBe('');
-      const lines = r.stderr.trim().split('\n').filter((l) => !l.includes('embedded PostgreSQL on 127.0.0.1'));
+      const lines = r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.includes('embedded PostgreSQL on 127.0.0.1'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
         /^buyer-sync: sync run [0-9a-f-]{36} stopped after \d+ rows and wrote nothing: the database connection was lost \(.+\): the embedded PostgreSQL server stopped \(killed by SIGKILL\); run the sync again \(sync_runs could not be told now, .*; the next sync records it\)$/,
@@ -191,7 +228,9 @@ describe('honest exits with the embedded server', () => {
       try {
         const q = new pg.Client({ connectionString: again.url });
         await q.connect();
-        const { rows } = await q.query(`select status, error_type, error_message from sync_runs where id = $1`, [runId]);
+        const { rows } = await q.query(`select status, error_type, error_message from sync_runs where id = $1`, [
+          runId,
+        ]);
         await q.end();
         expect(rows[0]).toMatchObject({ status: 'failed', error_type: 'transient' });
         expect(rows[0].error_message).toContain('the embedded PostgreSQL server stopped (killed by SIGKILL)');
@@ -208,12 +247,26 @@ describe('`npm start` on the embedded defaults, and analysts reaching the views'
   it('start migrates, prints the connection string and the dashboard URL, syncs the sample sheet and verifies it; the dashboard and GraphQL answer; db-url gives the same string, and psql-style clients read the views', async () => {
     const { spawnCli, waitFor } = await import('./helpers.ts');
     const pg = (await import('pg')).default;
-    const env = { DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: scratchDir(), EMBEDDED_PG_PORT: String(await freePort()), SHEET_SOURCE: undefined, SYNC_CRON: '0 0 1 1 *' };
+    const env = {
+      DATABASE_URL: undefined,
+      BUYER_SYNC_DATA_DIR: scratchDir(),
+      EMBEDDED_PG_PORT: String(await freePort()),
+      SHEET_SOURCE: undefined,
+      SYNC_CRON: '0 0 1 1 *',
+    };
     const service = spawnCli(['start'], env);
     try {
-      const logged = await waitFor('the connection string in the log', async () => /database: (postgres:\/\/\S+)/.exec(service.output().stdout)?.[1], 90_000);
+      const logged = await waitFor(
+        'the connection string in the log',
+        async () => /database: (postgres:\/\/\S+)/.exec(service.output().stdout)?.[1],
+        90_000,
+      );
       // The dashboard and the GraphQL API answer at the printed address (the API logged in as buyer_sync_authenticator with its password).
-      const dashboard = await waitFor('the dashboard URL in the log', async () => /dashboard at (http:\/\/\S+\/) /.exec(service.output().stdout)?.[1], 90_000);
+      const dashboard = await waitFor(
+        'the dashboard URL in the log',
+        async () => /dashboard at (http:\/\/\S+\/) /.exec(service.output().stdout)?.[1],
+        90_000,
+      );
       expect(await (await fetch(dashboard)).text()).toContain('<div id="app"');
       const url = await runCli(['db-url', '--json'], env);
       expect(JSON.parse(url.stdout)).toEqual({ url: logged, embedded: true, running: true });
@@ -222,14 +275,30 @@ describe('`npm start` on the embedded defaults, and analysts reaching the views'
       try {
         const summary = await waitFor(
           'the first sync and its verification',
-          async () => (await client.query('select * from buyer_sync.dashboard_summary where last_verification_at is not null')).rows[0],
+          async () =>
+            (await client.query('select * from buyer_sync.dashboard_summary where last_verification_at is not null'))
+              .rows[0],
           90_000,
         );
-        expect(summary).toMatchObject({ database_count: 4107, spreadsheet_count: 4137, missing_count: 30, open_alerts: 1 });
-        const api = await fetch(`${dashboard}graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ summary { databaseCount missingCount } }"}' });
+        // The sample's broken rows: 30 buyers missing, and rows rejected for good (a buyer number used twice): two open alerts.
+        expect(summary).toMatchObject({
+          database_count: 4107,
+          spreadsheet_count: 4137,
+          missing_count: 30,
+          open_alerts: 2,
+        });
+        const api = await fetch(`${dashboard}graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"query":"{ summary { databaseCount missingCount } }"}',
+        });
         expect(await api.json()).toEqual({ data: { summary: { databaseCount: 4107, missingCount: 30 } } });
-        expect(summary.last_verification_summary).toMatch(/^failed: 30 sheet buyers of 4,137 missing from the database/);
-        const { rows } = await client.query(`select trigger, sample_size, mismatch_count from buyer_sync.verification_reports`);
+        expect(summary.last_verification_summary).toMatch(
+          /^failed: 30 sheet buyers of 4,137 missing from the database/,
+        );
+        const { rows } = await client.query(
+          `select trigger, sample_size, mismatch_count from buyer_sync.verification_reports`,
+        );
         expect(rows).toEqual([{ trigger: 'after_sync', sample_size: 100, mismatch_count: 0 }]);
       } finally {
         await client.end();
@@ -247,7 +316,9 @@ describe('`npm start` on the embedded defaults, and analysts reaching the views'
     expect((await runCli(['migrate'], env)).code).toBe(0);
     const r = await runCli(['db-url'], env);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${env.EMBEDDED_PG_PORT}/buyer_sync\\n$`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^postgres://postgres:[^@]+@127\\.0\\.0\\.1:${env.EMBEDDED_PG_PORT}/buyer_sync\\n$`),
+    );
     expect(r.stderr).toContain('the embedded server is not running now; `npm start` runs it');
   });
 });

@@ -71,9 +71,21 @@ export default async function setup(project: TestProject) {
       `select datname from pg_database where datname like $1 or datname = $2`,
       [`buyer_sync_test_${process.pid}_%`, template],
     );
-    for (const { datname } of mine) {
-      await admin.query(`drop database if exists ${admin.escapeIdentifier(datname)} with (force)`);
-    }
+    // Eight at a time: each DROP DATABASE waits for a checkpoint, and concurrent requests share one.
+    const queue = mine.map((r) => r.datname);
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const client = new pg.Client({ connectionString: adminUrl });
+        await client.connect();
+        try {
+          for (let name = queue.pop(); name !== undefined; name = queue.pop()) {
+            await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+          }
+        } finally {
+          await client.end();
+        }
+      }),
+    );
     await admin.end();
     await stopServer();
   };

@@ -1,6 +1,6 @@
 /**
  * The Google Sheets source, through the real @googleapis/sheets client against
- * a local fake of the API (test/fake-sheets.ts): the same sheet synced from the
+ * a local fake of the API (src/testing/fake-sheets.ts): the same sheet synced from the
  * API and from its CSV export gives identical buyers rows; faults are retried;
  * refusals are one line with what to do, and write nothing.
  */
@@ -20,31 +20,35 @@ import { credentialsFromEnv, type SheetsCredentials } from '../src/sheet/google/
 import { RateLimiter } from '../src/sheet/google/limiter.ts';
 import { GoogleSheetSource, type GoogleSheetOptions } from '../src/sheet/google/source.ts';
 import { syncBuyers } from '../src/sync/engine.ts';
-import { EnhancedBuyerSyncService } from '../src/sync/service.ts';
+import { sync } from '../src/index.ts';
 import { verifyIntegrity } from '../src/verify/checker.ts';
-import { FakeSheetsServer, num, text, type FakeCell } from './fake-sheets.ts';
-import { createTestDatabase, readBuyers, recordedRuns, resetSyncState, runCli, type TestDatabase } from './helpers.ts';
+import { FakeSheetsServer, num, text, type FakeCell } from '../src/testing/fake-sheets.ts';
+import { readBuyers, recordedRuns, resetSyncState, runCli, useTestDatabase } from './helpers.ts';
 
 const mapping = loadMapping(path.join(projectRoot, 'db', 'sheet-mapping.json'));
 const fake = new FakeSheetsServer();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-gsheets-'));
-let db: TestDatabase;
-let service: EnhancedBuyerSyncService;
+const db = useTestDatabase();
 const ACCOUNT = 'buyer-sync@example-project.iam.gserviceaccount.com';
 let keyFile = '';
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  service = new EnhancedBuyerSyncService(db.pool);
   await fake.start();
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   fake.accounts.set(ACCOUNT, publicKey.export({ type: 'spki', format: 'pem' }).toString());
   keyFile = path.join(dir, 'key.json');
-  writeFileSync(keyFile, JSON.stringify({ type: 'service_account', client_email: ACCOUNT, private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), private_key_id: 'k1' }));
+  writeFileSync(
+    keyFile,
+    JSON.stringify({
+      type: 'service_account',
+      client_email: ACCOUNT,
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      private_key_id: 'k1',
+    }),
+  );
 });
 afterAll(async () => {
   await fake.stop();
-  await db?.drop();
   rmSync(dir, { recursive: true, force: true });
 });
 afterEach(() => {
@@ -60,9 +64,15 @@ beforeEach(() => {
 
 const headerCells = HEADER.map(text);
 let sheetN = 0;
-function publish(rows: (FakeCell | null)[][], extra: { apiKeys?: string[]; sharedWith?: string[]; tabs?: { sheetId: number; title: string }[] } = {}): string {
+function publish(
+  rows: (FakeCell | null)[][],
+  extra: { apiKeys?: string[]; sharedWith?: string[]; tabs?: { sheetId: number; title: string }[] } = {},
+): string {
   const id = `sheet${String(sheetN++).padStart(8, '0')}xyz`;
-  const tabs = [{ sheetId: 0, title: 'Buyers 2024', rows: [headerCells, ...rows] }, ...(extra.tabs ?? []).map((t) => ({ ...t, rows: [headerCells] }))];
+  const tabs = [
+    { sheetId: 0, title: 'Buyers 2024', rows: [headerCells, ...rows] },
+    ...(extra.tabs ?? []).map((t) => ({ ...t, rows: [headerCells] })),
+  ];
   fake.add({ id, tabs, apiKeys: extra.apiKeys ?? ['test-key'], sharedWith: extra.sharedWith ?? [ACCOUNT] });
   return id;
 }
@@ -70,16 +80,28 @@ function publish(rows: (FakeCell | null)[][], extra: { apiKeys?: string[]; share
 /** Where this file's sources keep their snapshots of a sheet: it must be empty after every sync, whatever the outcome. */
 const snapshots = path.join(dir, 'snapshots');
 mkdirSync(snapshots, { recursive: true });
-const fast: GoogleSheetOptions = { backoff: { baseMs: 5, maxMs: 40, attempts: 6 }, perMinute: 100_000, timeoutMs: 2_000, tempDir: snapshots };
-const apiKey = (key = 'test-key'): (() => SheetsCredentials) => () => credentialsFromEnv({ GOOGLE_API_KEY: key });
+const fast: GoogleSheetOptions = {
+  backoff: { baseMs: 5, maxMs: 40, attempts: 6 },
+  perMinute: 100_000,
+  timeoutMs: 2_000,
+  tempDir: snapshots,
+};
+const apiKey =
+  (key = 'test-key'): (() => SheetsCredentials) =>
+  () =>
+    credentialsFromEnv({ GOOGLE_API_KEY: key });
 const source = (id: string, opts: GoogleSheetOptions = {}) =>
-  new GoogleSheetSource({ spreadsheetId: id, gid: null }, { rootUrl: fake.url, credentials: apiKey(), ...fast, ...opts });
+  new GoogleSheetSource(
+    { spreadsheetId: id, gid: null },
+    { rootUrl: fake.url, credentials: apiKey(), ...fast, ...opts },
+  );
 
 /** The CSV export of a fake sheet: its displayed values. */
 function csvExport(rows: (FakeCell | null)[][]): string {
   const width = HEADER.length;
   const file = path.join(dir, `export-${sheetN++}.csv`);
-  const line = (cells: string[]) => cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(',');
+  const line = (cells: string[]) =>
+    cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(',');
   const all = [HEADER, ...rows.map((r) => Array.from({ length: width }, (_, i) => r[i]?.formatted ?? ''))];
   while (all.length > 1 && all[all.length - 1]!.every((c) => c === '')) all.pop();
   writeFileSync(file, all.map(line).join('\r\n'));
@@ -88,7 +110,9 @@ function csvExport(rows: (FakeCell | null)[][]): string {
 
 async function outcome() {
   const buyers = await readBuyers(db.pool);
-  const { rows } = await db.pool.query(`select row_number, buyer_number, error_type from sync_error_log order by row_number`);
+  const { rows } = await db.pool.query(
+    `select row_number, buyer_number, error_type from sync_error_log order by row_number`,
+  );
   return { buyers: [...buyers].sort(), errors: rows };
 }
 
@@ -103,18 +127,33 @@ const keyCell = fc.oneof(
   fc.constantFrom('B-1', 'B-2', '東京-3').map(text),
   fc.constant(null),
 );
-const textCell = fc.oneof(fc.constant(null), fc.string({ unit: 'grapheme', maxLength: 12 }).map(text), fc.constantFrom('佐藤 太郎', 'a, "b"', ' pad ', '#N/A').map(text));
+const textCell = fc.oneof(
+  fc.constant(null),
+  fc.string({ unit: 'grapheme', maxLength: 12 }).map(text),
+  fc.constantFrom('佐藤 太郎', 'a, "b"', ' pad ', '#N/A').map(text),
+);
 const dateCell = fc.oneof(
   fc.constant(null),
-  fc.tuple(fc.integer({ min: 20000, max: 60000 }), fc.constantFrom('/', '-'), fc.boolean()).map(([s, sep, time]) => num(time ? s + 0.5 : s, isoOf(s).replaceAll('-', sep))),
+  fc
+    .tuple(fc.integer({ min: 20000, max: 60000 }), fc.constantFrom('/', '-'), fc.boolean())
+    .map(([s, sep, time]) => num(time ? s + 0.5 : s, isoOf(s).replaceAll('-', sep))),
   fc.constantFrom('2024-03-15', 'someday', '#REF!', '2024-02-30').map(text),
 );
 const budgetCell = fc.oneof(
   fc.constant(null),
-  fc.tuple(fc.integer({ min: 0, max: 2_000_000_000 }), fc.constantFrom('plain', 'sep', 'yen')).map(([n, f]) => num(n, f === 'plain' ? String(n) : f === 'sep' ? n.toLocaleString('en-US') : `¥${n.toLocaleString('en-US')}`)),
+  fc
+    .tuple(fc.integer({ min: 0, max: 2_000_000_000 }), fc.constantFrom('plain', 'sep', 'yen'))
+    .map(([n, f]) =>
+      num(n, f === 'plain' ? String(n) : f === 'sep' ? n.toLocaleString('en-US') : `¥${n.toLocaleString('en-US')}`),
+    ),
   fc.constantFrom('3500万円', '#VALUE!', '1.5').map(text),
 );
-const typedRow = fc.tuple(keyCell, ...HEADER.slice(1).map((h) => (h === 'Inquiry Date' || h === 'Next Follow-up' ? dateCell : h === 'Budget' ? budgetCell : textCell)));
+const typedRow = fc.tuple(
+  keyCell,
+  ...HEADER.slice(1).map((h) =>
+    h === 'Inquiry Date' || h === 'Next Follow-up' ? dateCell : h === 'Budget' ? budgetCell : textCell,
+  ),
+);
 
 describe('a sheet read from Google and from its CSV export syncs identically', () => {
   it('property: identical buyers rows and identical failures, row by row', async () => {
@@ -122,10 +161,10 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
       fc.asyncProperty(fc.array(typedRow, { maxLength: 14 }), async (rows) => {
         const id = publish(rows);
         await resetSyncState(db.pool);
-        const viaCsv = await service.syncAllWithErrorHandling({ source: new CsvSheetSource(csvExport(rows)), mapping });
+        const viaCsv = await sync(db.pool, { source: new CsvSheetSource(csvExport(rows)), mapping });
         const fromCsv = await outcome();
         await resetSyncState(db.pool);
-        const viaApi = await service.syncAllWithErrorHandling({ source: source(id), mapping });
+        const viaApi = await sync(db.pool, { source: source(id), mapping });
         const fromApi = await outcome();
         expect(fromApi).toEqual(fromCsv);
         const same = { runId: '', source: '', durationMs: 0, rowsPerSecond: 0, encoding: null, alerts: [] };
@@ -134,7 +173,8 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
         expect(viaApi.encoding).toBeNull();
         expect(viaCsv.encoding).toEqual({ label: 'UTF-8', how: 'detected' });
       }),
-      { numRuns: 100 },
+      // A run is two syncs of up to 14 typed rows, one through the Google client: 50 runs compare some 350 rows.
+      { numRuns: 50 },
     );
   });
 
@@ -147,7 +187,13 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
         await syncBuyers(db.pool, { mode: 'full', source: kept, mapping, keepSource: true });
         const requests = fake.requests.length;
         try {
-          const same = await verifyIntegrity(db.pool, { source: kept, mapping, sample: null, trigger: 'after_sync', keepSource: true });
+          const same = await verifyIntegrity(db.pool, {
+            source: kept,
+            mapping,
+            sample: null,
+            trigger: 'after_sync',
+            keepSource: true,
+          });
           expect(same.accuracy.mismatches).toEqual([]);
           // The sync's own copy: not one more request to Google.
           expect(fake.requests.length).toBe(requests);
@@ -156,9 +202,12 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
         }
         const fresh = await verifyIntegrity(db.pool, { source: source(id), mapping, sample: null });
         expect(fresh.accuracy.mismatches).toEqual([]);
-        expect(fresh.completeness.missingCount).toBe((await db.pool.query('select count(*)::int as n from buyer_sync.missing_buyers')).rows[0].n);
+        expect(fresh.completeness.missingCount).toBe(
+          (await db.pool.query('select count(*)::int as n from buyer_sync.missing_buyers')).rows[0].n,
+        );
       }),
-      { numRuns: 100 },
+      // A run is a sync and two verifications through the Google client: 50 runs, some 350 rows.
+      { numRuns: 50 },
     );
   });
 
@@ -168,9 +217,24 @@ describe('a sheet read from Google and from its CSV export syncs identically', (
     row[5] = num(45366, '2024/03/15');
     row[9] = num(35_000_000, '¥35,000,000');
     const id = publish([row]);
-    await service.syncAllWithErrorHandling({ source: source(id), mapping });
+    await sync(db.pool, { source: source(id), mapping });
     const buyers = await readBuyers(db.pool);
-    expect(buyers.get('00123')).toEqual(['00123', null, null, null, null, '2024-03-15', null, null, null, '35000000', null, null, null, null]);
+    expect(buyers.get('00123')).toEqual([
+      '00123',
+      null,
+      null,
+      null,
+      null,
+      '2024-03-15',
+      null,
+      null,
+      null,
+      '35000000',
+      null,
+      null,
+      null,
+      null,
+    ]);
     const batch = fake.requests.filter((r) => r.kind === 'batchGet');
     expect(batch.map((r) => r.valueRenderOption).sort()).toEqual(['FORMATTED_VALUE', 'UNFORMATTED_VALUE']);
     expect(batch.find((r) => r.valueRenderOption === 'UNFORMATTED_VALUE')!.ranges).toEqual([
@@ -196,7 +260,7 @@ describe('faults are retried; a sheet that cannot be read writes nothing', () =>
     const id = publish(rows);
     fake.faults.push({ kind: 'batchGet', ...fault });
     const logs: string[] = [];
-    const r = await service.syncAllWithErrorHandling({ source: source(id, { timeoutMs: 300, log: (l) => logs.push(l) }), mapping });
+    const r = await sync(db.pool, { source: source(id, { timeoutMs: 300, log: (l) => logs.push(l) }), mapping });
     expect(r).toMatchObject({ inserted: 30, failed: 0 });
     expect(logs.some((l) => /retrying in \d+ ms/.test(l))).toBe(true);
   });
@@ -204,28 +268,42 @@ describe('faults are retried; a sheet that cannot be read writes nothing', () =>
   it('a sheet that keeps failing: exit 3 after the last attempt, nothing written', async () => {
     const id = publish(rows);
     fake.faults.push({ kind: 'batchGet', status: 503, times: 100 });
-    const err = await service.syncAllWithErrorHandling({ source: source(id, { targetBytes: 200 }), mapping }).catch((e: unknown) => e);
+    const err = await sync(db.pool, { source: source(id, { targetBytes: 200 }), mapping }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotRunError);
-    expect((err as Error).message).toMatch(/Google Sheets kept failing while reading rows .* \(503 UNAVAILABLE\) after 6 attempts; nothing was written/);
+    expect((err as Error).message).toMatch(
+      /Google Sheets kept failing while reading rows .* \(503 UNAVAILABLE\) after 6 attempts; nothing was written/,
+    );
     expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
     // Google being down is a failed run with its reason, not a quiet day.
-    expect(await recordedRuns(db.pool)).toEqual([{ status: 'failed', failure: 'sheet', error_type: 'transient', total_rows: 0, inserted: 0 }]);
+    expect(await recordedRuns(db.pool)).toEqual([
+      { status: 'failed', failure: 'sheet', error_type: 'transient', total_rows: 0, inserted: 0 },
+    ]);
   });
 
   it('a refusal after the first chunks of a large sheet: nothing written (one snapshot, never half)', async () => {
     const big = Array.from({ length: 600 }, (_, i) => [text(`B${i}`), text('x'.repeat(50))]);
     const id = publish(big);
     fake.faults.push({ kind: 'batchGet', status: 404, times: 100, after: 4 });
-    const err = await service.syncAllWithErrorHandling({ source: source(id, { targetBytes: 2000 }), mapping }).catch((e: unknown) => e);
+    const err = await sync(db.pool, { source: source(id, { targetBytes: 2000 }), mapping }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotRunError);
     expect(fake.count('batchGet')).toBe(5);
     expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
-    expect(await recordedRuns(db.pool)).toEqual([{ status: 'failed', failure: 'sheet', error_type: 'unknown', total_rows: 0, inserted: 0 }]);
+    expect(await recordedRuns(db.pool)).toEqual([
+      { status: 'failed', failure: 'sheet', error_type: 'unknown', total_rows: 0, inserted: 0 },
+    ]);
   });
 });
 
 describe('a sheet edited while it is being read', () => {
-  const rowsOf = (n: number) => Array.from({ length: n }, (_, i) => [text(`B${i}`), text(`n${i}`), null, null, null, num(45000 + i, isoOf(45000 + i))]);
+  const rowsOf = (n: number) =>
+    Array.from({ length: n }, (_, i) => [
+      text(`B${i}`),
+      text(`n${i}`),
+      null,
+      null,
+      null,
+      num(45000 + i, isoOf(45000 + i)),
+    ]);
 
   it('a row inserted between the two requests of a chunk is noticed, and the chunk read again', async () => {
     const rows = rowsOf(20);
@@ -235,7 +313,7 @@ describe('a sheet edited while it is being read', () => {
       if (n === 3) tab.rows.splice(5, 0, [text('NEW'), text('inserted'), null, null, null, num(44000, isoOf(44000))]);
     };
     const logs: string[] = [];
-    const r = await service.syncAllWithErrorHandling({ source: source(id, { log: (l) => logs.push(l) }), mapping });
+    const r = await sync(db.pool, { source: source(id, { log: (l) => logs.push(l) }), mapping });
     expect(r).toMatchObject({ inserted: 21, failed: 0 });
     const buyers = await readBuyers(db.pool);
     expect(buyers.get('NEW')![5]).toBe(isoOf(44000)); // its own date, not its neighbour's
@@ -253,7 +331,7 @@ describe('a sheet edited while it is being read', () => {
       }
     };
     const logs: string[] = [];
-    const r = await service.syncAllWithErrorHandling({ source: source(id, { targetBytes: 3000, log: (l) => logs.push(l) }), mapping });
+    const r = await sync(db.pool, { source: source(id, { targetBytes: 3000, log: (l) => logs.push(l) }), mapping });
     expect(logs.some((l) => /the sheet changed while it was being read .*reading it again/.test(l))).toBe(true);
     expect(r).toMatchObject({ inserted: 299, failed: 0 });
     expect((await readBuyers(db.pool)).has('B1')).toBe(false);
@@ -266,7 +344,7 @@ describe('a sheet edited while it is being read', () => {
     fake.afterRequest = () => {
       tab.rows.splice(1, 0, [text(`X${k++}`)]);
     };
-    const err = await service.syncAllWithErrorHandling({ source: source(id), mapping }).catch((e: unknown) => e);
+    const err = await sync(db.pool, { source: source(id), mapping }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotRunError);
     expect((err as Error).message).toMatch(/^the sheet kept changing while it was being read .*nothing was written/);
     expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
@@ -276,23 +354,41 @@ describe('a sheet edited while it is being read', () => {
 describe('refusals say what to do', () => {
   it('a sheet not shared with the service account names the account', async () => {
     const id = publish([[text('B1')]], { sharedWith: [] });
-    const err = await source(id, { credentials: () => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: keyFile }) }).open().catch((e: unknown) => e);
+    const err = await source(id, { credentials: () => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: keyFile }) })
+      .open()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotRunError);
-    expect((err as Error).message).toBe(`Google refused access to spreadsheet ${id} (403 PERMISSION_DENIED): share the sheet (Viewer is enough) with the service account ${ACCOUNT}`);
+    expect((err as Error).message).toBe(
+      `Google refused access to spreadsheet ${id} (403 PERMISSION_DENIED): share the sheet (Viewer is enough) with the service account ${ACCOUNT}`,
+    );
   });
 
   it('a service account the sheet is shared with reads it (self-signed JWT, signature checked by the fake)', async () => {
     const id = publish([[text('B1'), text('x')]]);
-    const r = await service.syncAllWithErrorHandling({ source: source(id, { credentials: () => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: keyFile }) }), mapping });
+    const r = await sync(db.pool, {
+      source: source(id, { credentials: () => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: keyFile }) }),
+      mapping,
+    });
     expect(r).toMatchObject({ inserted: 1 });
   });
 
   it('credentials Google does not accept (an unknown or deleted key) are 401, named, not retried', async () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const stranger = path.join(dir, 'stranger.json');
-    writeFileSync(stranger, JSON.stringify({ type: 'service_account', client_email: 'old@example-project.iam.gserviceaccount.com', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() }));
+    writeFileSync(
+      stranger,
+      JSON.stringify({
+        type: 'service_account',
+        client_email: 'old@example-project.iam.gserviceaccount.com',
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      }),
+    );
     const id = publish([[text('B1')]]);
-    const err = await source(id, { credentials: () => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: stranger }) }).open().catch((e: unknown) => e);
+    const err = await source(id, {
+      credentials: () => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: stranger }),
+    })
+      .open()
+      .catch((e: unknown) => e);
     expect((err as Error).message).toBe(
       `Google rejected the credentials (401 UNAUTHENTICATED) reading spreadsheet ${id}: check the key file of old@example-project.iam.gserviceaccount.com (it may have been deleted or disabled)`,
     );
@@ -303,32 +399,53 @@ describe('refusals say what to do', () => {
     const bad = path.join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ type: 'authorized_user' }));
     expect(() => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: bad })).toThrow(/is not a service-account key/);
-    expect(() => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: path.join(dir, 'none.json') })).toThrow(/is not a readable service-account key file/);
+    expect(() => credentialsFromEnv({ GOOGLE_APPLICATION_CREDENTIALS: path.join(dir, 'none.json') })).toThrow(
+      /is not a readable service-account key file/,
+    );
   });
 
   it('an API key for a sheet not shared by link says to share it', async () => {
     const id = publish([[text('B1')]], { apiKeys: ['other-key'] });
-    const err = await source(id).open().catch((e: unknown) => e);
+    const err = await source(id)
+      .open()
+      .catch((e: unknown) => e);
     expect((err as Error).message).toContain('share the sheet with "Anyone with the link" (Viewer)');
   });
 
   it('an unknown spreadsheet is 404 with what to check, without retries', async () => {
-    const err = await source('doesnotexist0000000').open().catch((e: unknown) => e);
-    expect((err as Error).message).toBe('spreadsheet doesnotexist0000000 was not found (404 NOT_FOUND): check the URL or id in SHEET_SOURCE');
+    const err = await source('doesnotexist0000000')
+      .open()
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      'spreadsheet doesnotexist0000000 was not found (404 NOT_FOUND): check the URL or id in SHEET_SOURCE',
+    );
     expect(fake.count()).toBe(1);
   });
 
   it('a missing tab lists the tabs there are', async () => {
     const id = publish([[text('B1')]], { tabs: [{ sheetId: 77, title: 'Archive' }] });
-    const err = await source(id, { tab: 'Buyers 2025' }).open().catch((e: unknown) => e);
-    expect((err as Error).message).toBe(`spreadsheet ${id} has no tab named "Buyers 2025" (SHEET_TAB); its tabs are "Buyers 2024", "Archive"`);
-    const byGid = await new GoogleSheetSource({ spreadsheetId: id, gid: 5 }, { rootUrl: fake.url, credentials: apiKey(), ...fast }).open().catch((e: unknown) => e);
+    const err = await source(id, { tab: 'Buyers 2025' })
+      .open()
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `spreadsheet ${id} has no tab named "Buyers 2025" (SHEET_TAB); its tabs are "Buyers 2024", "Archive"`,
+    );
+    const byGid = await new GoogleSheetSource(
+      { spreadsheetId: id, gid: 5 },
+      { rootUrl: fake.url, credentials: apiKey(), ...fast },
+    )
+      .open()
+      .catch((e: unknown) => e);
     expect((byGid as Error).message).toMatch(/has no tab with gid 5; its tabs are/);
   });
 
   it('SHEET_TAB and the URL gid pick the tab', async () => {
     const id = publish([[text('B1')]], { tabs: [{ sheetId: 77, title: 'Archive' }] });
-    const sheet = new GoogleSheetSource(parseSheetAddress(`https://docs.google.com/spreadsheets/d/${id}/edit#gid=77`), { rootUrl: fake.url, credentials: apiKey(), ...fast });
+    const sheet = new GoogleSheetSource(parseSheetAddress(`https://docs.google.com/spreadsheets/d/${id}/edit#gid=77`), {
+      rootUrl: fake.url,
+      credentials: apiKey(),
+      ...fast,
+    });
     const reader = await sheet.open();
     expect(fake.requests.at(-1)!.ranges[0]).toMatch(/^'Archive'!/);
     expect(reader.header).toEqual(HEADER);
@@ -339,28 +456,43 @@ describe('refusals say what to do', () => {
   });
 
   it('no credentials at all: exit 3 with both ways to provide them', () => {
-    expect(() => credentialsFromEnv({})).toThrow(/set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file .* or GOOGLE_API_KEY/);
+    expect(() => credentialsFromEnv({})).toThrow(
+      /set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file .* or GOOGLE_API_KEY/,
+    );
   });
 });
 
 describe('addresses', () => {
   it.each([
-    ['https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOp/edit#gid=123', { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: 123 }],
-    ['https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOp/edit?usp=sharing', { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: null }],
-    ['https://docs.google.com/spreadsheets/u/0/d/1AbCdEfGhIjKlMnOp/edit#gid=0', { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: 0 }],
+    [
+      'https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOp/edit#gid=123',
+      { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: 123 },
+    ],
+    [
+      'https://docs.google.com/spreadsheets/d/1AbCdEfGhIjKlMnOp/edit?usp=sharing',
+      { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: null },
+    ],
+    [
+      'https://docs.google.com/spreadsheets/u/0/d/1AbCdEfGhIjKlMnOp/edit#gid=0',
+      { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: 0 },
+    ],
     ['gsheets:1AbCdEfGhIjKlMnOp', { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: null }],
     ['gsheets:1AbCdEfGhIjKlMnOp#gid=9', { spreadsheetId: '1AbCdEfGhIjKlMnOp', gid: 9 }],
   ])('%s', (spec, want) => {
     expect(parseSheetAddress(spec)).toEqual(want);
   });
 
-  it.each(['https://example.com/spreadsheets/d/1AbCdEfGhIjKlMnOp', 'gsheets:short', 'https://docs.google.com/document/d/1AbCdEfGhIjKlMnOp'])('rejects %s', (spec) => {
+  it.each([
+    'https://example.com/spreadsheets/d/1AbCdEfGhIjKlMnOp',
+    'gsheets:short',
+    'https://docs.google.com/document/d/1AbCdEfGhIjKlMnOp',
+  ])('rejects %s', (spec) => {
     expect(() => parseSheetAddress(spec)).toThrow();
   });
 });
 
 describe('the shared rate limiter', () => {
-  it('lets a minute\'s quota through at once, then spaces requests out', async () => {
+  it("lets a minute's quota through at once, then spaces requests out", async () => {
     vi.useFakeTimers();
     try {
       const limiter = new RateLimiter(60);
@@ -406,16 +538,31 @@ describe('the command line', () => {
       return r;
     });
     const id = publish(rows);
-    const env = { DATABASE_URL: db.url, GOOGLE_SHEETS_ROOT_URL: fake.url, GOOGLE_API_KEY: 'test-key', GOOGLE_SHEETS_BACKOFF_MS: '5', GOOGLE_SHEETS_READS_PER_MINUTE: '100000', GOOGLE_APPLICATION_CREDENTIALS: undefined };
+    const env = {
+      DATABASE_URL: db.url,
+      GOOGLE_SHEETS_ROOT_URL: fake.url,
+      GOOGLE_API_KEY: 'test-key',
+      GOOGLE_SHEETS_BACKOFF_MS: '5',
+      GOOGLE_SHEETS_READS_PER_MINUTE: '100000',
+      GOOGLE_APPLICATION_CREDENTIALS: undefined,
+    };
     const viaCsv = JSON.parse((await runCli(['sync', '--source', csvExport(rows), '--json'], env)).stdout);
     const fromCsv = await outcome();
     await resetSyncState(db.pool);
-    fake.faults.push({ kind: 'batchGet', status: 429, times: 2 }, { kind: 'meta', status: 503, times: 1 }, { kind: 'batchGet', status: 503, times: 1 });
-    const r = await runCli(['sync', '--source', `https://docs.google.com/spreadsheets/d/${id}/edit#gid=0`, '--json'], env);
+    fake.faults.push(
+      { kind: 'batchGet', status: 429, times: 2 },
+      { kind: 'meta', status: 503, times: 1 },
+      { kind: 'batchGet', status: 503, times: 1 },
+    );
+    const r = await runCli(
+      ['sync', '--source', `https://docs.google.com/spreadsheets/d/${id}/edit#gid=0`, '--json'],
+      env,
+    );
     expect(r.code).toBe(1); // the 'someday' rows fail, as they do from the CSV
     const viaApi = JSON.parse(r.stdout);
     expect(await outcome()).toEqual(fromCsv);
-    for (const k of ['total_rows', 'blank_rows', 'inserted', 'updated', 'unchanged', 'failed', 'errors_by_type']) expect(viaApi[k]).toEqual(viaCsv[k]);
+    for (const k of ['total_rows', 'blank_rows', 'inserted', 'updated', 'unchanged', 'failed', 'errors_by_type'])
+      expect(viaApi[k]).toEqual(viaCsv[k]);
     expect(viaApi.source).toBe(`gsheets:${id}#gid=0`);
     expect(r.stderr).toMatch(/Google Sheets: 429 while reading/);
   });
@@ -423,16 +570,28 @@ describe('the command line', () => {
   it('`missing --source gsheets:<id>` diffs the live sheet against the database', async () => {
     const id = publish([[text('B1')], [text('B2')], [null, text('no number')]]);
     await db.pool.query(`insert into buyers (buyer_number) values ('B1'), ('OLD')`);
-    const r = await runCli(['missing', '--source', `gsheets:${id}`, '--json'], { DATABASE_URL: db.url, GOOGLE_SHEETS_ROOT_URL: fake.url, GOOGLE_API_KEY: 'test-key', GOOGLE_APPLICATION_CREDENTIALS: undefined });
+    const r = await runCli(['missing', '--source', `gsheets:${id}`, '--json'], {
+      DATABASE_URL: db.url,
+      GOOGLE_SHEETS_ROOT_URL: fake.url,
+      GOOGLE_API_KEY: 'test-key',
+      GOOGLE_APPLICATION_CREDENTIALS: undefined,
+    });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toEqual({ spreadsheet_count: 2, database_count: 2, missing: ['B2'], extra: ['OLD'] });
   });
 
   it('an unshared sheet: exit 3, what to do, nothing written', async () => {
     const id = publish([[text('B1')]], { sharedWith: [] });
-    const r = await runCli(['sync', '--source', `gsheets:${id}`], { DATABASE_URL: db.url, GOOGLE_SHEETS_ROOT_URL: fake.url, GOOGLE_APPLICATION_CREDENTIALS: keyFile, GOOGLE_API_KEY: undefined });
+    const r = await runCli(['sync', '--source', `gsheets:${id}`], {
+      DATABASE_URL: db.url,
+      GOOGLE_SHEETS_ROOT_URL: fake.url,
+      GOOGLE_APPLICATION_CREDENTIALS: keyFile,
+      GOOGLE_API_KEY: undefined,
+    });
     expect(r.code).toBe(3);
-    expect(r.stderr.trim()).toBe(`buyer-sync: Google refused access to spreadsheet ${id} (403 PERMISSION_DENIED): share the sheet (Viewer is enough) with the service account ${ACCOUNT}`);
+    expect(r.stderr.trim()).toBe(
+      `buyer-sync: Google refused access to spreadsheet ${id} (403 PERMISSION_DENIED): share the sheet (Viewer is enough) with the service account ${ACCOUNT}`,
+    );
     expect((await db.pool.query('select count(*)::int as n from buyers')).rows[0].n).toBe(0);
   });
 });

@@ -6,8 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import pg from 'pg';
-import { inject } from 'vitest';
+import pg, { escapeIdentifier } from 'pg';
+import type { Mapping } from '../src/mapping/mapping.ts';
+import { DEFAULT_MAPPING } from '../src/sample/generate.ts';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { createPool, inDatabase } from '../src/db/connection.ts';
 
@@ -60,6 +62,56 @@ function handle(name: string): TestDatabase {
       await pool.end();
       await adminQuery(`drop database if exists "${name}" with (force)`);
     },
+  };
+}
+
+/** This test file's database, as {@link useTestDatabase} hands it out: no `drop`, the helper drops it. */
+export interface UsedTestDatabase {
+  readonly name: string;
+  readonly url: string;
+  readonly pool: pg.Pool;
+  /** The rows of `sql` run on `pool`. */
+  query<T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<T[]>;
+}
+
+/**
+ * A database of this test file's own: registers the beforeAll that creates it
+ * (see {@link createTestDatabase}) and the afterAll that drops it, and returns
+ * a handle that reads the created database, so call it at module top level
+ * (or in a describe) before the hooks that use it. Vitest runs afterAll hooks
+ * in reverse order of registration (sequence.hooks 'stack', the default), so a
+ * file's own afterAll, registered after this call, runs while the database is
+ * still there. Touching the handle before the beforeAll has run throws.
+ */
+export function useTestDatabase(): UsedTestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    const created = db;
+    db = undefined;
+    // Closed, not dropped: PostgreSQL 15's DROP DATABASE forces an immediate checkpoint of the whole server,
+    // which every file's teardown paid while three other files were writing. The global teardown drops them
+    // all at the end, together (test/global-setup.ts).
+    await created?.pool.end();
+  });
+  const current = (): TestDatabase => {
+    if (!db) throw new Error('the test database exists only between its beforeAll and afterAll');
+    return db;
+  };
+  return {
+    get name() {
+      return current().name;
+    },
+    get url() {
+      return current().url;
+    },
+    get pool() {
+      return current().pool;
+    },
+    query: async <T extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values: unknown[] = []) =>
+      (await current().pool.query<T>(sql, values)).rows,
   };
 }
 
@@ -116,7 +168,8 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
 let csvFiles = 0;
 export function writeCsv(dir: string, rows: string[][]): string {
   const file = path.join(dir, `sheet-${process.pid}-${csvFiles++}.csv`);
-  const line = (cells: string[]) => cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(',');
+  const line = (cells: string[]) =>
+    cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(',');
   writeFileSync(file, rows.map(line).join('\n'));
   return file;
 }
@@ -138,6 +191,69 @@ export async function waitFor<T>(what: string, check: () => Promise<T>, timeoutM
   }
 }
 
+/** Anything that runs a query: a pool, or one client (of a pool, or of its own). */
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/**
+ * Slows every write to the buyers table down: a trigger sleeps `secondsPerRow`
+ * per row written (`on` the inserts, or the inserts and updates when the syncs
+ * of a test rewrite rows), so a sync of a few hundred rows is still writing when
+ * the test stops it mid-run. Returns the function that removes the trigger.
+ */
+export async function slowWrites(
+  db: Queryable,
+  secondsPerRow: number,
+  on: 'insert' | 'insert or update' = 'insert',
+): Promise<() => Promise<void>> {
+  if (!Number.isFinite(secondsPerRow) || secondsPerRow <= 0) throw new Error(`not a delay: ${secondsPerRow}`);
+  await db.query(`
+    create or replace function public.slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(${secondsPerRow}); return null; end $$;
+    create trigger slow_down after ${on} on buyers for each row execute function public.slow_down();`);
+  return async () => {
+    await db.query('drop trigger slow_down on buyers; drop function public.slow_down()');
+  };
+}
+
+/**
+ * Polls until a sync is writing rows, slowed by {@link slowWrites}: a run is
+ * 'running' in sync_runs and a session of the database sleeps in the slow_down
+ * trigger. Returns that session's pid (to terminate it, say).
+ */
+export async function waitUntilWriting(db: Queryable, timeoutMs = 30_000): Promise<number> {
+  return waitFor(
+    'a sync writing rows',
+    async () => {
+      const { rows } = await db.query<{ pid: number }>(
+        `select pid from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and wait_event = 'PgSleep'
+            and exists (select 1 from public.sync_runs where status = 'running')
+          limit 1`,
+      );
+      return rows[0]?.pid;
+    },
+    timeoutMs,
+  );
+}
+
+/**
+ * Polls until a session of the database waits for a lock that the session
+ * `holderPid` holds (pg_locks, through pg_blocking_pids); returns the waiting
+ * session's pid.
+ */
+export async function waitUntilBlockedBy(db: Queryable, holderPid: number, timeoutMs = 30_000): Promise<number> {
+  return waitFor(
+    `a session waiting for a lock of backend ${holderPid}`,
+    async () => {
+      const { rows } = await db.query<{ pid: number }>(
+        `select pid from pg_stat_activity where datname = current_database() and $1::int = any(pg_blocking_pids(pid)) limit 1`,
+        [holderPid],
+      );
+      return rows[0]?.pid;
+    },
+    timeoutMs,
+  );
+}
+
 /**
  * Empties every table a sync writes, so a property run starts from a known
  * state. DELETE, not TRUNCATE: on tables of a few dozen rows it is ten times
@@ -154,19 +270,29 @@ export async function resetSyncState(pool: pg.Pool): Promise<void> {
  * The runs recorded, in order: a refused or failed run is a failed row with
  * its reason (failure, error type), and nothing of it was written.
  */
-export async function recordedRuns(pool: pg.Pool): Promise<{ status: string; failure: string | null; error_type: string | null; total_rows: number; inserted: number }[]> {
-  const { rows } = await pool.query(`select status, failure, error_type, total_rows, inserted from public.sync_runs order by started_at`);
+export async function recordedRuns(
+  pool: pg.Pool,
+): Promise<
+  { status: string; failure: string | null; error_type: string | null; total_rows: number; inserted: number }[]
+> {
+  const { rows } = await pool.query(
+    `select status, failure, error_type, total_rows, inserted from public.sync_runs order by started_at`,
+  );
   return rows;
 }
 
-/** The buyers table as `buyer_number -> [mapped values as text]` (dates ISO, budget digits). */
-export async function readBuyers(pool: pg.Pool): Promise<Map<string, (string | null)[]>> {
-  const { rows } = await pool.query<{ v: (string | null)[] }>(
-    `select array[buyer_number, name, phone, email, address, to_char(inquiry_date, 'YYYY-MM-DD'), inquiry_source,
-                  desired_area, property_type, budget::text, status, assignee, to_char(next_follow_up, 'YYYY-MM-DD'), notes] as v
-       from public.buyers`,
+/** The buyers table as `buyer_number -> [mapped values as text, in the mapping's order]` (dates ISO, numbers as digits). */
+export async function readBuyers(
+  pool: pg.Pool,
+  mapping: Mapping = DEFAULT_MAPPING,
+): Promise<Map<string, (string | null)[]>> {
+  const cells = mapping.columns.map((c) =>
+    c.type === 'date' ? `to_char(${escapeIdentifier(c.column)}, 'YYYY-MM-DD')` : `${escapeIdentifier(c.column)}::text`,
   );
-  return new Map(rows.map((r) => [r.v[0]!, r.v]));
+  const { rows } = await pool.query<{ k: string; v: (string | null)[] }>(
+    `select ${escapeIdentifier(mapping.key)} as k, array[${cells.join(', ')}] as v from public.${escapeIdentifier(mapping.table)}`,
+  );
+  return new Map(rows.map((r) => [r.k, r.v]));
 }
 
 /**

@@ -6,25 +6,28 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { HEADER } from '../src/sample/generate.ts';
-import { createTestDatabase, resetSyncState, runCli, type TestDatabase, writeCsv } from './helpers.ts';
+import { resetSyncState, runCli, useTestDatabase, writeCsv } from './helpers.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-monitor-'));
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(async () => {
-  await db?.drop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const db = useTestDatabase();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 beforeEach(() => resetSyncState(db.pool));
 
-const env = (extra: Record<string, string | undefined> = {}) => ({ DATABASE_URL: db.url, SHEET_SOURCE: undefined, SHEET_ENCODING: undefined, ALERT_WEBHOOK_URL: undefined, VERIFY_SAMPLE: undefined, ...extra });
-const row = (key: string, over: Record<number, string> = {}) => HEADER.map((h, i) => (i === 0 ? key : (over[i] ?? (h === 'Name' ? `Name ${key}` : ''))));
+const env = (extra: Record<string, string | undefined> = {}) => ({
+  DATABASE_URL: db.url,
+  SHEET_SOURCE: undefined,
+  SHEET_ENCODING: undefined,
+  ALERT_WEBHOOK_URL: undefined,
+  VERIFY_SAMPLE: undefined,
+  ...extra,
+});
+const row = (key: string, over: Record<number, string> = {}) =>
+  HEADER.map((h, i) => (i === 0 ? key : (over[i] ?? (h === 'Name' ? `Name ${key}` : ''))));
 const csv = (rows: string[][]) => writeCsv(dir, [HEADER, ...rows]);
-const count = async (table: string) => (await db.pool.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]!.n;
+const count = async (table: string) =>
+  (await db.pool.query<{ n: number }>(`select count(*)::int as n from ${table}`)).rows[0]!.n;
 
 describe('health', () => {
   it('--json prints exactly the contract shape; exit 0 when healthy, 1 when not; every check is recorded', async () => {
@@ -33,7 +36,14 @@ describe('health', () => {
     const ok = await runCli(['health', '--source', good, '--json'], env());
     expect(ok.code).toBe(0);
     const h = JSON.parse(ok.stdout);
-    expect(Object.keys(h)).toEqual(['healthy', 'issues', 'missing_count', 'error_rate', 'last_sync_time', 'retry_queue_size']);
+    expect(Object.keys(h)).toEqual([
+      'healthy',
+      'issues',
+      'missing_count',
+      'error_rate',
+      'last_sync_time',
+      'retry_queue_size',
+    ]);
     expect(h).toMatchObject({ healthy: true, issues: [], missing_count: 0, error_rate: 0, retry_queue_size: 0 });
     expect(new Date(h.last_sync_time).getTime()).toBeGreaterThan(Date.now() - 60_000);
 
@@ -41,20 +51,35 @@ describe('health', () => {
     const grown = csv([row('H1'), row('H2'), ...Array.from({ length: 11 }, (_, i) => row(`N${i}`))]);
     const bad = await runCli(['health', '--source', grown, '--json'], env());
     expect(bad.code).toBe(1);
-    expect(JSON.parse(bad.stdout)).toMatchObject({ healthy: false, missing_count: 11, issues: [expect.stringContaining('11 buyer(s) on the sheet are not in the database (threshold 10)')] });
+    expect(JSON.parse(bad.stdout)).toMatchObject({
+      healthy: false,
+      missing_count: 11,
+      issues: [expect.stringContaining('11 buyer(s) on the sheet are not in the database (threshold 10)')],
+    });
     const human = await runCli(['health', '--source', grown], env());
     expect(human.code).toBe(1);
     expect(human.stdout).toContain('Unhealthy: 1 issue(s)');
     expect(human.stdout).toMatch(/missing: +11 on the sheet, not in the database; 0 in the database, not on the sheet/);
     expect(await count('sync_health_metrics')).toBe(3);
-    expect((await db.pool.query(`select count(*)::int as n from sync_alerts where type = 'missing_buyers' and resolves is null`)).rows[0].n).toBe(1);
+    expect(
+      (
+        await db.pool.query(
+          `select count(*)::int as n from sync_alerts where type = 'missing_buyers' and resolves is null`,
+        )
+      ).rows[0].n,
+    ).toBe(1);
   });
 
   it('a sheet that cannot be read: exit 3 with one line, after judging the last snapshot', async () => {
     const r = await runCli(['health', '--source', path.join(dir, 'absent.csv'), '--json'], env());
     expect(r.code).toBe(3);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^buyer-sync: the sheet could not be read: cannot read the sheet export .*absent\.csv/)]);
-    expect(JSON.parse(r.stdout)).toMatchObject({ healthy: false, issues: expect.arrayContaining([expect.stringMatching(/^the sheet could not be read now/)]) });
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^buyer-sync: the sheet could not be read: cannot read the sheet export .*absent\.csv/),
+    ]);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      healthy: false,
+      issues: expect.arrayContaining([expect.stringMatching(/^the sheet could not be read now/)]),
+    });
     expect(await count('sync_health_metrics')).toBe(1);
   });
 });
@@ -71,7 +96,9 @@ describe('verify', () => {
       completeness: { complete: true, missing_count: 0, missing_buyer_numbers: [] },
       accuracy: { accurate: true, sample_size: 3, mismatch_count: 0, mismatches: [] },
     });
-    expect(Object.keys(report)).toEqual(expect.arrayContaining(['timestamp', 'passed', 'summary', 'completeness', 'accuracy']));
+    expect(Object.keys(report)).toEqual(
+      expect.arrayContaining(['timestamp', 'passed', 'summary', 'completeness', 'accuracy']),
+    );
 
     await db.pool.query(`update buyers set budget = 1300 where buyer_number = 'V3'`);
     await db.pool.query(`delete from buyers where buyer_number = 'V1'`);
@@ -80,7 +107,12 @@ describe('verify', () => {
     expect(JSON.parse(bad.stdout)).toMatchObject({
       passed: false,
       completeness: { complete: false, missing_count: 1, missing_buyer_numbers: ['V1'] },
-      accuracy: { accurate: false, sample_size: 2, mismatch_count: 1, mismatches: [{ buyer_number: 'V3', field: 'budget', spreadsheet_value: '1200', database_value: '1300' }] },
+      accuracy: {
+        accurate: false,
+        sample_size: 2,
+        mismatch_count: 1,
+        mismatches: [{ buyer_number: 'V3', field: 'budget', spreadsheet_value: '1200', database_value: '1300' }],
+      },
     });
     const md = await runCli(['verify', '--source', file, '--format', 'md', '--seed', '7'], env());
     expect(md.code).toBe(1);
@@ -119,7 +151,13 @@ describe('sync --dry-run', () => {
       snapshot: (await db.pool.query('select * from buyer_sync_private.sheet_snapshot')).rows,
     });
     const before = await state();
-    const edited = csv([row('D1'), row('D2', { 1: 'New name', 2: '090-1' }), row('D3', { 5: 'soon' }), row('D4'), row('D5')]);
+    const edited = csv([
+      row('D1'),
+      row('D2', { 1: 'New name', 2: '090-1' }),
+      row('D3', { 5: 'soon' }),
+      row('D4'),
+      row('D5'),
+    ]);
     const r = await runCli(['sync', '--source', edited, '--dry-run', '--json'], env());
     expect(r.code).toBe(1);
     const j = JSON.parse(r.stdout);
@@ -148,7 +186,10 @@ describe('sync --dry-run', () => {
   it('when the database refuses a row, the dry run isolates it like the real run: the rest is still reported as inserted', async () => {
     await db.pool.query(`alter table buyers add constraint no_vip check (status is distinct from 'VIP')`);
     try {
-      const r = await runCli(['sync', '--source', csv([row('I1'), row('I2', { 10: 'VIP' }), row('I3')]), '--dry-run', '--json'], env());
+      const r = await runCli(
+        ['sync', '--source', csv([row('I1'), row('I2', { 10: 'VIP' }), row('I3')]), '--dry-run', '--json'],
+        env(),
+      );
       expect(JSON.parse(r.stdout)).toMatchObject({
         inserted: 2,
         failed: 1,
@@ -170,14 +211,25 @@ describe('sync --dry-run', () => {
     writeFileSync(broken, `${HEADER.join(',')}\nB1,"never closed\n`);
     const r = await runCli(['sync', '--source', broken, '--dry-run'], env({ BUYER_SYNC_DATA_DIR: journal }));
     expect(r.code).toBe(3);
-    expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^buyer-sync: the sheet export .* is not valid CSV: row 2: .*nothing was written/)]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^buyer-sync: the sheet export .* is not valid CSV: row 2: .*nothing was written/),
+    ]);
     expect(await count('sync_runs')).toBe(0);
     const { existsSync } = await import('node:fs');
     expect(existsSync(path.join(journal, 'unrecorded-runs.jsonl'))).toBe(false);
   });
 
   it('a dry run that would raise an alert says so, and raises nothing', async () => {
-    const r = await runCli(['sync', '--source', csv(Array.from({ length: 12 }, (_, i) => row(`E${i}`, { 5: 'never' }))), '--dry-run', '--json'], env());
+    const r = await runCli(
+      [
+        'sync',
+        '--source',
+        csv(Array.from({ length: 12 }, (_, i) => row(`E${i}`, { 5: 'never' }))),
+        '--dry-run',
+        '--json',
+      ],
+      env(),
+    );
     expect(JSON.parse(r.stdout).would_raise_alerts).toEqual([
       { type: 'missing_buyers', severity: 'error', resolved: false },
       { type: 'high_error_rate', severity: 'error', resolved: false },
@@ -190,21 +242,45 @@ describe('db-url', () => {
   it('prints the connection string in use; --json says whether it is the embedded server', async () => {
     const r = await runCli(['db-url'], env());
     expect(r).toMatchObject({ code: 0, stdout: `${db.url}\n` });
-    expect(JSON.parse((await runCli(['db-url', '--json'], env())).stdout)).toEqual({ url: db.url, embedded: false, running: null });
+    expect(JSON.parse((await runCli(['db-url', '--json'], env())).stdout)).toEqual({
+      url: db.url,
+      embedded: false,
+      running: null,
+    });
   });
 
   it('the embedded database that was never created: exit 3, saying how to create it', async () => {
-    const r = await runCli(['db-url'], { ...env(), DATABASE_URL: undefined, BUYER_SYNC_DATA_DIR: path.join(dir, 'nothing-here') });
+    const r = await runCli(['db-url'], {
+      ...env(),
+      DATABASE_URL: undefined,
+      BUYER_SYNC_DATA_DIR: path.join(dir, 'nothing-here'),
+    });
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/the embedded database does not exist yet .*`npm start` or `npx buyer-sync migrate` creates it/);
+    expect(r.stderr).toMatch(
+      /the embedded database does not exist yet .*`npm start` or `npx buyer-sync migrate` creates it/,
+    );
   });
 });
 
 describe('help', () => {
   it('--help lists every command; each command describes its options', async () => {
     const r = await runCli(['--help'], env());
-    for (const c of ['migrate', 'check-schema', 'sync', 'missing', 'errors', 'retry', 'health', 'verify', 'db-url', 'serve']) expect(r.stdout).toContain(`  ${c}`);
-    expect((await runCli(['verify', '--help'], env())).stdout).toMatch(/--sample <n>[\s\S]*--seed <n>[\s\S]*--format <format>/);
+    for (const c of [
+      'migrate',
+      'check-schema',
+      'sync',
+      'missing',
+      'errors',
+      'retry',
+      'health',
+      'verify',
+      'db-url',
+      'serve',
+    ])
+      expect(r.stdout).toContain(`  ${c}`);
+    expect((await runCli(['verify', '--help'], env())).stdout).toMatch(
+      /--sample <n>[\s\S]*--seed <n>[\s\S]*--format <format>/,
+    );
     expect((await runCli(['sync', '--help'], env())).stdout).toContain('--dry-run');
   });
 });

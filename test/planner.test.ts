@@ -8,16 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { loadMapping, resolveHeader } from '../src/mapping/mapping.ts';
 import { HEADER } from '../src/sample/generate.ts';
-import { emptyErrorCounts } from '../src/sync/error-types.ts';
 import { KeyIndex } from '../src/sync/key-index.ts';
 import { BatchPlanner } from '../src/sync/planner.ts';
 import { parseRow, rowRules } from '../src/sync/rows.ts';
-import type { RunCounts, SyncMode } from '../src/sync/types.ts';
+import { emptyRunCounts, type SyncMode } from '../src/sync/types.ts';
 
 const mapping = loadMapping(path.join(projectRoot, 'db', 'sheet-mapping.json'));
 const rules = rowRules(resolveHeader(mapping, HEADER), { encoding: null, dateSerials: true }, 200);
 const row = (key: string, over: Record<number, string> = {}) => HEADER.map((_, i) => (i === 0 ? key : (over[i] ?? '')));
-const counts = (): RunCounts => ({ totalRows: 0, blankRows: 0, inserted: 0, updated: 0, unchanged: 0, failed: 0, batches: 0, errorsByType: emptyErrorCounts(), retryQueueSize: null, durationMs: 0, rowsPerSecond: 0 });
+const counts = emptyRunCounts;
 
 /** A planner over a database holding `stored` buyers (key -> sheet row whose content they hold) and open retry entries. */
 function planner(opts: { stored?: Record<string, string[]>; open?: string[]; mode?: SyncMode; keys?: string[] } = {}) {
@@ -54,7 +53,13 @@ describe('the batch planner', () => {
 
   it('a retryable failure is logged and queued once; one without a buyer number, or a duplicate, is logged only', () => {
     const { plan, counts } = planner();
-    const { write } = plan([row('A', { 5: 'someday' }), row('A', { 9: 'abc' }), row('', { 1: 'x' }), row('B'), row('B', { 1: 'again' })]);
+    const { write } = plan([
+      row('A', { 5: 'someday' }),
+      row('A', { 9: 'abc' }),
+      row('', { 1: 'x' }),
+      row('B'),
+      row('B', { 1: 'again' }),
+    ]);
     expect(write.errors.map((e) => [e.rowNumber, e.errorType, e.retryable])).toEqual([
       [2, 'data_type', true],
       [3, 'data_type', true],
@@ -62,7 +67,13 @@ describe('the batch planner', () => {
       [6, 'constraint_violation', false],
     ]);
     expect(write.retries).toEqual([
-      { buyerNumber: 'A', rowNumber: 2, source: 'sheet.csv', info: expect.objectContaining({ error_type: 'data_type', run_id: 'run-1', source: 'sheet.csv' }) },
+      {
+        buyerNumber: 'A',
+        rowNumber: 2,
+        source: 'sheet.csv',
+        rowHash: expect.stringMatching(/^[0-9a-f]{32}$/),
+        info: expect.objectContaining({ error_type: 'data_type', run_id: 'run-1', source: 'sheet.csv' }),
+      },
     ]);
     expect(counts.errorsByType).toMatchObject({ data_type: 2, constraint_violation: 2 });
   });

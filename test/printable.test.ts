@@ -55,11 +55,20 @@ describe('lookalike buyer numbers', () => {
     expect(run(['Jos\u00e9', 'Jose\u0301'])).toEqual([null, { spelling: 'Jos\u00e9', row: 2 }]);
     expect(run(['B\u30007', 'B 7'])).toEqual([null, { spelling: 'B\u30007', row: 2 }]);
     expect(run(['ｂ１', 'ｂ1', 'b1'])).toEqual([null, { spelling: 'ｂ１', row: 2 }, { spelling: 'ｂ１', row: 2 }]);
-    expect(run(['123', '123\u200b', '12\u200d3'])).toEqual([null, { spelling: '123', row: 2 }, { spelling: '123', row: 2 }]);
+    expect(run(['123', '123\u200b', '12\u200d3'])).toEqual([
+      null,
+      { spelling: '123', row: 2 },
+      { spelling: '123', row: 2 },
+    ]);
   });
 
   it('the same spelling again is not a lookalike (it is a plain duplicate), unless that spelling collided', () => {
-    expect(run(['123', '123', '１２３', '１２３'])).toEqual([null, null, { spelling: '123', row: 2 }, { spelling: '123', row: 2 }]);
+    expect(run(['123', '123', '１２３', '１２３'])).toEqual([
+      null,
+      null,
+      { spelling: '123', row: 2 },
+      { spelling: '123', row: 2 },
+    ]);
     expect(run(['A-1', 'a-1'])).toEqual([null, null]); // case is not normalization
   });
 

@@ -29,12 +29,23 @@ describe('dates', () => {
     expect(parseDate(text)?.iso).toBe(iso);
   });
 
-  it.each(['2024-02-30', '2023-02-29', '2024-13-01', '2024-00-10', '15/03/2024', '03/15/2024', '2024年3月15日', '2024-03-15T10:00', 'March 15', '-1', '2958466', '0000-01-01', '2024.03.15'])(
-    '%s is not a date',
-    (text) => {
-      expect(parseDate(text)).toBeNull();
-    },
-  );
+  it.each([
+    '2024-02-30',
+    '2023-02-29',
+    '2024-13-01',
+    '2024-00-10',
+    '15/03/2024',
+    '03/15/2024',
+    '2024年3月15日',
+    '2024-03-15T10:00',
+    'March 15',
+    '-1',
+    '2958466',
+    '0000-01-01',
+    '2024.03.15',
+  ])('%s is not a date', (text) => {
+    expect(parseDate(text)).toBeNull();
+  });
 
   it('serial numbers and calendar dates agree for every day of years 1900-2100', () => {
     fc.assert(
@@ -64,9 +75,12 @@ describe('budgets', () => {
     expect(parseAmount(text)).toEqual({ value });
   });
 
-  it.each(['3500万円', '35,00,000', '1.5', '35 000 000', '1e6', '¥', 'abc', '--5', '-¥-5', ',100'])('%s is not an amount', (text) => {
-    expect(parseAmount(text)).toEqual({ error: 'format' });
-  });
+  it.each(['3500万円', '35,00,000', '1.5', '35 000 000', '1e6', '¥', 'abc', '--5', '-¥-5', ',100'])(
+    '%s is not an amount',
+    (text) => {
+      expect(parseAmount(text)).toEqual({ error: 'format' });
+    },
+  );
 
   it('rejects amounts outside bigint', () => {
     expect(parseAmount('9223372036854775808')).toEqual({ error: 'range' });
@@ -75,10 +89,16 @@ describe('budgets', () => {
 
   it('formats with separators and currency marks parse to the plain integer', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: 2n ** 62n }), fc.constantFrom('', '¥', '$'), fc.boolean(), fc.boolean(), (n, mark, sep, yen) => {
-        const digits = sep ? n.toLocaleString('en-US') : n.toString();
-        expect(parseAmount(`${mark}${digits}${yen && mark === '' ? '円' : ''}`)).toEqual({ value: n.toString() });
-      }),
+      fc.property(
+        fc.bigInt({ min: 0n, max: 2n ** 62n }),
+        fc.constantFrom('', '¥', '$'),
+        fc.boolean(),
+        fc.boolean(),
+        (n, mark, sep, yen) => {
+          const digits = sep ? n.toLocaleString('en-US') : n.toString();
+          expect(parseAmount(`${mark}${digits}${yen && mark === '' ? '円' : ''}`)).toEqual({ value: n.toString() });
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -105,7 +125,10 @@ describe('parseRow', () => {
 
   it('data without a buyer number is a constraint violation naming the column, without the data', () => {
     const r = parseRow(5, row({ 1: 'Secret Person', 4: 'Secret Street 1' }), rules);
-    expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'constraint_violation', buyerNumber: null, rowNumber: 5, column: 'buyer_number' } });
+    expect(r).toMatchObject({
+      kind: 'invalid',
+      problem: { errorType: 'constraint_violation', buyerNumber: null, rowNumber: 5, column: 'buyer_number' },
+    });
     if (r.kind === 'invalid') {
       expect(r.problem.message).toContain('column "Buyer Number" (buyer_number) is empty');
       expect(r.problem.message).not.toContain('Secret');
@@ -113,9 +136,17 @@ describe('parseRow', () => {
   });
 
   it('formula errors, bad dates and bad budgets are data_type errors that never quote the cell', () => {
-    for (const [i, cell] of [[9, '#REF!'], [12, '#N/A'], [5, 'Secret-Date'], [9, 'Secret¥']] as const) {
+    for (const [i, cell] of [
+      [9, '#REF!'],
+      [12, '#N/A'],
+      [5, 'Secret-Date'],
+      [9, 'Secret¥'],
+    ] as const) {
       const r = parseRow(7, row({ 0: 'B1', [i]: cell }), rules);
-      expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', buyerNumber: 'B1', rowNumber: 7, column: mapping.columns[i]!.column } });
+      expect(r).toMatchObject({
+        kind: 'invalid',
+        problem: { errorType: 'data_type', buyerNumber: 'B1', rowNumber: 7, column: mapping.columns[i]!.column },
+      });
       if (r.kind === 'invalid') {
         expect(r.problem.message).toContain(`column "${HEADER[i]}"`);
         expect(r.problem.message).not.toContain('Secret');
@@ -129,8 +160,14 @@ describe('parseRow', () => {
   });
 
   it('NUL characters and lone surrogates are data errors (PostgreSQL cannot store them faithfully)', () => {
-    expect(parseRow(3, row({ 0: 'B1', 13: 'a\u0000b' }), rules)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'notes' } });
-    expect(parseRow(3, row({ 0: 'B1', 13: 'a\uD800b' }), rules)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'notes' } });
+    expect(parseRow(3, row({ 0: 'B1', 13: 'a\u0000b' }), rules)).toMatchObject({
+      kind: 'invalid',
+      problem: { errorType: 'data_type', column: 'notes' },
+    });
+    expect(parseRow(3, row({ 0: 'B1', 13: 'a\uD800b' }), rules)).toMatchObject({
+      kind: 'invalid',
+      problem: { errorType: 'data_type', column: 'notes' },
+    });
   });
 
   it('a long value is fine: every text column is text', () => {
@@ -146,23 +183,35 @@ describe('parseRow', () => {
 
 describe('mapping', () => {
   it('header matching ignores case and surrounding whitespace', () => {
-    const r = resolveHeader(mapping, HEADER.map((h, i) => (i % 2 ? `  ${h.toUpperCase()} ` : h.toLowerCase())));
+    const r = resolveHeader(
+      mapping,
+      HEADER.map((h, i) => (i % 2 ? `  ${h.toUpperCase()} ` : h.toLowerCase())),
+    );
     expect(r.columns).toHaveLength(14);
     expect(r.unknownHeaders).toEqual([]);
   });
 
   it('a missing required header stops the run, naming it', () => {
-    expect(() => resolveHeader(mapping, HEADER.filter((h) => h !== 'Budget'))).toThrow(/the sheet has no "Budget" column/);
+    expect(() =>
+      resolveHeader(
+        mapping,
+        HEADER.filter((h) => h !== 'Budget'),
+      ),
+    ).toThrow(/the sheet has no "Budget" column/);
   });
 
   it('an empty row 1 (an empty export) says so, instead of listing every header', () => {
     for (const header of [[], [''], ['  ', '']]) {
-      expect(() => resolveHeader(mapping, header)).toThrow(/^row 1 of the sheet is empty, and the header row \("Buyer Number", …\) must be row 1/);
+      expect(() => resolveHeader(mapping, header)).toThrow(
+        /^row 1 of the sheet is empty, and the header row \("Buyer Number", …\) must be row 1/,
+      );
     }
   });
 
   it('a tab-separated header read as one cell is named as such; tabs inside one unknown header are not', () => {
-    expect(() => resolveHeader(mapping, [HEADER.join('\t')])).toThrow(/separated by tabs, not commas .*"CSV UTF-8 \(Comma delimited\)"/);
+    expect(() => resolveHeader(mapping, [HEADER.join('\t')])).toThrow(
+      /separated by tabs, not commas .*"CSV UTF-8 \(Comma delimited\)"/,
+    );
     expect(() => resolveHeader(mapping, ['a\tb', 'c'])).toThrow(/the sheet has no "Buyer Number", .* columns/);
     // A comma-separated header missing one column, with one odd cell holding a tab, is not called tab-separated.
     const odd = [...HEADER.filter((h) => h !== 'Phone' && h !== 'Email'), 'Phone\tEmail'];
@@ -170,7 +219,9 @@ describe('mapping', () => {
   });
 
   it('a duplicated header stops the run, naming it and its columns', () => {
-    expect(() => resolveHeader(mapping, [...HEADER, ' email '])).toThrow(/header "Email" appears 2 times \(columns D, O\)/);
+    expect(() => resolveHeader(mapping, [...HEADER, ' email '])).toThrow(
+      /header "Email" appears 2 times \(columns D, O\)/,
+    );
   });
 
   it('unknown headers are reported for the warning', () => {
@@ -178,14 +229,32 @@ describe('mapping', () => {
   });
 
   it('optional headers may be absent', () => {
-    const m = parseMapping({ key: 'buyer_number', columns: [{ header: 'No', column: 'buyer_number', type: 'text' }, { header: 'Notes', column: 'notes', type: 'text', required: false }] }, 'test');
+    const m = parseMapping(
+      {
+        key: 'buyer_number',
+        columns: [
+          { header: 'No', column: 'buyer_number', type: 'text' },
+          { header: 'Notes', column: 'notes', type: 'text', required: false },
+        ],
+      },
+      'test',
+    );
     expect(resolveHeader(m, ['No']).absentOptional).toEqual(['Notes']);
   });
 
   it.each([
     [{ columns: [] }, /"key"/],
     [{ key: 'k', columns: [{ header: 'K', column: 'k', type: 'int' }] }, /type must be one of/],
-    [{ key: 'k', columns: [{ header: 'K', column: 'k', type: 'text' }, { header: ' k', column: 'x', type: 'text' }] }, /mapped twice/],
+    [
+      {
+        key: 'k',
+        columns: [
+          { header: 'K', column: 'k', type: 'text' },
+          { header: ' k', column: 'x', type: 'text' },
+        ],
+      },
+      /mapped twice/,
+    ],
     [{ key: 'k', columns: [{ header: 'K', column: 'K-K', type: 'text' }] }, /identifier/],
     [{ key: 'z', columns: [{ header: 'K', column: 'k', type: 'text' }] }, /key column "z" is not mapped/],
   ])('rejects a broken mapping %j', (raw, message) => {
@@ -228,13 +297,27 @@ describe('categorizeError', () => {
 
 describe('hardening rules', () => {
   const row = (over: Record<number, string>) => HEADER.map((_, i) => over[i] ?? '');
-  const csvRules = rowRules(header, { encoding: { name: 'utf-8', label: 'UTF-8', how: 'detected' }, dateSerials: false }, 10);
-  const sjisRules = rowRules(header, { encoding: { name: 'shift_jis', label: 'Shift_JIS', how: 'detected' }, dateSerials: false }, 10);
+  const csvRules = rowRules(
+    header,
+    { encoding: { name: 'utf-8', label: 'UTF-8', how: 'detected' }, dateSerials: false },
+    10,
+  );
+  const sjisRules = rowRules(
+    header,
+    { encoding: { name: 'shift_jis', label: 'Shift_JIS', how: 'detected' }, dateSerials: false },
+    10,
+  );
 
   it('a buyer number longer than the limit fails its row as field_length, naming its length, and keeps the number', () => {
     const r = parseRow(4, row({ 0: 'K'.repeat(11), 1: 'x' }), csvRules);
-    expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'field_length', buyerNumber: 'K'.repeat(11), column: 'buyer_number' } });
-    if (r.kind === 'invalid') expect(r.problem.message).toBe('row 4: column "Buyer Number" (buyer_number) is 11 characters long; a buyer number may have at most 10');
+    expect(r).toMatchObject({
+      kind: 'invalid',
+      problem: { errorType: 'field_length', buyerNumber: 'K'.repeat(11), column: 'buyer_number' },
+    });
+    if (r.kind === 'invalid')
+      expect(r.problem.message).toBe(
+        'row 4: column "Buyer Number" (buyer_number) is 11 characters long; a buyer number may have at most 10',
+      );
     expect(parseRow(4, row({ 0: '東'.repeat(10) }), csvRules).kind).toBe('valid'); // characters, not bytes
     expect(parseRow(4, row({ 0: '🏠'.repeat(10) }), csvRules).kind).toBe('valid'); // code points, not UTF-16 units
   });
@@ -245,13 +328,22 @@ describe('hardening rules', () => {
       expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'inquiry_date' } });
       if (r.kind === 'invalid') expect(r.problem.message).toContain('expected YYYY-MM-DD or YYYY/MM/DD;');
     }
-    expect(parseRow(3, row({ 0: 'B1', 5: '45366' }), rules)).toMatchObject({ kind: 'valid', row: { values: expect.arrayContaining(['2024-03-15']) } });
+    expect(parseRow(3, row({ 0: 'B1', 5: '45366' }), rules)).toMatchObject({
+      kind: 'valid',
+      row: { values: expect.arrayContaining(['2024-03-15']) },
+    });
     expect(parseDate('45366', false)).toBeNull();
   });
 
-  it("in a Shift_JIS export a backslash before an amount is the yen sign (byte 0x5C); elsewhere it is not an amount", () => {
-    expect(parseRow(3, row({ 0: 'B1', 9: '\\35,000,000' }), sjisRules)).toMatchObject({ kind: 'valid', row: { values: expect.arrayContaining(['35000000']) } });
-    expect(parseRow(3, row({ 0: 'B1', 9: '\\35,000,000' }), csvRules)).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'budget' } });
+  it('in a Shift_JIS export a backslash before an amount is the yen sign (byte 0x5C); elsewhere it is not an amount', () => {
+    expect(parseRow(3, row({ 0: 'B1', 9: '\\35,000,000' }), sjisRules)).toMatchObject({
+      kind: 'valid',
+      row: { values: expect.arrayContaining(['35000000']) },
+    });
+    expect(parseRow(3, row({ 0: 'B1', 9: '\\35,000,000' }), csvRules)).toMatchObject({
+      kind: 'invalid',
+      problem: { errorType: 'data_type', column: 'budget' },
+    });
     expect(parseAmount('\\1,000', true)).toEqual({ value: '1000' });
     expect(parseAmount('\\1,000')).toEqual({ error: 'format' });
   });
@@ -260,7 +352,9 @@ describe('hardening rules', () => {
     const r = parseRow(7, row({ 0: 'B1', 1: `秘密\udfff名前\udfff` }), sjisRules);
     expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'data_type', column: 'name' } });
     if (r.kind === 'invalid') {
-      expect(r.problem.message).toBe('row 7: column "Name" (name) contains 2 byte sequences that are not valid Shift_JIS');
+      expect(r.problem.message).toBe(
+        'row 7: column "Name" (name) contains 2 byte sequences that are not valid Shift_JIS',
+      );
     }
     const api = parseRow(7, row({ 0: 'B1', 1: 'a\ud800' }), rules);
     if (api.kind === 'invalid') expect(api.problem.message).toContain('contains malformed Unicode (1 lone surrogate)');
@@ -269,11 +363,22 @@ describe('hardening rules', () => {
   it('a cell too long to keep fails its row as field_length with its length; a too-long buyer number leaves the row without one', () => {
     const big = [{ index: 13, length: 40_000_000, limit: 33_554_432, of: 'cell' as const }];
     const r = parseRow(5, row({ 0: 'B1' }), csvRules, big);
-    expect(r).toMatchObject({ kind: 'invalid', problem: { errorType: 'field_length', buyerNumber: 'B1', column: 'notes' } });
-    if (r.kind === 'invalid') expect(r.problem.message).toBe('row 5: column "Notes" (notes) is 40,000,000 characters long, more than the 33,554,432 a cell may hold');
-    const key = parseRow(5, row({ 1: 'x' }), csvRules, [{ index: 0, length: 99_999_999, limit: 67_108_864, of: 'row' }]);
+    expect(r).toMatchObject({
+      kind: 'invalid',
+      problem: { errorType: 'field_length', buyerNumber: 'B1', column: 'notes' },
+    });
+    if (r.kind === 'invalid')
+      expect(r.problem.message).toBe(
+        'row 5: column "Notes" (notes) is 40,000,000 characters long, more than the 33,554,432 a cell may hold',
+      );
+    const key = parseRow(5, row({ 1: 'x' }), csvRules, [
+      { index: 0, length: 99_999_999, limit: 67_108_864, of: 'row' },
+    ]);
     expect(key).toMatchObject({ kind: 'invalid', problem: { errorType: 'field_length', buyerNumber: null } });
-    if (key.kind === 'invalid') expect(key.problem.message).toContain('column "Buyer Number" (buyer_number) was not kept: the row is longer than the 67,108,864 characters a row may hold');
+    if (key.kind === 'invalid')
+      expect(key.problem.message).toContain(
+        'column "Buyer Number" (buyer_number) was not kept: the row is longer than the 67,108,864 characters a row may hold',
+      );
   });
 });
 

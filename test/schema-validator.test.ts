@@ -12,15 +12,18 @@ import {
   migrationVersion,
   type FieldInfo,
 } from '../src/schema/validator.ts';
-import { createDatabaseWith, createTestDatabase, migrationSections, type TestDatabase } from './helpers.ts';
+import { createDatabaseWith, migrationSections, useTestDatabase, type TestDatabase } from './helpers.ts';
 
 /** The fully migrated schema. */
-let db: TestDatabase;
+const db = useTestDatabase();
 /** The legacy buyers table (migration 001) with the schema check (052) installed beside it. */
 let legacy: TestDatabase;
 beforeAll(async () => {
-  db = await createTestDatabase();
-  legacy = await createDatabaseWith(['001_legacy_buyers.sql', '051_sync_bookkeeping_tables.sql', '052_schema_check.sql']);
+  legacy = await createDatabaseWith([
+    '001_legacy_buyers.sql',
+    '051_sync_bookkeeping_tables.sql',
+    '052_schema_check.sql',
+  ]);
   for (const d of [db, legacy]) {
     await d.pool.query(`create domain test_short_text as varchar(20)`);
     await d.pool.query(`create domain test_code as char(4)`);
@@ -28,12 +31,14 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await db?.drop();
   await legacy?.drop();
 });
 
 /** Runs fn in a transaction that is always rolled back. */
-async function inRollback<T>(fn: (client: pg.PoolClient) => Promise<T>, on: TestDatabase = db): Promise<T> {
+async function inRollback<T>(
+  fn: (client: pg.PoolClient) => Promise<T>,
+  on: Pick<TestDatabase, 'pool'> = db,
+): Promise<T> {
   const client = await on.pool.connect();
   try {
     await client.query('begin');
@@ -65,9 +70,7 @@ describe('after all migrations', () => {
   });
 
   it('the synced tables include the design tables', async () => {
-    const { rows } = await db.pool.query(
-      `select table_name from buyer_sync_private.synced_tables order by table_name`,
-    );
+    const { rows } = await db.pool.query(`select table_name from buyer_sync_private.synced_tables order by table_name`);
     expect(rows.map((r) => r.table_name)).toEqual(
       expect.arrayContaining(['buyers', 'retry_queue', 'sync_alerts', 'sync_error_log', 'sync_health_metrics']),
     );
@@ -91,7 +94,9 @@ describe('Migration 050', () => {
       await client.query(m050.up);
       expect((await new SchemaValidator(client).validateBuyersSchema()).valid).toBe(true);
       await client.query(m050.down);
-      expect((await new SchemaValidator(client).getNonTextFields()).map((f) => f.columnName).sort()).toEqual([...LEGACY_VARCHAR_COLUMNS].sort());
+      expect((await new SchemaValidator(client).getNonTextFields()).map((f) => f.columnName).sort()).toEqual(
+        [...LEGACY_VARCHAR_COLUMNS].sort(),
+      );
     }, legacy);
   });
 
@@ -120,16 +125,22 @@ describe('Migration 050', () => {
 
 /** Column types the generator draws from, with whether the validator must flag them. */
 const columnType = fc.oneof(
-  fc.integer({ min: 1, max: 300 }).map((n) => ({ sql: `varchar(${n})`, flagged: true, length: n as number | null, data: 'character varying' })),
-  fc.integer({ min: 1, max: 300 }).map((n) => ({ sql: `character(${n})`, flagged: true, length: n as number | null, data: 'character' })),
+  fc
+    .integer({ min: 1, max: 300 })
+    .map((n) => ({ sql: `varchar(${n})`, flagged: true, length: n as number | null, data: 'character varying' })),
+  fc
+    .integer({ min: 1, max: 300 })
+    .map((n) => ({ sql: `character(${n})`, flagged: true, length: n as number | null, data: 'character' })),
   fc.constant({ sql: 'varchar', flagged: true, length: null as number | null, data: 'character varying' }),
-  fc.integer({ min: 1, max: 99 }).map((n) => ({ sql: `varchar(${n})[]`, flagged: true, length: n as number | null, data: 'character varying[]' })),
+  fc
+    .integer({ min: 1, max: 99 })
+    .map((n) => ({ sql: `varchar(${n})[]`, flagged: true, length: n as number | null, data: 'character varying[]' })),
   fc.constant({ sql: 'test_short_text', flagged: true, length: 20 as number | null, data: 'character varying' }),
   fc.constant({ sql: 'test_nested[]', flagged: true, length: 20 as number | null, data: 'character varying[]' }),
   fc.constant({ sql: 'test_code', flagged: true, length: 4 as number | null, data: 'character' }),
-  fc.constantFrom('text', 'text[]', 'integer', 'bigint', 'date', 'jsonb', 'boolean', 'timestamptz', '"char"', 'name').map(
-    (sql) => ({ sql, flagged: false, length: null as number | null, data: '' }),
-  ),
+  fc
+    .constantFrom('text', 'text[]', 'integer', 'bigint', 'date', 'jsonb', 'boolean', 'timestamptz', '"char"', 'name')
+    .map((sql) => ({ sql, flagged: false, length: null as number | null, data: '' })),
 );
 
 const SYNCED = ['buyers', 'sync_error_log', 'retry_queue', 'sync_health_metrics', 'sync_alerts'];
@@ -140,9 +151,9 @@ const schemaChange = fc.uniqueArray(
     // Quoted identifiers with spaces, capitals and unicode must survive too. The
     // prefix keeps a drawn name off the tables' own columns (id, name, status...):
     // adding one of those raises 42701 and says nothing about the validator.
-    column: fc.stringMatching(/^[a-z][a-z0-9_]{0,10}$/).chain((base) =>
-      fc.constantFrom(`added_${base}`, `Added ${base} Col`, `列_${base}`),
-    ),
+    column: fc
+      .stringMatching(/^[a-z][a-z0-9_]{0,10}$/)
+      .chain((base) => fc.constantFrom(`added_${base}`, `Added ${base} Col`, `列_${base}`)),
     type: columnType,
   }),
   { minLength: 0, maxLength: 8, selector: (c) => `${c.table}.${c.column}` },
@@ -152,35 +163,38 @@ describe('Property 1: schema validation completeness', () => {
   it('reports exactly the non-text columns, and its generated migration leaves none (and rolls back exactly)', async () => {
     await fc.assert(
       fc.asyncProperty(schemaChange, fc.boolean(), async (changes, legacyFirst) => {
-        await inRollback(async (client) => {
-          for (const c of changes) {
-            await client.query(`alter table public.${c.table} add column "${c.column}" ${c.type.sql}`);
-          }
-          const validator = new SchemaValidator(client);
-          const found = await validator.getNonTextFields();
+        await inRollback(
+          async (client) => {
+            for (const c of changes) {
+              await client.query(`alter table public.${c.table} add column "${c.column}" ${c.type.sql}`);
+            }
+            const validator = new SchemaValidator(client);
+            const found = await validator.getNonTextFields();
 
-          const expected = changes
-            .filter((c) => c.type.flagged)
-            .map((c) => `${c.table}.${c.column}:${c.type.data}:${c.type.length}`);
-          if (legacyFirst) {
-            expected.push(...LEGACY_VARCHAR_COLUMNS.map((c) => `buyers.${c}:character varying:50`));
-          }
-          const actual = found.map((f) => `${f.tableName}.${f.columnName}:${f.dataType}:${f.characterMaximumLength}`);
-          expect(actual.sort()).toEqual(expected.sort());
+            const expected = changes
+              .filter((c) => c.type.flagged)
+              .map((c) => `${c.table}.${c.column}:${c.type.data}:${c.type.length}`);
+            if (legacyFirst) {
+              expected.push(...LEGACY_VARCHAR_COLUMNS.map((c) => `buyers.${c}:character varying:50`));
+            }
+            const actual = found.map((f) => `${f.tableName}.${f.columnName}:${f.dataType}:${f.characterMaximumLength}`);
+            expect(actual.sort()).toEqual(expected.sort());
 
-          const result = await validator.validateBuyersSchema();
-          expect(result.valid).toBe(expected.length === 0);
-          expect(result.errors).toHaveLength(expected.length);
+            const result = await validator.validateBuyersSchema();
+            expect(result.valid).toBe(expected.length === 0);
+            expect(result.errors).toHaveLength(expected.length);
 
-          if (found.length === 0) return;
-          const before = await declaredTypes(client);
-          const script = validator.generateFixScript(found);
-          const { up, down } = sectionsOf(script);
-          await client.query(up);
-          expect(await validator.getNonTextFields()).toEqual([]);
-          await client.query(down);
-          expect(await declaredTypes(client)).toEqual(before);
-        }, legacyFirst ? legacy : db);
+            if (found.length === 0) return;
+            const before = await declaredTypes(client);
+            const script = validator.generateFixScript(found);
+            const { up, down } = sectionsOf(script);
+            await client.query(up);
+            expect(await validator.getNonTextFields()).toEqual([]);
+            await client.query(down);
+            expect(await declaredTypes(client)).toEqual(before);
+          },
+          legacyFirst ? legacy : db,
+        );
       }),
       { numRuns: 100 },
     );

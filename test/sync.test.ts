@@ -1,12 +1,13 @@
 /**
  * The sync engine against a real database: the accountability invariant over
  * hostile sheets, and the design's Properties 2-8 and 17-22, each as a
- * fast-check property with at least 100 runs.
+ * fast-check property of 100 runs (the snapshot's sequences of edits, each
+ * run several reads: 60).
  */
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { loadMapping } from '../src/mapping/mapping.ts';
 import { HEADER } from '../src/sample/generate.ts';
@@ -16,27 +17,28 @@ import { SyncErrorLogger } from '../src/sync/error-logger.ts';
 import { checkHealth } from '../src/monitor/health.ts';
 import { compareSheetAndDatabase } from '../src/sync/missing.ts';
 import { replaceSheetSnapshot } from '../src/sync/sql/snapshot.ts';
-import { EnhancedBuyerSyncService, type SyncResult } from '../src/sync/service.ts';
+import { sync as fullSync, syncBuyerNumbers, type SyncResult } from '../src/index.ts';
 import { cellsOf, expectedFates, KEY_POOL, sheetArb, type GeneratedRow } from './arbitraries.ts';
-import { createTestDatabase, readBuyers, resetSyncState, type TestDatabase } from './helpers.ts';
+import { readBuyers, resetSyncState, useTestDatabase, waitUntilBlockedBy } from './helpers.ts';
 
 const mapping = loadMapping(path.join(projectRoot, 'db', 'sheet-mapping.json'));
-let db: TestDatabase;
-let service: EnhancedBuyerSyncService;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  service = new EnhancedBuyerSyncService(db.pool);
-});
-afterAll(() => db?.drop());
+const db = useTestDatabase();
 beforeEach(() => resetSyncState(db.pool));
 
 const RUNS = { numRuns: 100 };
 const source = (rows: GeneratedRow[]) => new ArraySheetSource(HEADER, rows.map(cellsOf), 'generated');
 const sync = (rows: GeneratedRow[], extra: { batchSize?: number; onBatch?: (n: number) => void } = {}) =>
-  service.syncAllWithErrorHandling({ source: source(rows), mapping, ...extra });
+  fullSync(db.pool, { source: source(rows), mapping, ...extra });
 
 async function errorsOf(runId: string) {
-  const { rows } = await db.pool.query<{ row_number: number | null; buyer_number: string | null; error_type: string; error_message: string; retryable: boolean; created_at: Date }>(
+  const { rows } = await db.pool.query<{
+    row_number: number | null;
+    buyer_number: string | null;
+    error_type: string;
+    error_message: string;
+    retryable: boolean;
+    created_at: Date;
+  }>(
     `select row_number, buyer_number, error_type, error_message, retryable, created_at from sync_error_log where run_id = $1`,
     [runId],
   );
@@ -94,14 +96,19 @@ describe('accountability: nothing is lost, nothing silently', () => {
 });
 
 describe('missing buyers', () => {
-  const keys = fc.uniqueArray(fc.constantFrom(...Array.from({ length: 40 }, (_, i) => String(i).padStart(4, '0'))), { maxLength: 40 });
+  const keys = fc.uniqueArray(fc.constantFrom(...Array.from({ length: 40 }, (_, i) => String(i).padStart(4, '0'))), {
+    maxLength: 40,
+  });
 
   it('Property 2: identifies exactly the buyer numbers on the sheet and not in the database (and the reverse)', async () => {
     await fc.assert(
       fc.asyncProperty(keys, keys, async (sheetKeys, dbKeys) => {
         await resetSyncState(db.pool);
         await db.pool.query(`insert into buyers (buyer_number) select unnest($1::text[])`, [dbKeys]);
-        const sheet = new ArraySheetSource(HEADER, sheetKeys.map((k) => [k, 'x']));
+        const sheet = new ArraySheetSource(
+          HEADER,
+          sheetKeys.map((k) => [k, 'x']),
+        );
         const report = await compareSheetAndDatabase(db.pool, sheet, mapping);
         expect(new Set(report.missing)).toEqual(new Set(sheetKeys.filter((k) => !dbKeys.includes(k))));
         expect(new Set(report.extra)).toEqual(new Set(dbKeys.filter((k) => !sheetKeys.includes(k))));
@@ -116,16 +123,23 @@ describe('missing buyers', () => {
     await fc.assert(
       fc.asyncProperty(keys, keys, async (sheetKeys, dbKeys) => {
         await resetSyncState(db.pool);
-        await db.pool.query(`insert into buyers (buyer_number, name) select k, 'db' from unnest($1::text[]) k`, [dbKeys]);
-        const sheet = new ArraySheetSource(HEADER, sheetKeys.map((k) => [k, 'sheet']));
+        await db.pool.query(`insert into buyers (buyer_number, name) select k, 'db' from unnest($1::text[]) k`, [
+          dbKeys,
+        ]);
+        const sheet = new ArraySheetSource(
+          HEADER,
+          sheetKeys.map((k) => [k, 'sheet']),
+        );
         const { missing } = await compareSheetAndDatabase(db.pool, sheet, mapping);
         if (missing.length > 0) {
-          const r = await service.syncMissingBuyers(missing, { source: sheet, mapping });
+          const r = await syncBuyerNumbers(db.pool, missing, { source: sheet, mapping });
           expect(r).toMatchObject({ inserted: missing.length, failed: 0, totalRows: missing.length });
         }
         const after = await compareSheetAndDatabase(db.pool, sheet, mapping);
         expect(after.missing).toEqual([]);
-        const { rows } = await db.pool.query<{ buyer_number: string; name: string }>(`select buyer_number, name from buyers`);
+        const { rows } = await db.pool.query<{ buyer_number: string; name: string }>(
+          `select buyer_number, name from buyers`,
+        );
         const names = new Map(rows.map((r) => [r.buyer_number, r.name]));
         for (const k of dbKeys) expect(names.get(k)).toBe('db'); // not on the list: untouched, never deleted
         for (const k of missing) expect(names.get(k)).toBe('sheet');
@@ -138,50 +152,79 @@ describe('missing buyers', () => {
 describe('the sheet snapshot', () => {
   const KEYS = Array.from({ length: 12 }, (_, i) => `S${i}`);
   const line = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.constant('') });
-  type Step = { kind: 'append'; lines: string[] } | { kind: 'delete' | 'rename'; at: number; key: string } | { kind: 'swap'; at: number; with: number } | { kind: 'same' };
+  type Step =
+    | { kind: 'append'; lines: string[] }
+    | { kind: 'delete' | 'rename'; at: number; key: string }
+    | { kind: 'swap'; at: number; with: number }
+    | { kind: 'same' };
   const step: fc.Arbitrary<Step> = fc.oneof(
-    { weight: 3, arbitrary: fc.array(line, { minLength: 1, maxLength: 5 }).map((lines) => ({ kind: 'append' as const, lines })) },
-    fc.record({ kind: fc.constantFrom('delete' as const, 'rename' as const), at: fc.nat(), key: fc.constantFrom(...KEYS) }),
+    {
+      weight: 3,
+      arbitrary: fc.array(line, { minLength: 1, maxLength: 5 }).map((lines) => ({ kind: 'append' as const, lines })),
+    },
+    fc.record({
+      kind: fc.constantFrom('delete' as const, 'rename' as const),
+      at: fc.nat(),
+      key: fc.constantFrom(...KEYS),
+    }),
     fc.record({ kind: fc.constant('swap' as const), at: fc.nat(), with: fc.nat() }),
     fc.constant({ kind: 'same' as const }),
   );
   const relfilenode = async () =>
-    (await db.pool.query<{ n: string }>(`select relfilenode::text as n from pg_class where oid = 'buyer_sync_private.sheet_buyers'::regclass`)).rows[0]!.n;
+    (
+      await db.pool.query<{ n: string }>(
+        `select relfilenode::text as n from pg_class where oid = 'buyer_sync_private.sheet_buyers'::regclass`,
+      )
+    ).rows[0]!.n;
 
   const writer = fc.constantFrom('sync', 'missing', 'health');
 
   it('after every full read (sync, missing, health) it holds exactly the first row of each buyer number; a sheet that only grew appends instead of rewriting', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { maxLength: 12 }), fc.array(fc.tuple(step, writer), { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 5 }), async (start, steps, batchSize) => {
-        await resetSyncState(db.pool);
-        let lines = start;
-        for (const [i, [st, by]] of [[{ kind: 'same' }, 'sync'] as [Step, string], ...steps].entries()) {
-          const next = [...lines];
-          if (st.kind === 'append') next.push(...st.lines);
-          else if (st.kind === 'delete' && next.length > 0) next.splice(st.at % next.length, 1);
-          else if (st.kind === 'rename' && next.length > 0) next[st.at % next.length] = st.key;
-          else if (st.kind === 'swap' && next.length > 0) {
-            const a = st.at % next.length, b = st.with % next.length;
-            [next[a], next[b]] = [next[b]!, next[a]!];
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 12 }),
+        fc.array(fc.tuple(step, writer), { minLength: 1, maxLength: 6 }),
+        fc.integer({ min: 1, max: 5 }),
+        async (start, steps, batchSize) => {
+          await resetSyncState(db.pool);
+          let lines = start;
+          for (const [i, [st, by]] of [[{ kind: 'same' }, 'sync'] as [Step, string], ...steps].entries()) {
+            const next = [...lines];
+            if (st.kind === 'append') next.push(...st.lines);
+            else if (st.kind === 'delete' && next.length > 0) next.splice(st.at % next.length, 1);
+            else if (st.kind === 'rename' && next.length > 0) next[st.at % next.length] = st.key;
+            else if (st.kind === 'swap' && next.length > 0) {
+              const a = st.at % next.length,
+                b = st.with % next.length;
+              [next[a], next[b]] = [next[b]!, next[a]!];
+            }
+            const firstRows = new Map<string, number>();
+            next.forEach((k, at) => k !== '' && !firstRows.has(k) && firstRows.set(k, at + 2));
+            const before = await relfilenode();
+            const stored =
+              (await db.pool.query<{ row_count: number }>(`select row_count from buyer_sync_private.sheet_snapshot`))
+                .rows[0]?.row_count ?? 0;
+            const sheet = new ArraySheetSource(
+              HEADER,
+              next.map((k) => [k, 'x']),
+            );
+            // Small batches: the stored snapshot's length falls anywhere, in a batch or at its end.
+            if (by === 'sync') await fullSync(db.pool, { source: sheet, mapping, batchSize });
+            else if (by === 'missing') await compareSheetAndDatabase(db.pool, sheet, mapping);
+            else await checkHealth(db.pool, { source: sheet, mapping });
+            const { rows } = await db.pool.query<{ buyer_number: string; row_number: number }>(
+              `select buyer_number, row_number from buyer_sync_private.sheet_buyers order by row_number`,
+            );
+            expect(rows).toEqual([...firstRows].map(([buyer_number, row_number]) => ({ buyer_number, row_number })));
+            expect((await db.pool.query(`select row_count from buyer_sync_private.sheet_snapshot`)).rows).toEqual([
+              { row_count: firstRows.size },
+            ]);
+            if (i > 0 && st.kind === 'append' && stored > 0)
+              expect(await relfilenode(), 'appended, not rewritten').toBe(before);
+            lines = next;
           }
-          const firstRows = new Map<string, number>();
-          next.forEach((k, at) => k !== '' && !firstRows.has(k) && firstRows.set(k, at + 2));
-          const before = await relfilenode();
-          const stored = (await db.pool.query<{ row_count: number }>(`select row_count from buyer_sync_private.sheet_snapshot`)).rows[0]?.row_count ?? 0;
-          const sheet = new ArraySheetSource(HEADER, next.map((k) => [k, 'x']));
-          // Small batches: the stored snapshot's length falls anywhere, in a batch or at its end.
-          if (by === 'sync') await service.syncAllWithErrorHandling({ source: sheet, mapping, batchSize });
-          else if (by === 'missing') await compareSheetAndDatabase(db.pool, sheet, mapping);
-          else await checkHealth(db.pool, { source: sheet, mapping });
-          const { rows } = await db.pool.query<{ buyer_number: string; row_number: number }>(
-            `select buyer_number, row_number from buyer_sync_private.sheet_buyers order by row_number`,
-          );
-          expect(rows).toEqual([...firstRows].map(([buyer_number, row_number]) => ({ buyer_number, row_number })));
-          expect((await db.pool.query(`select row_count from buyer_sync_private.sheet_snapshot`)).rows).toEqual([{ row_count: firstRows.size }]);
-          if (i > 0 && st.kind === 'append' && stored > 0) expect(await relfilenode(), 'appended, not rewritten').toBe(before);
-          lines = next;
-        }
-      }),
+        },
+      ),
       { numRuns: 60 },
     );
   }, 180_000);
@@ -191,30 +234,52 @@ describe('the sheet snapshot', () => {
       source: 'test',
       keys,
       count: keys.length,
-      keysHash: createHash('md5').update(keys.map(([k, r]) => `${k}\u0000${r}\n`).join('')).digest('hex'),
+      keysHash: createHash('md5')
+        .update(keys.map(([k, r]) => `${k}\u0000${r}\n`).join(''))
+        .digest('hex'),
       runId: null,
     });
-    await service.syncAllWithErrorHandling({ source: new ArraySheetSource(HEADER, [['S0', 'x'], ['S1', 'x']]), mapping });
+    await fullSync(db.pool, {
+      source: new ArraySheetSource(HEADER, [
+        ['S0', 'x'],
+        ['S1', 'x'],
+      ]),
+      mapping,
+    });
     const other = await db.pool.connect();
     try {
+      const { rows: me } = await other.query<{ pid: number }>('select pg_backend_pid() as pid');
       // A sync (say) replaces the snapshot with a sheet of one buyer, and has not committed yet.
       await other.query('begin');
       await replaceSheetSnapshot(other, read([['S5', 2]]));
       // `missing` reads a sheet that only grew from the committed snapshot: alone, it would append S2.
-      const grown = compareSheetAndDatabase(db.pool, new ArraySheetSource(HEADER, [['S0', 'x'], ['S1', 'x'], ['S2', 'x']]), mapping);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const grown = compareSheetAndDatabase(
+        db.pool,
+        new ArraySheetSource(HEADER, [
+          ['S0', 'x'],
+          ['S1', 'x'],
+          ['S2', 'x'],
+        ]),
+        mapping,
+      );
+      // It waits for the uncommitted writer's lock.
+      await waitUntilBlockedBy(db.pool, me[0]!.pid);
       await other.query('commit');
       await grown;
     } finally {
       other.release();
     }
-    const { rows } = await db.pool.query(`select buyer_number, row_number from buyer_sync_private.sheet_buyers order by row_number`);
+    const { rows } = await db.pool.query(
+      `select buyer_number, row_number from buyer_sync_private.sheet_buyers order by row_number`,
+    );
     expect(rows).toEqual([
       { buyer_number: 'S0', row_number: 2 },
       { buyer_number: 'S1', row_number: 3 },
       { buyer_number: 'S2', row_number: 4 },
     ]);
-    expect((await db.pool.query(`select row_count from buyer_sync_private.sheet_snapshot`)).rows).toEqual([{ row_count: 3 }]);
+    expect((await db.pool.query(`select row_count from buyer_sync_private.sheet_snapshot`)).rows).toEqual([
+      { row_count: 3 },
+    ]);
   });
 });
 
@@ -227,11 +292,17 @@ describe('logging', () => {
         const before = await readBuyers(db.pool);
         const r = await sync(b);
         const after = await readBuyers(db.pool);
-        const { rows } = await db.pool.query<{ buyer_number: string; action: string; changed_columns: string[]; changed_at: Date }>(
-          `select buyer_number, action, changed_columns, changed_at from sync_buyer_changes where run_id = $1`,
-          [r.runId],
+        const { rows } = await db.pool.query<{
+          buyer_number: string;
+          action: string;
+          changed_columns: string[];
+          changed_at: Date;
+        }>(`select buyer_number, action, changed_columns, changed_at from sync_buyer_changes where run_id = $1`, [
+          r.runId,
+        ]);
+        const updated = [...after].filter(
+          ([k, v]) => before.has(k) && JSON.stringify(before.get(k)) !== JSON.stringify(v),
         );
-        const updated = [...after].filter(([k, v]) => before.has(k) && JSON.stringify(before.get(k)) !== JSON.stringify(v));
         expect(rows.map((x) => x.buyer_number).sort()).toEqual(updated.map(([k]) => k).sort());
         const cols = mapping.columns.map((c) => c.column);
         for (const x of rows) {
@@ -243,9 +314,11 @@ describe('logging', () => {
         }
         expect(rows.length).toBe(r.updated);
         // Inserts are traced through the run that inserted them, and every buyer through the run that last wrote it.
-        const { rows: provenance } = await db.pool.query<{ buyer_number: string; inserted_by_run: string; last_written_by_run: string }>(
-          `select buyer_number, inserted_by_run, last_written_by_run from buyer_sync.buyer_provenance`,
-        );
+        const { rows: provenance } = await db.pool.query<{
+          buyer_number: string;
+          inserted_by_run: string;
+          last_written_by_run: string;
+        }>(`select buyer_number, inserted_by_run, last_written_by_run from buyer_sync.buyer_provenance`);
         for (const p of provenance) {
           expect(p.inserted_by_run).toBe(before.has(p.buyer_number) ? r1.runId : r.runId);
           const written = !before.has(p.buyer_number) || updated.some(([k]) => k === p.buyer_number);
@@ -302,13 +375,26 @@ describe('logging', () => {
         await db.pool.query(
           `insert into sync_error_log (buyer_number, row_number, error_message, error_type, created_at)
            select b, r, 'm', t, c from unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[]) as x(b, r, t, c)`,
-          [entries.map((e) => e.buyer), entries.map((_, i) => i + 2), entries.map((e) => e.type), entries.map((e) => new Date(t0 + e.minute * 60_000))],
+          [
+            entries.map((e) => e.buyer),
+            entries.map((_, i) => i + 2),
+            entries.map((e) => e.type),
+            entries.map((e) => new Date(t0 + e.minute * 60_000)),
+          ],
         );
         const got = await logger.queryErrors(f);
         const want = entries
           .map((e, i) => ({ ...e, row: i + 2, at: t0 + e.minute * 60_000 }))
-          .filter((e) => (f.errorType === undefined || e.type === f.errorType) && (f.buyerNumber === undefined || e.buyer === f.buyerNumber))
-          .filter((e) => (f.startDate === undefined || e.at >= f.startDate.getTime()) && (f.endDate === undefined || e.at < f.endDate.getTime()));
+          .filter(
+            (e) =>
+              (f.errorType === undefined || e.type === f.errorType) &&
+              (f.buyerNumber === undefined || e.buyer === f.buyerNumber),
+          )
+          .filter(
+            (e) =>
+              (f.startDate === undefined || e.at >= f.startDate.getTime()) &&
+              (f.endDate === undefined || e.at < f.endDate.getTime()),
+          );
         expect(got.map((e) => e.rowNumber).sort()).toEqual(want.map((e) => e.row).sort());
         for (const e of got) {
           if (f.errorType) expect(e.errorType).toBe(f.errorType);
@@ -327,11 +413,19 @@ describe('retry queue', () => {
         await resetSyncState(db.pool);
         const started = Date.now();
         const r = await sync(rows);
-        const { rows: queue } = await db.pool.query<{ buyer_number: string; status: string; attempt_count: number; next_retry_at: Date; error_info: { error_type: string; source: string } }>(
-          `select buyer_number, status, attempt_count, next_retry_at, error_info from retry_queue`,
-        );
+        const { rows: queue } = await db.pool.query<{
+          buyer_number: string;
+          status: string;
+          attempt_count: number;
+          next_retry_at: Date;
+          error_info: { error_type: string; source: string };
+        }>(`select buyer_number, status, attempt_count, next_retry_at, error_info from retry_queue`);
         const fates = expectedFates(rows);
-        const retryable = new Set(fates.flatMap((f) => (f.fate === 'failed' && f.type !== 'constraint_violation' && f.buyerNumber !== null ? [f.buyerNumber] : [])));
+        const retryable = new Set(
+          fates.flatMap((f) =>
+            f.fate === 'failed' && f.type !== 'constraint_violation' && f.buyerNumber !== null ? [f.buyerNumber] : [],
+          ),
+        );
         const synced = new Set(fates.flatMap((f) => (f.fate === 'synced' ? [f.key] : [])));
         expect(new Set(queue.map((q) => q.buyer_number))).toEqual(retryable);
         for (const q of queue) {
@@ -349,7 +443,13 @@ describe('retry queue', () => {
   });
 
   it('a buyer that syncs in a later run closes its open retry entry', async () => {
-    const bad = [{ key: { text: '0042', key: '0042', usable: true }, cells: HEADER.slice(1).map((_, i) => ({ text: i === 8 ? '#REF!' : '', expect: { ok: null } })), ragged: false }] as GeneratedRow[];
+    const bad = [
+      {
+        key: { text: '0042', key: '0042', usable: true },
+        cells: HEADER.slice(1).map((_, i) => ({ text: i === 8 ? '#REF!' : '', expect: { ok: null } })),
+        ragged: false,
+      },
+    ] as GeneratedRow[];
     await sync(bad);
     expect((await db.pool.query(`select status from retry_queue`)).rows).toEqual([{ status: 'pending' }]);
     bad[0]!.cells[8] = { text: '100', expect: { ok: '100' } };
@@ -365,23 +465,34 @@ describe('upserts', () => {
         await resetSyncState(db.pool);
         const t1 = await db.pool.query<{ now: Date }>('select clock_timestamp() as now');
         await sync(a);
-        const first = await db.pool.query<{ buyer_number: string; id: string; created_at: Date; synced_at: Date; db_updated_at: Date }>(
-          `select buyer_number, id, created_at, synced_at, db_updated_at from buyers`,
-        );
+        const first = await db.pool.query<{
+          buyer_number: string;
+          id: string;
+          created_at: Date;
+          synced_at: Date;
+          db_updated_at: Date;
+        }>(`select buyer_number, id, created_at, synced_at, db_updated_at from buyers`);
         for (const row of first.rows) {
           expect(row.synced_at.getTime()).toBeGreaterThanOrEqual(t1.rows[0]!.now.getTime() - 5);
           expect(row.db_updated_at.getTime()).toBe(row.synced_at.getTime());
         }
         const t2 = await db.pool.query<{ now: Date }>('select clock_timestamp() as now');
         const r = await sync(b);
-        const second = await db.pool.query<{ buyer_number: string; id: string; created_at: Date; synced_at: Date; db_updated_at: Date }>(
-          `select buyer_number, id, created_at, synced_at, db_updated_at from buyers`,
-        );
+        const second = await db.pool.query<{
+          buyer_number: string;
+          id: string;
+          created_at: Date;
+          synced_at: Date;
+          db_updated_at: Date;
+        }>(`select buyer_number, id, created_at, synced_at, db_updated_at from buyers`);
         // 17/18: one row per buyer number, the same row (id) as before.
         const keys = second.rows.map((x) => x.buyer_number);
         expect(new Set(keys).size).toBe(keys.length);
         const firstById = new Map(first.rows.map((x) => [x.buyer_number, x]));
-        const { rows: changed } = await db.pool.query<{ buyer_number: string }>(`select buyer_number from sync_buyer_changes where run_id = $1`, [r.runId]);
+        const { rows: changed } = await db.pool.query<{ buyer_number: string }>(
+          `select buyer_number from sync_buyer_changes where run_id = $1`,
+          [r.runId],
+        );
         const changedSet = new Set(changed.map((c) => c.buyer_number));
         for (const row of second.rows) {
           const old = firstById.get(row.buyer_number);
@@ -406,25 +517,36 @@ describe('upserts', () => {
 describe('batches and metrics', () => {
   it('Property 21: rows are processed in batches of exactly the batch size, the last one possibly smaller', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom(...KEY_POOL), { maxLength: 60 }), fc.integer({ min: 1, max: 25 }), async (keys, batchSize) => {
-        await resetSyncState(db.pool);
-        const sizes: number[] = [];
-        const rows = keys.map((k) => ({ key: { text: k, key: k, usable: true }, cells: [], ragged: true }) as GeneratedRow);
-        const r = await sync(rows, { batchSize, onBatch: (n) => sizes.push(n) });
-        expect(sizes.reduce((a, n) => a + n, 0)).toBe(keys.length);
-        expect(sizes.slice(0, -1).every((n) => n === batchSize)).toBe(true);
-        if (sizes.length > 0) expect(sizes.at(-1)!).toBeLessThanOrEqual(batchSize);
-        expect(sizes.length).toBe(Math.ceil(keys.length / batchSize));
-        const { rows: run } = await db.pool.query(`select batches, batch_size from sync_runs where id = $1`, [r.runId]);
-        expect(run[0]).toEqual({ batches: sizes.length, batch_size: batchSize });
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...KEY_POOL), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 25 }),
+        async (keys, batchSize) => {
+          await resetSyncState(db.pool);
+          const sizes: number[] = [];
+          const rows = keys.map(
+            (k) => ({ key: { text: k, key: k, usable: true }, cells: [], ragged: true }) as GeneratedRow,
+          );
+          const r = await sync(rows, { batchSize, onBatch: (n) => sizes.push(n) });
+          expect(sizes.reduce((a, n) => a + n, 0)).toBe(keys.length);
+          expect(sizes.slice(0, -1).every((n) => n === batchSize)).toBe(true);
+          if (sizes.length > 0) expect(sizes.at(-1)!).toBeLessThanOrEqual(batchSize);
+          expect(sizes.length).toBe(Math.ceil(keys.length / batchSize));
+          const { rows: run } = await db.pool.query(`select batches, batch_size from sync_runs where id = $1`, [
+            r.runId,
+          ]);
+          expect(run[0]).toEqual({ batches: sizes.length, batch_size: batchSize });
+        },
+      ),
       RUNS,
     );
   });
 
-  it('the default batch size is the design\'s 100', async () => {
+  it("the default batch size is the design's 100", async () => {
     const sizes: number[] = [];
-    const rows = Array.from({ length: 250 }, (_, i) => ({ key: { text: String(i), key: String(i), usable: true }, cells: [], ragged: true }) as GeneratedRow);
+    const rows = Array.from(
+      { length: 250 },
+      (_, i) => ({ key: { text: String(i), key: String(i), usable: true }, cells: [], ragged: true }) as GeneratedRow,
+    );
     await sync(rows, { onBatch: (n) => sizes.push(n) });
     expect(sizes).toEqual([100, 100, 50]);
   });

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { projectRoot } from '../src/config.ts';
 import { CannotRunError } from '../src/errors.ts';
 import { loadMapping } from '../src/mapping/mapping.ts';
@@ -18,14 +18,10 @@ import { syncBuyers } from '../src/sync/engine.ts';
 import { IntegrityChecker, verifyIntegrity } from '../src/verify/checker.ts';
 import { reportJson, reportMarkdown, type VerificationReport } from '../src/verify/report.ts';
 import { cellsOf, expectedFates, keyPoolArb, sheetArb, type GeneratedRow } from './arbitraries.ts';
-import { createTestDatabase, resetSyncState, type TestDatabase } from './helpers.ts';
+import { resetSyncState, useTestDatabase } from './helpers.ts';
 
 const mapping = loadMapping(path.join(projectRoot, 'db', 'sheet-mapping.json'));
-let db: TestDatabase;
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-afterAll(() => db?.drop());
+const db = useTestDatabase();
 beforeEach(() => resetSyncState(db.pool));
 
 const RUNS = { numRuns: 100 };
@@ -38,7 +34,8 @@ const verify = (rows: GeneratedRow[], sample: number | null, seed?: bigint) =>
 function sheetKeys(rows: GeneratedRow[]): Map<string, number> {
   const keys = new Map<string, number>();
   rows.forEach((r, i) => {
-    if (r.key.usable && r.key.key !== null && r.key.text.trim() !== '' && !keys.has(r.key.key)) keys.set(r.key.key, i + 2);
+    if (r.key.usable && r.key.key !== null && r.key.text.trim() !== '' && !keys.has(r.key.key))
+      keys.set(r.key.key, i + 2);
   });
   return keys;
 }
@@ -52,7 +49,8 @@ async function databaseKeys(): Promise<Set<string>> {
   return new Set((await db.pool.query<{ b: string }>('select buyer_number as b from buyers')).rows.map((r) => r.b));
 }
 /** A value as a report shows it. */
-const shown = (v: string | null) => (v === null || v.length <= 1000 ? v : `${v.slice(0, 1000)}… (${v.length.toLocaleString('en-US')} characters)`);
+const shown = (v: string | null) =>
+  v === null || v.length <= 1000 ? v : `${v.slice(0, 1000)}… (${v.length.toLocaleString('en-US')} characters)`;
 
 /** Property 26: the report is stored as it was returned, with its findings. */
 async function expectStored(r: VerificationReport) {
@@ -76,41 +74,76 @@ async function expectStored(r: VerificationReport) {
     'select finding, buyer_number from buyer_sync.verification_findings where report_id = $1',
     [r.id],
   );
-  expect(findings.filter((f) => f.finding === 'missing').map((f) => f.buyer_number).sort()).toEqual(r.completeness.missing.map((m) => m.buyerNumber).sort());
-  expect(findings.filter((f) => f.finding === 'extra').map((f) => f.buyer_number).sort()).toEqual([...r.completeness.extra].sort());
-  const { rows: mismatches } = await db.pool.query('select count(*)::int as n from buyer_sync.verification_mismatches where report_id = $1', [r.id]);
+  expect(
+    findings
+      .filter((f) => f.finding === 'missing')
+      .map((f) => f.buyer_number)
+      .sort(),
+  ).toEqual(r.completeness.missing.map((m) => m.buyerNumber).sort());
+  expect(
+    findings
+      .filter((f) => f.finding === 'extra')
+      .map((f) => f.buyer_number)
+      .sort(),
+  ).toEqual([...r.completeness.extra].sort());
+  const { rows: mismatches } = await db.pool.query(
+    'select count(*)::int as n from buyer_sync.verification_mismatches where report_id = $1',
+    [r.id],
+  );
   expect(mismatches[0].n).toBe(r.accuracy.mismatches.length);
   // The JSON of contract.md.
   const json = reportJson(r);
-  expect(Object.keys(json)).toEqual(expect.arrayContaining(['timestamp', 'passed', 'summary', 'completeness', 'accuracy']));
-  expect(Object.keys(json.completeness)).toEqual(expect.arrayContaining(['complete', 'missing_count', 'missing_buyer_numbers']));
-  expect(Object.keys(json.accuracy)).toEqual(expect.arrayContaining(['accurate', 'sample_size', 'mismatch_count', 'mismatches']));
+  expect(Object.keys(json)).toEqual(
+    expect.arrayContaining(['timestamp', 'passed', 'summary', 'completeness', 'accuracy']),
+  );
+  expect(Object.keys(json.completeness)).toEqual(
+    expect.arrayContaining(['complete', 'missing_count', 'missing_buyer_numbers']),
+  );
+  expect(Object.keys(json.accuracy)).toEqual(
+    expect.arrayContaining(['accurate', 'sample_size', 'mismatch_count', 'mismatches']),
+  );
 }
 
 describe('Property 23: completeness', () => {
   it('after any sync and any drift, verify names exactly the sheet buyers missing from the database (with their first row) and the extra ones', async () => {
     await fc.assert(
       fc.asyncProperty(
-        keyPoolArb(30).chain((pool) => fc.tuple(sheetArb({ pool, maxRows: 35 }), fc.array(fc.boolean(), { minLength: 35, maxLength: 35 }), fc.integer({ min: 0, max: 4 }))),
+        keyPoolArb(30).chain((pool) =>
+          fc.tuple(
+            sheetArb({ pool, maxRows: 35 }),
+            fc.array(fc.boolean(), { minLength: 35, maxLength: 35 }),
+            fc.integer({ min: 0, max: 4 }),
+          ),
+        ),
         async ([rows, dropMask, extras]) => {
           await resetSyncState(db.pool);
           await fullSync(rows);
           const synced = [...(await databaseKeys())];
           const dropped = synced.filter((_, i) => dropMask[i]);
-          if (dropped.length > 0) await db.pool.query('delete from buyers where buyer_number = any($1::text[])', [dropped]);
-          if (extras > 0) await db.pool.query(`insert into buyers (buyer_number) select '余分 ' || i from generate_series(1, $1) i`, [extras]);
+          if (dropped.length > 0)
+            await db.pool.query('delete from buyers where buyer_number = any($1::text[])', [dropped]);
+          if (extras > 0)
+            await db.pool.query(`insert into buyers (buyer_number) select '余分 ' || i from generate_series(1, $1) i`, [
+              extras,
+            ]);
 
           const r = await verify(rows, 0);
           const onSheet = sheetKeys(rows);
           const inDb = await databaseKeys();
-          const missing = [...onSheet].filter(([k]) => !inDb.has(k)).map(([k, row]) => ({ buyerNumber: k, rowNumber: row }));
-          expect([...r.completeness.missing].sort((a, b) => a.rowNumber - b.rowNumber)).toEqual(missing.sort((a, b) => a.rowNumber - b.rowNumber));
+          const missing = [...onSheet]
+            .filter(([k]) => !inDb.has(k))
+            .map(([k, row]) => ({ buyerNumber: k, rowNumber: row }));
+          expect([...r.completeness.missing].sort((a, b) => a.rowNumber - b.rowNumber)).toEqual(
+            missing.sort((a, b) => a.rowNumber - b.rowNumber),
+          );
           expect(new Set(r.completeness.extra)).toEqual(new Set([...inDb].filter((k) => !onSheet.has(k))));
           expect(r.completeness.complete).toBe(missing.length === 0);
           expect(r.completeness.spreadsheetCount).toBe(onSheet.size);
           expect(r.completeness.databaseCount).toBe(inDb.size);
           // The read refreshed the snapshot: the missing-buyer view agrees.
-          const { rows: view } = await db.pool.query<{ buyer_number: string }>('select buyer_number from buyer_sync.missing_buyers');
+          const { rows: view } = await db.pool.query<{ buyer_number: string }>(
+            'select buyer_number from buyer_sync.missing_buyers',
+          );
           expect(new Set(view.map((v) => v.buyer_number))).toEqual(new Set(missing.map((m) => m.buyerNumber)));
           await expectStored(r);
         },
@@ -124,7 +157,9 @@ describe('Property 24: accuracy', () => {
   it('after syncing any sheet over any earlier one, a full comparison finds no difference (no false mismatch); rows that break a rule are counted as unverifiable, never as differences', async () => {
     await fc.assert(
       fc.asyncProperty(
-        keyPoolArb(25).chain((pool) => fc.tuple(sheetArb({ pool, maxRows: 25 }), sheetArb({ pool, maxRows: 25 }), fc.integer({ min: 0, max: 40 }))),
+        keyPoolArb(25).chain((pool) =>
+          fc.tuple(sheetArb({ pool, maxRows: 25 }), sheetArb({ pool, maxRows: 25 }), fc.integer({ min: 0, max: 40 })),
+        ),
         async ([before, after, sample]) => {
           await resetSyncState(db.pool);
           await fullSync(before);
@@ -152,56 +187,100 @@ describe('Property 24: accuracy', () => {
 describe('Property 25: mismatch detail', () => {
   it('a field changed behind the sync is found and named: buyer number, column, the sheet’s value (as the row rules read it) and the database’s', async () => {
     await fc.assert(
-      fc.asyncProperty(sheetArb({ maxRows: 20 }), fc.nat(), fc.integer({ min: 1, max: COLUMNS.length - 1 }), async (rows, pick, col) => {
-        await resetSyncState(db.pool);
-        await fullSync(rows);
-        const values = syncedValues(rows);
-        fc.pre(values.size > 0);
-        const key = [...values.keys()][pick % values.size]!;
-        const column = COLUMNS[col]!;
-        const type = mapping.columns[col]!.type;
-        const tampered = type === 'date' ? '1999-12-31' : type === 'bigint' ? '-4242' : 'tampered ✎ 改ざん';
-        // A value that differs from the sheet's (a null becomes the tampered value, a tampered-looking one something else).
-        const sheetValue = values.get(key)![col] ?? null;
-        const dbValue = sheetValue === tampered ? (type === 'date' ? '1999-12-30' : type === 'bigint' ? '-4243' : 'tampered again') : tampered;
-        await db.pool.query(`update buyers set ${pg.escapeIdentifier(column)} = $2 where buyer_number = $1`, [key, dbValue]);
+      fc.asyncProperty(
+        sheetArb({ maxRows: 20 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: COLUMNS.length - 1 }),
+        async (rows, pick, col) => {
+          await resetSyncState(db.pool);
+          await fullSync(rows);
+          const values = syncedValues(rows);
+          fc.pre(values.size > 0);
+          const key = [...values.keys()][pick % values.size]!;
+          const column = COLUMNS[col]!;
+          const type = mapping.columns[col]!.type;
+          const tampered = type === 'date' ? '1999-12-31' : type === 'bigint' ? '-4242' : 'tampered ✎ 改ざん';
+          // A value that differs from the sheet's (a null becomes the tampered value, a tampered-looking one something else).
+          const sheetValue = values.get(key)![col] ?? null;
+          const dbValue =
+            sheetValue === tampered
+              ? type === 'date'
+                ? '1999-12-30'
+                : type === 'bigint'
+                  ? '-4243'
+                  : 'tampered again'
+              : tampered;
+          await db.pool.query(`update buyers set ${pg.escapeIdentifier(column)} = $2 where buyer_number = $1`, [
+            key,
+            dbValue,
+          ]);
 
-        const r = await verify(rows, null);
-        expect(r.accuracy.mismatches).toEqual([{ buyerNumber: key, field: column, spreadsheetValue: shown(sheetValue), databaseValue: dbValue }]);
-        expect(r.accuracy).toMatchObject({ accurate: false, mismatchCount: 1, mismatchedBuyers: 1 });
-        expect(r.passed).toBe(false);
-        await expectStored(r);
-        const { rows: stored } = await db.pool.query('select buyer_number, field, spreadsheet_value, database_value from buyer_sync.verification_mismatches where report_id = $1', [r.id]);
-        expect(stored).toEqual([{ buyer_number: key, field: column, spreadsheet_value: shown(sheetValue), database_value: dbValue }]);
-        // A deleted value (null in the database) is a difference too.
-        if (sheetValue !== null) {
-          await db.pool.query(`update buyers set ${pg.escapeIdentifier(column)} = null where buyer_number = $1`, [key]);
-          const cleared = await verify(rows, null);
-          expect(cleared.accuracy.mismatches).toEqual([{ buyerNumber: key, field: column, spreadsheetValue: shown(sheetValue), databaseValue: null }]);
-        }
-      }),
-      RUNS,
+          const r = await verify(rows, null);
+          expect(r.accuracy.mismatches).toEqual([
+            { buyerNumber: key, field: column, spreadsheetValue: shown(sheetValue), databaseValue: dbValue },
+          ]);
+          expect(r.accuracy).toMatchObject({ accurate: false, mismatchCount: 1, mismatchedBuyers: 1 });
+          expect(r.passed).toBe(false);
+          await expectStored(r);
+          const { rows: stored } = await db.pool.query(
+            'select buyer_number, field, spreadsheet_value, database_value from buyer_sync.verification_mismatches where report_id = $1',
+            [r.id],
+          );
+          expect(stored).toEqual([
+            { buyer_number: key, field: column, spreadsheet_value: shown(sheetValue), database_value: dbValue },
+          ]);
+          // A deleted value (null in the database) is a difference too.
+          if (sheetValue !== null) {
+            await db.pool.query(`update buyers set ${pg.escapeIdentifier(column)} = null where buyer_number = $1`, [
+              key,
+            ]);
+            const cleared = await verify(rows, null);
+            expect(cleared.accuracy.mismatches).toEqual([
+              { buyerNumber: key, field: column, spreadsheetValue: shown(sheetValue), databaseValue: null },
+            ]);
+          }
+        },
+      ),
+      // A run is a sync and two verifications; 50 runs tamper each of the 13 columns about four times, over
+      // hostile sheets of up to 20 rows.
+      { numRuns: 50 },
     );
   });
 });
 
 describe('Property 26 and what operators rely on', () => {
-  const row = (key: string, over: Record<number, string> = {}) => HEADER.map((_, i) => (i === 0 ? key : (over[i] ?? `${HEADER[i]} of ${key}`)).replace(/^(Inquiry Date|Next Follow-up) of .*/, '2024-03-15').replace(/^Budget of .*/, '¥35,000,000'));
+  const row = (key: string, over: Record<number, string> = {}) =>
+    HEADER.map((_, i) =>
+      (i === 0 ? key : (over[i] ?? `${HEADER[i]} of ${key}`))
+        .replace(/^(Inquiry Date|Next Follow-up) of .*/, '2024-03-15')
+        .replace(/^Budget of .*/, '¥35,000,000'),
+    );
   const sheet = (rows: string[][]) => new ArraySheetSource(HEADER, rows, 'sheet');
 
   it('an untouched sync: nothing found; a tampered field, a deleted buyer and an extra buyer: each found and named', async () => {
     const rows = Array.from({ length: 50 }, (_, i) => row(String(i + 1).padStart(6, '0')));
     await syncBuyers(db.pool, { mode: 'full', source: sheet(rows), mapping });
     const clean = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: null });
-    expect(clean).toMatchObject({ passed: true, summary: 'passed: all 50 sheet buyers are in the database; 50 sampled buyers match the sheet in every column' });
+    expect(clean).toMatchObject({
+      passed: true,
+      summary: 'passed: all 50 sheet buyers are in the database; 50 sampled buyers match the sheet in every column',
+    });
 
     await db.pool.query(`update buyers set phone = '000-0000-0000' where buyer_number = '000007'`);
     await db.pool.query(`delete from buyers where buyer_number = '000012'`);
     await db.pool.query(`insert into buyers (buyer_number, name) values ('999999', 'someone')`);
     const r = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: null });
     expect(r.passed).toBe(false);
-    expect(r.completeness).toMatchObject({ complete: false, missingCount: 1, missing: [{ buyerNumber: '000012', rowNumber: 13 }], extraCount: 1, extra: ['999999'] });
-    expect(r.accuracy.mismatches).toEqual([{ buyerNumber: '000007', field: 'phone', spreadsheetValue: 'Phone of 000007', databaseValue: '000-0000-0000' }]);
+    expect(r.completeness).toMatchObject({
+      complete: false,
+      missingCount: 1,
+      missing: [{ buyerNumber: '000012', rowNumber: 13 }],
+      extraCount: 1,
+      extra: ['999999'],
+    });
+    expect(r.accuracy.mismatches).toEqual([
+      { buyerNumber: '000007', field: 'phone', spreadsheetValue: 'Phone of 000007', databaseValue: '000-0000-0000' },
+    ]);
     expect(r.summary).toBe(
       'failed: 1 sheet buyer of 50 missing from the database (000012); 1 sampled buyer of 49 differs from the sheet (1 column: 000007); 1 buyer in the database no longer on the sheet (kept)',
     );
@@ -236,7 +315,12 @@ describe('Property 26 and what operators rely on', () => {
     await db.pool.query(`update buyers set notes = notes || 'x' where buyer_number = 'L1'`);
     const r = await verifyIntegrity(db.pool, { source: sheet([row('L1', { 13: long })]), mapping, sample: null });
     expect(r.accuracy.mismatches).toEqual([
-      { buyerNumber: 'L1', field: 'notes', spreadsheetValue: `${'あ'.repeat(1000)}… (5,000 characters)`, databaseValue: `${'あ'.repeat(1000)}… (5,001 characters)` },
+      {
+        buyerNumber: 'L1',
+        field: 'notes',
+        spreadsheetValue: `${'あ'.repeat(1000)}… (5,000 characters)`,
+        databaseValue: `${'あ'.repeat(1000)}… (5,001 characters)`,
+      },
     ]);
   });
 
@@ -244,9 +328,17 @@ describe('Property 26 and what operators rely on', () => {
     const rows = [row('V1'), row('V2')];
     const run = await syncBuyers(db.pool, { mode: 'full', source: sheet(rows), mapping });
     await db.pool.query(`update buyers set name = '秘密の改ざん' where buyer_number = 'V2'`);
-    const bad = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: null, trigger: 'after_sync', runId: run.runId });
+    const bad = await verifyIntegrity(db.pool, {
+      source: sheet(rows),
+      mapping,
+      sample: null,
+      trigger: 'after_sync',
+      runId: run.runId,
+    });
     expect(bad.passed).toBe(false);
-    const { rows: alerts } = await db.pool.query(`select type, severity, message, details from sync_alerts where type = 'verification_failed'`);
+    const { rows: alerts } = await db.pool.query(
+      `select type, severity, message, details from sync_alerts where type = 'verification_failed'`,
+    );
     expect(alerts).toEqual([
       {
         type: 'verification_failed',
@@ -260,8 +352,16 @@ describe('Property 26 and what operators rely on', () => {
     await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: null });
     expect((await db.pool.query(`select count(*)::int as n from sync_alerts`)).rows[0].n).toBe(1);
     await db.pool.query(`update buyers set name = 'Name of V2' where buyer_number = 'V2'`);
-    await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: null, trigger: 'after_sync', runId: run.runId });
-    const { rows: after } = await db.pool.query(`select severity, resolves is not null as notice, resolved_at is not null as resolved from sync_alerts order by created_at`);
+    await verifyIntegrity(db.pool, {
+      source: sheet(rows),
+      mapping,
+      sample: null,
+      trigger: 'after_sync',
+      runId: run.runId,
+    });
+    const { rows: after } = await db.pool.query(
+      `select severity, resolves is not null as notice, resolved_at is not null as resolved from sync_alerts order by created_at`,
+    );
     expect(after).toEqual([
       { severity: 'critical', notice: false, resolved: true },
       { severity: 'info', notice: true, resolved: false },
@@ -273,17 +373,40 @@ describe('Property 26 and what operators rely on', () => {
     const rows = Array.from({ length: 30 }, (_, i) => row(`F${i}`));
     const run = await syncBuyers(db.pool, { mode: 'full', source: sheet(rows), mapping });
     await db.pool.query(`update buyers set assignee = 'someone else' where buyer_number = 'F17'`);
-    const bad = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: null, trigger: 'after_sync', runId: run.runId });
+    const bad = await verifyIntegrity(db.pool, {
+      source: sheet(rows),
+      mapping,
+      sample: null,
+      trigger: 'after_sync',
+      runId: run.runId,
+    });
     expect(bad.accuracy.mismatchCount).toBe(1);
     const h = await evaluateHealth(db.pool);
     expect(h.healthy).toBe(false);
-    expect(h.issues).toEqual([expect.stringContaining('1 of 30 sampled buyer(s) differ from the sheet rows the sync had just read')]);
+    expect(h.issues).toEqual([
+      expect.stringContaining('1 of 30 sampled buyer(s) differ from the sheet rows the sync had just read'),
+    ]);
     // A sample of none still compares F17: the alert cannot resolve by not looking.
-    const again = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: 0, trigger: 'after_sync', runId: run.runId });
+    const again = await verifyIntegrity(db.pool, {
+      source: sheet(rows),
+      mapping,
+      sample: 0,
+      trigger: 'after_sync',
+      runId: run.runId,
+    });
     expect(again.accuracy).toMatchObject({ sampleSize: 1, mismatchCount: 1 });
-    expect((await db.pool.query(`select count(*)::int as n from sync_alerts where resolved_at is null and resolves is null`)).rows[0].n).toBe(1);
+    expect(
+      (await db.pool.query(`select count(*)::int as n from sync_alerts where resolved_at is null and resolves is null`))
+        .rows[0].n,
+    ).toBe(1);
     await db.pool.query(`update buyers set assignee = 'Assignee of F17' where buyer_number = 'F17'`);
-    const fixed = await verifyIntegrity(db.pool, { source: sheet(rows), mapping, sample: 0, trigger: 'after_sync', runId: run.runId });
+    const fixed = await verifyIntegrity(db.pool, {
+      source: sheet(rows),
+      mapping,
+      sample: 0,
+      trigger: 'after_sync',
+      runId: run.runId,
+    });
     expect(fixed.accuracy).toMatchObject({ sampleSize: 1, mismatchCount: 0 });
     expect((await evaluateHealth(db.pool)).healthy).toBe(true);
   });
@@ -295,11 +418,25 @@ describe('Property 26 and what operators rely on', () => {
       const edited = [row('C1', { 10: 'VIP' }), row('C2', { 10: 'open' })];
       const run = await syncBuyers(db.pool, { mode: 'full', source: sheet(edited), mapping });
       expect(run).toMatchObject({ failed: 1, updated: 1 });
-      const after = await verifyIntegrity(db.pool, { source: sheet(edited), mapping, sample: null, trigger: 'after_sync', runId: run.runId });
-      expect(after.accuracy).toMatchObject({ mismatchCount: 0, unverifiableCount: 1, unverifiable: [{ buyerNumber: 'C1', rowNumber: 2 }], sampleSize: 1 });
+      const after = await verifyIntegrity(db.pool, {
+        source: sheet(edited),
+        mapping,
+        sample: null,
+        trigger: 'after_sync',
+        runId: run.runId,
+      });
+      expect(after.accuracy).toMatchObject({
+        mismatchCount: 0,
+        unverifiableCount: 1,
+        unverifiable: [{ buyerNumber: 'C1', rowNumber: 2 }],
+        sampleSize: 1,
+      });
       const byHand = await verifyIntegrity(db.pool, { source: sheet(edited), mapping, sample: null });
       expect(byHand.accuracy).toMatchObject({ mismatchCount: 0, unverifiableCount: 1 });
-      expect((await db.pool.query(`select count(*)::int as n from sync_alerts where type = 'verification_failed'`)).rows[0].n).toBe(0);
+      expect(
+        (await db.pool.query(`select count(*)::int as n from sync_alerts where type = 'verification_failed'`)).rows[0]
+          .n,
+      ).toBe(0);
     } finally {
       await db.pool.query(`alter table buyers drop constraint no_vip`);
     }
@@ -311,7 +448,9 @@ describe('Property 26 and what operators rely on', () => {
     try {
       await holder.query('select pg_advisory_lock(7340001)');
       await expect(verifyIntegrity(db.pool, { source: sheet([row('X')]), mapping, sample: null })).rejects.toThrow(
-        new CannotRunError('a sync run is in progress; verify when it has finished (a verification compares a database no sync is writing)'),
+        new CannotRunError(
+          'a sync run is in progress; verify when it has finished (a verification compares a database no sync is writing)',
+        ),
       );
     } finally {
       await holder.end();
