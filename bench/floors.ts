@@ -10,13 +10,18 @@
  * no validation).
  */
 import { writeFileSync } from 'node:fs';
+import { escapeIdentifier as id } from 'pg';
+import { DEFAULT_MAPPING } from '../src/sample/generate.ts';
 
-export const COLUMNS = ['buyer_number', 'name', 'phone', 'email', 'address', 'inquiry_date', 'inquiry_source', 'desired_area', 'property_type', 'budget', 'status', 'assignee', 'next_follow_up', 'notes'];
+/** The mapped columns (db/sheet-mapping.json), in the sheet's order, quoted. */
+export const COLUMNS = DEFAULT_MAPPING.columns.map((c) => id(c.column));
+const KEY = id(DEFAULT_MAPPING.key);
+const TYPE = new Map(DEFAULT_MAPPING.columns.map((c) => [id(c.column), c.type]));
 
 /** The sync's typing, in SQL: empty is null; a date with - or /; an amount with its separators and yen signs dropped. */
 function typed(c: string): string {
-  if (c === 'inquiry_date' || c === 'next_follow_up') return `to_date(nullif(${c}, ''), 'YYYY-MM-DD')`;
-  if (c === 'budget') return `nullif(regexp_replace(${c}, '[^0-9]', '', 'g'), '')::bigint`;
+  if (TYPE.get(c) === 'date') return `to_date(nullif(${c}, ''), 'YYYY-MM-DD')`;
+  if (TYPE.get(c) === 'bigint') return `nullif(regexp_replace(${c}, '[^0-9]', '', 'g'), '')::bigint`;
   return `nullif(${c}, '')`;
 }
 
@@ -25,15 +30,16 @@ const copy = (csv: string) => `\\copy staging from '${csv.replaceAll("'", "''")}
 function load(target: string): string {
   return `insert into ${target} (${COLUMNS.join(', ')}, synced_at, db_updated_at)
 select ${COLUMNS.map(typed).join(', ')}, now(), now() from staging
-on conflict (buyer_number) do update set ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}, synced_at = excluded.synced_at, db_updated_at = excluded.db_updated_at;`;
+on conflict (${KEY}) do update set ${COLUMNS.filter((c) => c !== KEY)
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')}, synced_at = excluded.synced_at, db_updated_at = excluded.db_updated_at;`;
 }
 
 /** psql script: COPY into staging, then one INSERT … ON CONFLICT into a temporary table (one index, no WAL). */
 export function temporaryFloorSql(csv: string): string {
   return `begin;
 create temp table staging (${COLUMNS.map((c) => `${c} text`).join(', ')}) on commit drop;
-create temp table floor_buyers (buyer_number text primary key, name text, phone text, email text, address text, inquiry_date date,
-  inquiry_source text, desired_area text, property_type text, budget bigint, status text, assignee text, next_follow_up date, notes text,
+create temp table floor_buyers (${COLUMNS.map((c) => `${c} ${TYPE.get(c)}${c === KEY ? ' primary key' : ''}`).join(', ')},
   synced_at timestamptz, db_updated_at timestamptz) on commit drop;
 ${copy(csv)}
 ${load('floor_buyers')}

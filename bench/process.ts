@@ -31,7 +31,8 @@ export function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = proces
         rssKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
         rmSync(rssFile, { force: true });
       }
-      if (code !== 0 && code !== 1) return reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      if (code !== 0 && code !== 1)
+        return reject(new Error(`${cmd} ${argv.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
       resolve({ ms, rssKb, stdout });
     });
   });
@@ -43,9 +44,18 @@ export function run(cmd: string, argv: string[], env: NodeJS.ProcessEnv = proces
  * script, ARGS.
  */
 export function cliCommand(cli: string, args: string[]): [string, string[]] {
-  const start = (JSON.parse(readFileSync(path.join(path.dirname(cli), '..', 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const start = (
+    JSON.parse(readFileSync(path.join(path.dirname(cli), '..', 'package.json'), 'utf8')) as {
+      scripts: { start: string };
+    }
+  ).scripts.start;
   const words = start.split(/\s+/);
-  const flags = words.slice(1, words.findIndex((w) => w.endsWith('buyer-sync.js'))).filter((w) => w.startsWith('--'));
+  const flags = words
+    .slice(
+      1,
+      words.findIndex((w) => w.endsWith('buyer-sync.js')),
+    )
+    .filter((w) => w.startsWith('--'));
   return [process.execPath, [...flags, cli, ...args]];
 }
 

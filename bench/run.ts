@@ -18,7 +18,16 @@
  * server, or the embedded one; scratch databases only.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,10 +60,15 @@ interface Sheet {
 }
 
 const SHEETS: Sheet[] = [
-  { name: 'friendly', describe: 'short values, ISO dates, plain amounts', options: { count: rows, seed: 7, plain: true } },
+  {
+    name: 'friendly',
+    describe: 'short values, ISO dates, plain amounts',
+    options: { count: rows, seed: 7, plain: true },
+  },
   {
     name: 'realistic',
-    describe: 'notes on most buyers and a few of up to 20,000 characters, Japanese text, dates with / and amounts with ¥, 円 and commas',
+    describe:
+      'notes on most buyers and a few of up to 20,000 characters, Japanese text, dates with / and amounts with ¥, 円 and commas',
     options: { count: rows, seed: 7, hard: true },
   },
 ];
@@ -82,13 +96,19 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
   log(`${sheet.name}: generating ${rows.toLocaleString('en-US')} buyers`);
   await writeCsv(csv, sheet.options);
   // The same sheet with one cell edited: the first buyer's status.
-  await writeCsv(changed, sheet.options, (i, row) => (i === 1 ? [...row.slice(0, 10), row[10] === '成約' ? '商談中' : '成約', ...row.slice(11)] : row));
+  await writeCsv(changed, sheet.options, (i, row) =>
+    i === 1 ? [...row.slice(0, 10), row[10] === '成約' ? '商談中' : '成約', ...row.slice(11)] : row,
+  );
   // That sheet with one new buyer at the bottom: the usual change between two scheduled syncs.
   const grownCsv = path.join(dir, `${sheet.name}-${rows}-grown.csv`);
   copyFileSync(changed, grownCsv);
   const [, newcomer] = generateRows({ ...sheet.options, count: 1, seed: 99 });
   appendFileSync(grownCsv, csvLine([`N${rows + 1}`, ...newcomer!.slice(1)]));
-  const files = { temporary: path.join(dir, 'floor-temporary.sql'), table: path.join(dir, 'floor-table.sql'), pgloader: path.join(dir, 'load.pgloader') };
+  const files = {
+    temporary: path.join(dir, 'floor-temporary.sql'),
+    table: path.join(dir, 'floor-table.sql'),
+    pgloader: path.join(dir, 'load.pgloader'),
+  };
   writeFileSync(files.temporary, temporaryFloorSql(csv));
   writeFileSync(files.table, tableFloorSql(csv));
   const withPgloader = installed('pgloader');
@@ -118,7 +138,9 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
     if (withPgloader) {
       execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', floorUrl, '-c', pgloaderSetupSql]);
       loader.push((await run('pgloader', ['--quiet', pgloaderCommand(csv, floorUrl, files.pgloader)])).ms);
-      const [{ n: loaded }] = (await query(floorUrl, 'select count(*)::int as n from pgloader_buyers')) as [{ n: number }];
+      const [{ n: loaded }] = (await query(floorUrl, 'select count(*)::int as n from pgloader_buyers')) as [
+        { n: number },
+      ];
       if (loaded !== rows) throw new Error(`pgloader loaded ${loaded} rows, not ${rows}`);
     }
     await dropDatabase(adminUrl, 'buyer_sync_bench_floor');
@@ -129,26 +151,33 @@ async function measure(adminUrl: string, dir: string, sheet: Sheet): Promise<Fig
     if (f.r.inserted !== rows || f.r.failed !== 0) throw new Error(`full sync did not insert every row: ${f.t.stdout}`);
     full.push(f.t);
     const r = await sync(url, csv);
-    if (r.r.unchanged !== rows || r.r.inserted + r.r.updated !== 0) throw new Error(`re-sync was not a no-change run: ${r.t.stdout}`);
+    if (r.r.unchanged !== rows || r.r.inserted + r.r.updated !== 0)
+      throw new Error(`re-sync was not a no-change run: ${r.t.stdout}`);
     noChange.push(r.t);
     const k = await run(...cliCommand(CLI, ['sync', '--source', csv, '--json', '--if-changed']), env(url));
-    if (JSON.parse(k.stdout).status !== 'skipped') throw new Error(`sync --if-changed of the unchanged file did not skip: ${k.stdout}`);
+    if (JSON.parse(k.stdout).status !== 'skipped')
+      throw new Error(`sync --if-changed of the unchanged file did not skip: ${k.stdout}`);
     ifChanged.push(k);
     const c = await sync(url, changed);
-    if (c.r.updated !== 1 || c.r.unchanged !== rows - 1) throw new Error(`the one-cell change was not one update: ${c.t.stdout}`);
+    if (c.r.updated !== 1 || c.r.unchanged !== rows - 1)
+      throw new Error(`the one-cell change was not one update: ${c.t.stdout}`);
     oneChange.push(c.t);
     const snapshotFile = `select relfilenode from pg_class where oid = 'buyer_sync_private.sheet_buyers'::regclass`;
     const [before] = await query(url, snapshotFile);
     const g = await sync(url, grownCsv);
-    if (g.r.inserted !== 1 || g.r.unchanged !== rows) throw new Error(`the grown sheet was not one insert: ${g.t.stdout}`);
+    if (g.r.inserted !== 1 || g.r.unchanged !== rows)
+      throw new Error(`the grown sheet was not one insert: ${g.t.stdout}`);
     const [after] = await query(url, snapshotFile);
-    if (before!.relfilenode !== after!.relfilenode) throw new Error('the grown sheet rewrote the sheet snapshot instead of appending to it');
+    if (before!.relfilenode !== after!.relfilenode)
+      throw new Error('the grown sheet rewrote the sheet snapshot instead of appending to it');
     grown.push(g.t);
 
     // The diff itself, in SQL, both directions (the snapshot holds N buyer numbers now).
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    await client.query(`delete from buyers where buyer_number in (select buyer_number from buyers order by buyer_number limit 100)`);
+    await client.query(
+      `delete from buyers where buyer_number in (select buyer_number from buyers order by buyer_number limit 100)`,
+    );
     const t = performance.now();
     const missing = await client.query(`select buyer_number from buyer_sync.missing_buyers`);
     const extra = await client.query(`select buyer_number from buyer_sync.extra_buyers`);
@@ -211,7 +240,7 @@ ${line('**table floor**: the same into a table shaped like `buyers` (its default
 ${f.pgloader === null ? '| pgloader | not installed (`apt-get install pgloader`) | | |' : line(`${pgloaderVersion ?? 'pgloader'}, the same file into text columns (no typing, no validation)`, f.pgloader)}
 ${line('`buyer-sync sync`, full (every row inserted)', full)}
 ${line('`buyer-sync sync`, no change (nothing written)', noChange)}
-${line('`buyer-sync sync --if-changed`, no change (the file\'s hash is the last full read\'s: nothing parsed, a skipped run recorded)', ifChanged)}
+${line("`buyer-sync sync --if-changed`, no change (the file's hash is the last full read's: nothing parsed, a skipped run recorded)", ifChanged)}
 ${line('`buyer-sync sync`, one cell changed (one row written)', oneChange)}
 ${line('`buyer-sync sync`, one buyer added at the bottom (one row written, the snapshot appended to)', grown)}
 | missing-buyer diff in SQL (both directions) | ${f.diffMs.toFixed(0)} ms | | |
@@ -230,7 +259,7 @@ function sheetsApiSection(figures: SourceFigures[], count: number): string {
   return `
 ### Reading from Google Sheets
 
-${count.toLocaleString('en-US')} rows × ${HEADER.length} columns served by the local fake Sheets API (test/fake-sheets.ts) and read
+${count.toLocaleString('en-US')} rows × ${HEADER.length} columns served by the local fake Sheets API (src/testing/fake-sheets.ts) and read
 through the real \`@googleapis/sheets\` client, against the CSV export of the same sheet; whole \`buyer-sync sync\` processes.
 
 | source | requests | bytes received | full sync |
@@ -253,7 +282,9 @@ async function main() {
     const figures: Figures[] = [];
     for (const sheet of SHEETS) figures.push(await measure(adminUrl, dir, sheet));
     const pgVersion = execFileSync('psql', ['-Atc', 'show server_version', adminUrl], { encoding: 'utf8' }).trim();
-    const pgloaderVersion = installed('pgloader') ? execFileSync('pgloader', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim() : null;
+    const pgloaderVersion = installed('pgloader')
+      ? execFileSync('pgloader', ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim()
+      : null;
     let sheetsSection = '';
     const sheetsRows = Number(args['sheets-rows']);
     if (sheetsRows > 0 && rows === 100_000) {
