@@ -5,10 +5,13 @@
  * the API (run error messages, skipped_because, error-log messages, retry
  * entries, alert messages and details, the verification summary, and so the
  * verdict's reason), no row of any buyer_sync_api view or function, read as
- * the dashboard's role, contains a canary.
+ * the dashboard's role, contains a canary. And the service log's redaction
+ * (src/redact.ts, in TypeScript so the log works with the database gone)
+ * is the API's, text for text.
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
+import { redactIds } from '../src/redact.ts';
 import { useTestDatabase } from './helpers.ts';
 
 const db = useTestDatabase();
@@ -132,3 +135,49 @@ it('no API field, read as the dashboard, shows a spreadsheet id, URL, path or co
     c.release();
   }
 }, 120_000);
+
+it("the service log's redaction (src/redact.ts) is the API's (buyer_sync_private.redact_ids), text for text", async () => {
+  // ASCII only: PostgreSQL's \s and case folding outside ASCII follow the database's locale, JavaScript's do not.
+  const noise = fc.string({
+    unit: fc.constantFrom(...`abcsXYZ019_-./\\:'" =,;(){}[]<>@+~\t\n`.split('')),
+    maxLength: 20,
+  });
+  const fragment = fc.oneof(
+    noise,
+    leakArb.map((l) => l.text(l.canary)),
+    leakArb.map((l) => l.source(l.canary)),
+    fc.constantFrom(
+      'spreadsheet ',
+      'Sheet: "',
+      "SPREADSHEET '",
+      'sheet=',
+      'document ',
+      'password=',
+      'PWD=',
+      'gsheets:',
+      'C:\\',
+      '\\\\',
+      '~/',
+      '/',
+      'https://',
+      'Postgres://',
+      'amqps://',
+      'x:',
+    ),
+    fc.stringMatching(/^[A-Za-z0-9_-]{18,45}$/),
+  );
+  const texts = fc.array(
+    fc.array(fragment, { maxLength: 6 }).map((a) => a.join('')),
+    { minLength: 1, maxLength: 40 },
+  );
+  await fc.assert(
+    fc.asyncProperty(texts, async (batch) => {
+      const { rows } = await db.pool.query<{ r: string }>(
+        'select buyer_sync_private.redact_ids(t) as r from unnest($1::text[]) with ordinality as u(t, i) order by i',
+        [batch],
+      );
+      expect(batch.map(redactIds)).toEqual(rows.map((r) => r.r));
+    }),
+    { numRuns: 60 },
+  );
+});

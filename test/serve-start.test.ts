@@ -2,9 +2,10 @@
  * `serve` at start: a first full sync when the last one is older than the
  * schedule's period (here: none at all), without waiting for the cron tick;
  * none when a recent one succeeded; `start` always enqueues one, and the two
- * never make two jobs (the job key of buyer_sync.request_sync()).
+ * never make two jobs (the job key of buyer_sync.request_sync()). Its log
+ * names the sheet's file as the API does, `<file>`, never its path.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,7 +53,10 @@ describe('serve at start', () => {
       expect((await query<{ n: number }>('select count(*)::int as n from buyers'))[0]!.n).toBe(25);
     } finally {
       const r = await stop(first);
-      expect(r.stdout).toMatch(/enqueued a first sync of .*sheet\.csv \(job \d+\): no full sync has succeeded yet/);
+      expect(r.stdout).toMatch(/enqueued a first sync of <file> \(job \d+\): no full sync has succeeded yet/);
+      expect(r.stdout).toMatch(/sync run [0-9a-f-]{36} \(full\) of <file>: 25 rows read/);
+      expect(r.stdout).toMatch(/dashboard at http:\/\/127\.0\.0\.1:\d+\/ /);
+      expect(r.stdout + r.stderr).not.toContain(path.basename(dir));
     }
     const again = spawnCli(['serve'], env);
     try {
@@ -62,10 +66,26 @@ describe('serve at start', () => {
         30_000,
       );
       expect(await query(`select 1 from graphile_worker.jobs where task_identifier = 'buyers__sync'`)).toEqual([]);
+      // The file gone: the failure the log shows says which file as `<file>`.
+      renameSync(source, `${source}.moved`);
+      await query('select buyer_sync.request_sync()');
+      await waitFor(
+        'the failed read logged',
+        async () => /\(buyers__sync\) failed, attempt 1/.test(again.output().stdout),
+        30_000,
+      );
     } finally {
       const r = await stop(again);
       expect(r.stdout).not.toMatch(/enqueued a first sync/);
+      expect(r.stdout).toMatch(/<file>/);
+      expect(r.stdout + r.stderr).not.toContain(path.basename(dir));
     }
-    expect((await query<{ n: number }>(`select count(*)::int as n from sync_runs where mode = 'full'`))[0]!.n).toBe(1);
+    expect(
+      (
+        await query<{ n: number }>(
+          `select count(*)::int as n from sync_runs where mode = 'full' and status = 'succeeded'`,
+        )
+      )[0]!.n,
+    ).toBe(1);
   });
 });

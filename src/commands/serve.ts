@@ -13,14 +13,21 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/connection.ts';
 import { CannotRunError, ExitCode } from '../errors.ts';
 import { loadMapping } from '../mapping/mapping.ts';
+import { redactLogLine } from '../redact.ts';
 import { cronPeriodMs, startWorker, stopReason } from '../worker/runtime.ts';
 import { lastFullSyncAt, recordSchedules, requestSync, syncJobPending } from '../worker/sql.ts';
-import { getConfig, withDatabase, type CommandContext } from './common.ts';
+import { diag, getConfig, withDatabase, type CommandContext } from './common.ts';
 import { engineOptions } from './sync.ts';
 
 /** One line of the service's log, on stdout, stamped. */
-export function serviceLog(line: string): void {
-  process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+export function serviceLog(line: string, keep: readonly string[] = []): void {
+  // Redacted as the API redacts (src/redact.ts): no sheet address, server path or connection string in the journal.
+  process.stdout.write(`${new Date().toISOString()} ${redactLogLine(line, keep)}\n`);
+}
+
+/** A diagnostic of the service (the embedded server starting, say), on stderr as every command's, redacted as its log. */
+export function serviceDiag(line: string): void {
+  diag(redactLogLine(line));
 }
 
 /**
@@ -77,6 +84,7 @@ export async function runServe(
       (config.operatorToken
         ? 'operator actions with DASHBOARD_OPERATOR_TOKEN'
         : 'read-only: set DASHBOARD_OPERATOR_TOKEN for operator actions'),
+    [web.url],
   );
   // The report tab (SHEET_REPORT_TAB): said once when it cannot be written; recorded so the database enqueues its writes.
   const { recordReportSetting, reportWriteProblem } = await import('../report/tab.ts');
@@ -129,5 +137,5 @@ export async function runServe(
 
 export async function serveCommand(): Promise<number> {
   const config = getConfig();
-  return withDatabase(config, (db, ctx) => runServe(db, config, ctx));
+  return withDatabase(config, (db, ctx) => runServe(db, config, ctx), { log: serviceDiag });
 }

@@ -6,7 +6,7 @@
  */
 import { migrate } from '../db/migrate.ts';
 import { getConfig, withDatabase } from './common.ts';
-import { runServe, serviceLog } from './serve.ts';
+import { runServe, serviceDiag, serviceLog } from './serve.ts';
 
 /**
  * The connection string as the service log shows it: the embedded server's
@@ -31,12 +31,12 @@ export async function startCommand(): Promise<number> {
     async (db, ctx) => {
       const { applied } = await migrate(db.url, db.pool, config.migrationsDir, serviceLog);
       serviceLog(applied.length > 0 ? `migrated: applied ${applied.length} migration(s)` : 'database up to date');
-      serviceLog(
-        `database: ${shownUrl(db.url, db.embedded !== null)} (psql, BI tools; \`npx buyer-sync db-url\` prints it; docs/analysts.md)`,
-      );
+      // The one connection string the log keeps (redaction would hide it): what analysts connect to, its password masked unless embedded.
+      const shown = shownUrl(db.url, db.embedded !== null);
+      serviceLog(`database: ${shown} (psql, BI tools; \`npx buyer-sync db-url\` prints it; docs/analysts.md)`, [shown]);
       // The first sync is serve's to enqueue (one job, its key that of buyer_sync.request_sync()): always, here.
       return runServe(db, config, ctx, { firstSync: 'always' });
     },
-    { createIfMissing: true, requireMigrated: false },
+    { createIfMissing: true, requireMigrated: false, log: serviceDiag },
   );
 }
