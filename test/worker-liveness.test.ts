@@ -85,8 +85,10 @@ describe('the liveness connection', () => {
       expect(await livenessLocks('test-worker-a')).toBe(1);
       expect(liveness.heartbeatIntervalMs).toBe(300);
       for (let i = 0; i < 3; i++) {
+        // With a timeout, pg_terminate_backend returns once the backend is gone (its locks with it): without one, the
+        // loop could find the old lock still held, and end before the process had noticed any blip.
         await query(
-          `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'buyer-sync worker liveness' and datname = current_database()`,
+          `select pg_terminate_backend(pid, 10000) from pg_stat_activity where application_name = 'buyer-sync worker liveness' and datname = current_database()`,
         );
         expect(await query('select 1 from buyer_sync.dead_workers')).toEqual([]);
         expect(await recoverDeadWorkers(pool)).toEqual([]);
