@@ -16,3 +16,13 @@ export const PACKAGE_VERSION = (
 
 /** The column mapping shipped with the project (db/sheet-mapping.json): the one definition of the sheet's columns. */
 export const DEFAULT_MAPPING_FILE = path.join(projectRoot, 'db', 'sheet-mapping.json');
+
+/**
+ * A path as messages show it: relative to the repository root when inside it
+ * (`.data/pgdata`), which says where without the server's layout; otherwise
+ * as it is (the service log then redacts it: src/redact.ts).
+ */
+export function shownPath(p: string): string {
+  const rel = path.relative(projectRoot, p);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}

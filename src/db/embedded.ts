@@ -45,6 +45,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { CannotRunError } from '../errors.ts';
+import { shownPath } from '../paths.ts';
 import { ensureDatabase } from './ensure-database.ts';
 
 /** Where and how the embedded server runs (config.ts reads it from the environment). */
@@ -238,7 +239,7 @@ export async function startEmbeddedPostgres(
   const ids = serverUser();
   const bin = binaries();
   if (!existsSync(path.join(cfg.dataDir, 'PG_VERSION'))) {
-    log(`initialising embedded PostgreSQL in ${cfg.dataDir} (first run only)`);
+    log(`initialising embedded PostgreSQL in ${shownPath(cfg.dataDir)} (first run only)`);
     await initialise(cfg, ids, bin.initdb, log, failure);
   } else {
     prepareDataDir(cfg.dataDir, ids, log);
@@ -484,7 +485,7 @@ function makeTraversable(dir: string, log: (line: string) => void): void {
   for (const d of blocked) {
     try {
       chmodSync(d, (statSync(d).mode & 0o7777) | 0o001);
-      log(`made ${d} traversable (o+x) for the "postgres" user that runs the embedded server`);
+      log(`made ${shownPath(d)} traversable (o+x) for the "postgres" user that runs the embedded server`);
     } catch (err) {
       throw new CannotRunError(
         `embedded PostgreSQL runs as the "postgres" user, which cannot enter ${d} (${(err as Error).message}); ` +
