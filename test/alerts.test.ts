@@ -336,9 +336,36 @@ describe('alerts at the webhook', () => {
     expect(order).toEqual(['O1', 'O2', 'O3']);
   });
 
-  it('no alert ever carries a name, phone, e-mail, address or note', () => {
+  it("an alert reaches the webhook as the API shows it: without the sheet's address, a server path or an id", async () => {
+    const file = path.join(dir, 'exports', 'buyers.csv');
+    const id = '1CnryAlertSheet0123456789abcdefghijklmnopq';
+    await db.pool.query(
+      `insert into sync_alerts (type, severity, condition, message, details)
+       values ('stale_sync', 'error', 'test:redaction', $1,
+               jsonb_build_object('source', $2::text, 'error_message', $1::text, 'nested', jsonb_build_object('where', $3::text)))`,
+      [`cannot read the sheet export ${file}: no such file`, file, `gsheets:${id}`],
+    );
+    const got = await waitFor(
+      'the alert delivered',
+      async () => receiver.received.find((r) => r.body.details.nested !== undefined),
+      20_000,
+    );
+    expect(got.raw).not.toContain(path.basename(dir));
+    expect(got.raw).not.toContain(id);
+    expect(got.body.message).toBe('cannot read the sheet export <file>: no such file');
+    expect(got.body.text).toBe('[error] stale_sync: cannot read the sheet export <file>: no such file');
+    expect(got.body.details).toEqual({
+      error_message: 'cannot read the sheet export <file>: no such file',
+      nested: { where: 'gsheets:<id>' },
+    });
+  });
+
+  it('no alert ever carries a name, phone, e-mail, address or note, nor where the sheet is', () => {
     expect(receiver.received.length).toBeGreaterThan(4);
-    for (const r of receiver.received) for (const canary of Object.values(CANARY)) expect(r.raw).not.toContain(canary);
+    for (const r of receiver.received) {
+      for (const canary of Object.values(CANARY)) expect(r.raw).not.toContain(canary);
+      expect(r.raw).not.toContain(path.basename(dir));
+    }
   });
 
   it('under serve the health check runs on its schedule', async () => {

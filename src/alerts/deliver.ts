@@ -23,6 +23,7 @@
  * counts and rules only (built by the database, see 057_monitoring.sql).
  */
 import type pg from 'pg';
+import { redactIds, redactStrings } from '../redact.ts';
 import {
   lockAlert,
   recordDeliveryAttempt,
@@ -43,14 +44,22 @@ export interface DeliveryResult {
   recordedOnly: number;
 }
 
-/** The body of one alert's POST. */
+/**
+ * The body of one alert's POST, as the API shows the alert: without the
+ * sheet's address (details' `source`), and with every text redacted by the
+ * API's rules (src/redact.ts): a receiver (a Slack channel, say) never
+ * learns a server path, a spreadsheet id or a URL.
+ */
 export function alertBody(a: Pick<AlertRow, 'type' | 'severity' | 'message' | 'details'>) {
+  const message = redactIds(a.message);
+  const details = { ...a.details };
+  delete details.source;
   return {
     type: a.type,
     severity: a.severity,
-    message: a.message,
-    details: a.details,
-    text: `[${a.severity}] ${a.type}: ${a.message}`,
+    message,
+    details: redactStrings(details) as Record<string, unknown>,
+    text: `[${a.severity}] ${a.type}: ${message}`,
   };
 }
 
