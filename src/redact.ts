@@ -49,15 +49,3 @@ export function redactLogLine(line: string, keep: readonly string[] = []): strin
   kept.forEach((k, i) => (out = out.split(`\u0000${i}\u0000`).join(k)));
   return out;
 }
-
-/**
- * A JSON value with every string in it redacted (keys and other values as
- * they are): an alert's details as the webhook gets them.
- */
-export function redactStrings(value: unknown): unknown {
-  if (typeof value === 'string') return redactIds(value);
-  if (Array.isArray(value)) return value.map(redactStrings);
-  if (value !== null && typeof value === 'object')
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactStrings(v)]));
-  return value;
-}

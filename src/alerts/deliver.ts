@@ -23,7 +23,6 @@
  * counts and rules only (built by the database, see 057_monitoring.sql).
  */
 import type pg from 'pg';
-import { redactIds, redactStrings } from '../redact.ts';
 import {
   lockAlert,
   recordDeliveryAttempt,
@@ -44,22 +43,14 @@ export interface DeliveryResult {
   recordedOnly: number;
 }
 
-/**
- * The body of one alert's POST, as the API shows the alert: without the
- * sheet's address (details' `source`), and with every text redacted by the
- * API's rules (src/redact.ts): a receiver (a Slack channel, say) never
- * learns a server path, a spreadsheet id or a URL.
- */
+/** The body of one alert's POST (the alert as lockAlert reads it: redacted as the API shows it). */
 export function alertBody(a: Pick<AlertRow, 'type' | 'severity' | 'message' | 'details'>) {
-  const message = redactIds(a.message);
-  const details = { ...a.details };
-  delete details.source;
   return {
     type: a.type,
     severity: a.severity,
-    message,
-    details: redactStrings(details) as Record<string, unknown>,
-    text: `[${a.severity}] ${a.type}: ${message}`,
+    message: a.message,
+    details: a.details,
+    text: `[${a.severity}] ${a.type}: ${a.message}`,
   };
 }
 

@@ -6,19 +6,24 @@
 import type pg from 'pg';
 import type { Queryable } from '../db/queryable.ts';
 
-/** An alert as delivery reads it. */
+/**
+ * An alert as delivery reads it: its message and details as the API shows
+ * them (buyer_sync_api.alerts), so a receiver never learns a server path,
+ * the sheet's address or a URL: details without `source`, every text through
+ * buyer_sync_private.redact_ids.
+ */
 export interface AlertRow {
   id: string;
   type: string;
   severity: string;
   message: string;
   details: Record<string, unknown>;
-  resolves: string | null;
   delivered_at: Date | null;
   delivery_attempts: number;
 }
 
-const COLUMNS = 'id, type, severity, message, details, resolves, delivered_at, delivery_attempts';
+const COLUMNS = `id, type, severity, buyer_sync_private.redact_ids(message) as message,
+  buyer_sync_private.redact_ids((details - 'source')::text)::jsonb as details, delivered_at, delivery_attempts`;
 
 /** The database's clock now: where a command's "alerts raised since" starts. */
 export async function databaseNow(db: Queryable): Promise<Date> {
