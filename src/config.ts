@@ -11,8 +11,7 @@ import { DEFAULT_MAPPING_FILE, projectRoot } from './paths.ts';
 import { parseEncoding, type Encoding } from './sheet/csv/encoding.ts';
 import { DEFAULT_BATCH_SIZE, DEFAULT_MASS_CHANGE, type MassChangeLimits } from './sync/types.ts';
 
-export { PACKAGE_VERSION, projectRoot } from './paths.ts';
-export type { EmbeddedPostgresConfig } from './db/embedded.ts';
+export { projectRoot } from './paths.ts';
 
 export interface Config {
   /** DATABASE_URL, or null: then the embedded server is used. */

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { characterCount, oneLine, printable, printableList } from '../src/printable.ts';
-import { LookalikeGuard, normalForm } from '../src/sync/lookalikes.ts';
+import { LookalikeGuard, foldKey } from '../src/sync/lookalikes.ts';
 
 describe('printable', () => {
   it('escapes line breaks, terminal escapes, bidi overrides and lone surrogates', () => {
@@ -73,7 +73,7 @@ describe('lookalike buyer numbers', () => {
   });
 
   it('ASCII numbers are their own normal form', () => {
-    expect(normalForm('000123')).toBe('000123');
-    expect(normalForm('１２３')).toBe('123');
+    expect(foldKey('000123')).toBe('000123');
+    expect(foldKey('１２３')).toBe('123');
   });
 });

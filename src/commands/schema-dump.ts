@@ -7,12 +7,11 @@
  * test/schema-dump.test.ts fails when either committed file is stale.
  */
 import { writeFileSync } from 'node:fs';
-import { createPool, inDatabase } from '../db/connection.ts';
+import { createPool, inDatabase, openDatabase } from '../db/connection.ts';
 import { dumpSchema, GRAPHQL_SCHEMA_FILE, pgDumpMajorVersion, serverMajorVersion } from '../db/schema-dump.ts';
+import { getConfig } from './common.ts';
 
 async function main(): Promise<void> {
-  const { getConfig } = await import('./common.ts');
-  const { openDatabase } = await import('../db/connection.ts');
   const config = getConfig();
   const db = await openDatabase(config, { log: (l) => process.stderr.write(`${l}\n`) });
   const scratch = `buyer_sync_schema_dump_${process.pid}`;

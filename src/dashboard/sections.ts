@@ -76,15 +76,7 @@ export function verdictSection(v: Verdict): HTMLElement {
     h('p', { class: 'verdict-level' }, h('span', { class: `pill ${tone}`, 'data-figure': 'verdictLevel' }, v.level)),
     h('h2', { class: 'verdict-headline', 'data-figure': 'verdictHeadline' }, v.headline),
     h('p', { class: 'verdict-reason', 'data-figure': 'verdictReason' }, v.reason),
-    v.since
-      ? h(
-          'p',
-          { class: 'verdict-since' },
-          v.level === 'ok' ? 'Since ' : 'Since ',
-          time(v.since),
-          ` (${fmt.when(v.since)})`,
-        )
-      : null,
+    v.since ? h('p', { class: 'verdict-since' }, 'Since ', time(v.since), ` (${fmt.when(v.since)})`) : null,
     v.level === 'ok'
       ? null
       : h(

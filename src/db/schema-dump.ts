@@ -63,9 +63,3 @@ export async function dumpSchema(url: string, migrationsDir: string, schemaFile:
   await runDbmate(['dump', '--', '--exclude-schema=graphile_worker'], { url, migrationsDir, schemaFile });
   return readFileSync(schemaFile, 'utf8');
 }
-
-if (import.meta.main) {
-  // The command that writes the files lives above the database layer.
-  process.stderr.write('schema dump: run `node src/commands/schema-dump.ts`\n');
-  process.exit(2);
-}

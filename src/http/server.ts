@@ -32,8 +32,6 @@ import { cacheKeyOf, QueryCache, type CachedAnswer } from './query-cache.ts';
 import { TokenFailureLimiter } from './rate-limit.ts';
 import { GRAPHIQL_HEADERS, hostAllowed, hostRules, SECURITY_HEADERS, type HostRules } from './security.ts';
 
-export { SECURITY_HEADERS } from './security.ts';
-
 export interface HttpService {
   /** The dashboard's address, as a person would type it. */
   url: string;

@@ -103,11 +103,6 @@ const SURROUNDING = new RegExp(`^${TRIM_CLASS}|${TRIM_CLASS}$`, 'gu');
 /** Printable ASCII without surrounding spaces: its own fold, never folded. The migration's partial index uses the same test. */
 const PLAIN = /^[!-~](?:[ -~]*[!-~])?$/;
 
-/** Whether a buyer number is its own fold without folding it (most are: printable ASCII). */
-export function isPlainKey(key: string): boolean {
-  return PLAIN.test(key);
-}
-
 /**
  * A buyer number as a person reads it: NFKC, without invisible format
  * characters (DROPPED_RANGES), then NFKC again (a dropped character may have
@@ -119,9 +114,6 @@ export function foldKey(key: string): string {
   if (PLAIN.test(key)) return key;
   return key.normalize('NFKC').replace(DROPPED, '').normalize('NFKC').replace(SURROUNDING, '');
 }
-
-/** The fold (how `--only` matches look-alikes, too). */
-export const normalForm = foldKey;
 
 export interface Lookalike {
   /** The spelling that came first, and its row. */

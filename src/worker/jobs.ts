@@ -31,16 +31,11 @@ export function runLine(r: SyncResult): string {
   );
 }
 
-/**
- * A sync run; after a full one, the verification of what it wrote against
- * the very rows it read (Data Flow 6). A verification that cannot run is
- * logged: the sync itself succeeded and is not repeated.
- */
 /** When a sync that found the sync lock held after its wait runs again (the wait itself is the engine's, SYNC_LOCK_WAIT_SECONDS). */
-export const BUSY_REQUEUE_MS = 60_000;
+const BUSY_REQUEUE_MS = 60_000;
 
 /** When a sync cut off by a lost database connection runs again (the connection has usually come back by then). */
-export const LOST_REQUEUE_MS = 10_000;
+const LOST_REQUEUE_MS = 10_000;
 
 /** The engine as the worker runs it: it waits for the sync lock (SYNC_LOCK_WAIT_SECONDS) when a command-line sync or verification holds it. */
 const engine = () => {
@@ -48,6 +43,11 @@ const engine = () => {
   return { lockWaitMs: c.config.syncLockWaitSeconds * 1000, ...c.engine };
 };
 
+/**
+ * A sync run; after a full one, the verification of what it wrote against
+ * the very rows it read (Data Flow 6). A verification that cannot run is
+ * logged: the sync itself succeeded and is not repeated.
+ */
 async function sync(
   mode: SyncMode,
   keys: string[] | null,

@@ -67,7 +67,7 @@ export async function buyerCount(db: Queryable, mapping: Mapping): Promise<numbe
 /**
  * The predicate of the partial index buyers_unplain_key_idx (migration 062),
  * written exactly so, so that the planner uses the index: the buyer numbers
- * that are not printable ASCII without surrounding spaces (isPlainKey).
+ * that are not printable ASCII without surrounding spaces (lookalikes.ts's PLAIN).
  */
 const UNPLAIN = (column: string) => `${column} !~ '^[!-~]([ -~]*[!-~])?$'`;
 
