@@ -185,10 +185,17 @@ describe('the Host check (DNS rebinding)', () => {
   });
 
   it("DASHBOARD_PUBLIC_URL's host is answered too; HOST is; an IP literal only when it is the address the connection came in on", async () => {
-    process.env.DASHBOARD_PUBLIC_URL = 'https://Dashboard.Example.com/';
     let other: HttpService | null = null;
     try {
-      other = await startHttp(asDatabase(db), readConfig({ DATABASE_URL: db.url, PORT: '0', HOST: '127.0.0.1' }));
+      other = await startHttp(
+        asDatabase(db),
+        readConfig({
+          DATABASE_URL: db.url,
+          PORT: '0',
+          HOST: '127.0.0.1',
+          DASHBOARD_PUBLIC_URL: 'https://Dashboard.Example.com/',
+        }),
+      );
       const port = other.port;
       expect((await raw('/healthz', { port, host: 'dashboard.example.com' })).status).toBe(200);
       expect((await raw('/healthz', { port, host: 'dashboard.example.com:443' })).status).toBe(200);
@@ -196,7 +203,6 @@ describe('the Host check (DNS rebinding)', () => {
       expect((await raw('/healthz', { port, host: 'example.com' })).status).toBe(421);
       expect((await raw('/healthz', { port, host: `127.0.0.1:${port}` })).status).toBe(200);
     } finally {
-      delete process.env.DASHBOARD_PUBLIC_URL;
       await other?.close();
     }
     // Rules without a server: a wildcard HOST adds no name; the connection's own address as a literal is answered.

@@ -321,7 +321,7 @@ export async function startHttp(
   }
   const port = (server.address() as AddressInfo).port;
   // DASHBOARD_PUBLIC_URL: the address people reach the dashboard at (a proxy's), when it is not HOST:PORT.
-  rules = hostRules(config.host, port, process.env.DASHBOARD_PUBLIC_URL?.trim() || null);
+  rules = hostRules(config.host, port, config.dashboardPublicUrl);
   let closing: Promise<void> | null = null;
   return {
     url: displayUrl(config.host, port),
