@@ -49,10 +49,8 @@ beforeAll(async () => {
       token_uri: `${fake.url}token`,
     }),
   );
-  process.env.SHEET_REPORT_TAB = REPORT;
 });
 afterAll(async () => {
-  delete process.env.SHEET_REPORT_TAB;
   await fake.stop();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -80,7 +78,13 @@ const fast = { backoff: { baseMs: 5, maxMs: 40, attempts: 3 }, perMinute: 100_00
 const source = (id: string) =>
   new GoogleSheetSource(
     { spreadsheetId: id, gid: null },
-    { rootUrl: fake.url, driveRootUrl: fake.url, credentials: () => credentialsFromEnv(env()), ...fast },
+    {
+      rootUrl: fake.url,
+      driveRootUrl: fake.url,
+      reportTab: REPORT,
+      credentials: () => credentialsFromEnv(env()),
+      ...fast,
+    },
   );
 
 function options(id: string, extra: Partial<ReportWriteOptions['config']> = {}): ReportWriteOptions {

@@ -34,6 +34,7 @@ import { writeCredentialsFromEnv, type SheetsCredentials } from '../sheet/google
 import { fileVersion } from '../sheet/google/drive.ts';
 import { describeFailure } from '../sheet/google/failure.ts';
 import { limiterFor } from '../sheet/google/limiter.ts';
+import { chooseTab } from '../sheet/google/source.ts';
 import { buildReport, contentHash, latestRun, type Report } from './content.ts';
 import { tabGrid } from './format.ts';
 import {
@@ -240,14 +241,7 @@ export async function writeReportTab(pool: pg.Pool, o: ReportWriteOptions): Prom
     );
     const tabs = (meta.sheets ?? []).map((s) => s.properties!).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
     const existing = tabs.find((t) => t.title === reportTab);
-    const buyers =
-      address.gid !== null
-        ? tabs.find((t) => t.sheetId === address.gid)
-        : config.sheetTab
-          ? (tabs.find((t) => t.title === config.sheetTab) ??
-            tabs.find((t) => t.title?.trim().toLowerCase() === config.sheetTab!.trim().toLowerCase()))
-          : tabs.find((t) => t.title !== reportTab);
-    if (!buyers) throw new Error(`the buyers tab was not found in spreadsheet ${id}`);
+    const buyers = chooseTab(tabs, address, config.sheetTab, reportTab);
     if (buyers.title === reportTab)
       throw new Error(`SHEET_REPORT_TAB "${printable(reportTab)}" is the buyers tab itself; name another tab`);
 

@@ -23,6 +23,8 @@ export interface SourceOptions {
   encoding?: EncodingRequest | null;
   /** SHEET_TAB */
   tab?: string | null;
+  /** SHEET_REPORT_TAB */
+  reportTab?: string | null;
   /** GOOGLE_SHEETS_ROOT_URL */
   rootUrl?: string | null;
   /** GOOGLE_DRIVE_ROOT_URL */
@@ -43,6 +45,7 @@ export function openSource(spec: string | null, options: SourceOptions = {}): Sh
     }
     return new GoogleSheetSource(parseSheetAddress(spec), {
       tab: options.tab ?? null,
+      reportTab: options.reportTab ?? null,
       rootUrl: options.rootUrl ?? null,
       driveRootUrl: options.driveRootUrl ?? null,
       ...(options.backoffBaseMs
@@ -66,6 +69,8 @@ export interface SourceSettings {
   sheetSource: string | null;
   /** SHEET_TAB, or null: the first tab. */
   sheetTab: string | null;
+  /** SHEET_REPORT_TAB, or null: no report tab. */
+  sheetReportTab: string | null;
   /** SHEET_ENCODING, or null: decided from the file. */
   sheetEncoding: Encoding | null;
   sheetsRootUrl: string | null;
@@ -93,6 +98,7 @@ export function sourceFromConfig(
   return openSource(spec ?? config.sheetSource, {
     encoding,
     tab: config.sheetTab,
+    reportTab: config.sheetReportTab,
     rootUrl: config.sheetsRootUrl,
     driveRootUrl: config.driveRootUrl ?? null,
     backoffBaseMs: config.sheetsBackoffMs,

@@ -36,6 +36,8 @@ import { limiterFor, type RateLimiter } from './limiter.ts';
 export interface GoogleSheetOptions {
   /** SHEET_TAB: a tab by name (the URL's gid wins when both are given). */
   tab?: string | null;
+  /** SHEET_REPORT_TAB: the sync report's tab, never read as the buyers sheet. */
+  reportTab?: string | null;
   /** GOOGLE_SHEETS_ROOT_URL: the API's base URL (tests, proxies). */
   rootUrl?: string | null;
   /** GOOGLE_DRIVE_ROOT_URL: Drive's base URL (tests, proxies), for the sheet's version. */
@@ -229,7 +231,7 @@ export class GoogleSheetSource implements SheetSource {
   private async readOnce(hint?: OpenHint): Promise<{ dir: string; file: string; header: string[] }> {
     const id = this.address.spreadsheetId;
     const read = await TabRead.start(id, this.options, this.stats, hint?.signal);
-    const tab = await read.tab(this.address, this.options.tab);
+    const tab = await read.tab(this.address, this.options.tab, this.options.reportTab);
     this.description = `gsheets:${id}#gid=${tab.sheetId}`;
     const q = quoteTab(tab.title!);
     const header = await read.headerRow(q, 'the header row');
@@ -247,11 +249,16 @@ export class GoogleSheetSource implements SheetSource {
   }
 }
 
-/** The tab to read: the URL's gid, SHEET_TAB (by name, else ignoring case and surrounding spaces), or the first that is not the report's. */
-function chooseTab(
+/**
+ * The buyers tab: the URL's gid, SHEET_TAB (by name, else ignoring case and
+ * surrounding spaces), or the first that is not the report's (SHEET_REPORT_TAB).
+ * The sync reads it; the report writer finds it (for cell notes) the same way.
+ */
+export function chooseTab(
   tabs: sheets_v4.Schema$SheetProperties[],
   address: SheetAddress,
   tabName: string | null | undefined,
+  reportTab: string | null | undefined,
 ): sheets_v4.Schema$SheetProperties {
   const id = address.spreadsheetId;
   const names = printableList(
@@ -271,8 +278,7 @@ function chooseTab(
         `spreadsheet ${id} has no tab named "${printable(tabName)}" (SHEET_TAB); its tabs are ${names}`,
       );
   } else {
-    // The sync report's tab (SHEET_REPORT_TAB) is never read as the buyers sheet, even when it is the first tab.
-    const reportTab = process.env.SHEET_REPORT_TAB?.trim() || null;
+    // The sync report's tab is never read as the buyers sheet, even when it is the first tab.
     tab = tabs.find((t) => t.title !== reportTab);
     if (!tab)
       throw new CannotRunError(
@@ -390,7 +396,7 @@ class SnapshotLines {
 
 /** The source's options, its defaults filled in. */
 type ReadOptions = Required<
-  Omit<GoogleSheetOptions, 'tab' | 'rootUrl' | 'driveRootUrl' | 'credentials' | 'log' | 'tempDir'>
+  Omit<GoogleSheetOptions, 'tab' | 'reportTab' | 'rootUrl' | 'driveRootUrl' | 'credentials' | 'log' | 'tempDir'>
 > &
   GoogleSheetOptions;
 
@@ -485,7 +491,11 @@ class TabRead {
   }
 
   /** The spreadsheet's tabs (metadata only), and the one to read. */
-  async tab(address: SheetAddress, tabName: string | null | undefined): Promise<sheets_v4.Schema$SheetProperties> {
+  async tab(
+    address: SheetAddress,
+    tabName: string | null | undefined,
+    reportTab: string | null | undefined,
+  ): Promise<sheets_v4.Schema$SheetProperties> {
     const meta = await this.call('the spreadsheet metadata', () =>
       this.api.spreadsheets.get(
         {
@@ -498,7 +508,7 @@ class TabRead {
       ),
     );
     const tabs = (meta.sheets ?? []).map((s) => s.properties!).sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
-    return chooseTab(tabs, address, tabName);
+    return chooseTab(tabs, address, tabName, reportTab);
   }
 
   async headerRow(q: string, what: string): Promise<string[]> {
