@@ -20,6 +20,7 @@ import {
   latestVerification,
   lookalikeBuyers,
   reportCounts,
+  type ReportRun,
 } from './sql.ts';
 
 export type LineKind = 'row' | 'duplicate' | 'lookalike' | 'extra';
@@ -54,9 +55,8 @@ export interface Report {
 
 const iso = (d: Date | string | null): string | null => (d === null ? null : new Date(d).toISOString());
 
-/** The latest finished run (full, retry or --only), as the report tab's "since" names it. */
-export async function latestRun(pool: pg.Pool | pg.PoolClient): Promise<LastSync | null> {
-  const r = await latestFinishedRun(pool);
+/** A run as the report's "since" names it: the latest finished one (full, retry or --only), or the one an unchanged report follows. */
+export function lastSyncOf(r: ReportRun | undefined): LastSync | null {
   return r
     ? { run_id: r.id, mode: r.mode, status: r.status, failure: r.failure, finished_at: iso(r.finished_at) }
     : null;
@@ -73,7 +73,7 @@ export async function buildReport(pool: pg.Pool): Promise<Report> {
     const lookalikes = await lookalikeBuyers(client);
     const extra = await extraBuyers(client);
     const v = await latestVerification(client);
-    const last = await latestRun(client);
+    const last = lastSyncOf(await latestFinishedRun(client));
     await client.query('commit');
 
     const lines: ReportLine[] = failing.map((f) => ({

@@ -35,8 +35,8 @@ import { fileVersion } from '../sheet/google/drive.ts';
 import { describeFailure } from '../sheet/google/failure.ts';
 import { limiterFor } from '../sheet/google/limiter.ts';
 import { chooseTab } from '../sheet/google/source.ts';
-import { buildReport, contentHash, latestRun, type Report } from './content.ts';
-import { tabGrid } from './format.ts';
+import { buildReport, contentHash, lastSyncOf, type Report } from './content.ts';
+import { headerOf, tabGrid } from './format.ts';
 import {
   failedReportWritesSinceWritten,
   lastFullSyncVersion,
@@ -268,9 +268,9 @@ export async function writeReportTab(pool: pg.Pool, o: ReportWriteOptions): Prom
     const before = await driveVersion();
     const timeZone = meta.properties?.timeZone ?? 'UTC';
     const since =
-      state && state.content_hash === hash && state.since_run_id
-        ? ((await latestRunById(pool, state.since_run_id)) ?? (await latestRun(pool)))
-        : await latestRun(pool);
+      (state && state.content_hash === hash && state.since_run_id
+        ? lastSyncOf(await runById(pool, state.since_run_id))
+        : null) ?? report.last_sync;
     const grid = tabGrid(report, {
       mapping: o.mapping,
       timeZone,
@@ -412,19 +412,6 @@ export async function writeReportTab(pool: pg.Pool, o: ReportWriteOptions): Prom
   }
 }
 
-async function latestRunById(pool: pg.Pool, runId: string) {
-  const r = await runById(pool, runId);
-  return r
-    ? {
-        run_id: r.id,
-        mode: r.mode,
-        status: r.status,
-        failure: r.failure,
-        finished_at: r.finished_at ? r.finished_at.toISOString() : null,
-      }
-    : null;
-}
-
 type Call = <T>(write: boolean, fn: () => Promise<{ data: T }>) => Promise<T>;
 
 /**
@@ -456,11 +443,8 @@ async function noteChanges(
     ),
   );
   const header = ((headerData.values?.[0] ?? []) as unknown[]).map((v) => normaliseHeader(String(v ?? '')));
-  const columnOf = (column: string | null): number => {
-    if (column === null) return -1;
-    const h = mapping?.columns.find((c) => c.column === column)?.header ?? column;
-    return header.indexOf(normaliseHeader(h));
-  };
+  const columnOf = (column: string | null): number =>
+    column === null ? -1 : header.indexOf(normaliseHeader(headerOf(mapping, column)));
   const want = new Map<string, string>();
   const list: [number, number, string][] = [];
   if (wanted) {
