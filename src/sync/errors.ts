@@ -47,6 +47,11 @@ export class SyncCancelled extends Error {
     super(reason);
     this.name = 'SyncCancelled';
   }
+
+  /** The stop `signal` asked for, saying why (its reason). */
+  static by(signal: AbortSignal): SyncCancelled {
+    return new SyncCancelled(String(signal.reason ?? 'stopped'));
+  }
 }
 
 /** The database refused a row in a pass that does not isolate batches. */

@@ -96,14 +96,14 @@ async function committed(pool: pg.Pool, runId: string): Promise<boolean | null> 
 async function waitForRunLock(
   client: pg.ClientBase,
   waitMs: number,
-  request: SyncRequest,
+  stopped: () => void,
   warn: (w: string) => void,
 ): Promise<boolean> {
   const deadline = performance.now() + waitMs;
   for (let said = false, pause = 100; ; pause = Math.min(pause * 2, 1000)) {
     if (await tryRunLock(client)) return true;
     if (performance.now() >= deadline) return false;
-    if (request.signal?.aborted) throw new SyncCancelled(String(request.signal.reason ?? 'stopped'));
+    stopped();
     if (!said) {
       warn(
         `waiting up to ${Math.round(waitMs / 1000)} s for the sync lock: another sync run or a verification holds it`,
@@ -243,7 +243,7 @@ export class SyncRun implements PassRun {
   };
 
   readonly stopped = (): void => {
-    if (this.request.signal?.aborted) throw new SyncCancelled(String(this.request.signal.reason ?? 'stopped'));
+    if (this.request.signal?.aborted) throw SyncCancelled.by(this.request.signal);
   };
 
   private elapsed(): number {
@@ -271,7 +271,7 @@ export class SyncRun implements PassRun {
       this.stopped();
       return await source.open(openHint(mapping, signal));
     } catch (err) {
-      const e = signal?.aborted && !(err instanceof CannotRunError) ? new SyncCancelled(String(signal.reason)) : err;
+      const e = signal?.aborted && !(err instanceof CannotRunError) ? SyncCancelled.by(signal) : err;
       throw await this.end(conn, e, counts, 'sheet');
     }
   }
@@ -284,7 +284,7 @@ export class SyncRun implements PassRun {
   async begin(conn: RunConnection, reader: SheetReader): Promise<{ runId: string; header: HeaderResolution }> {
     const { client } = conn;
     await client.query('begin');
-    if (!(await waitForRunLock(client, this.options.lockWaitMs ?? 0, this.request, this.warn))) throw new SyncBusy();
+    if (!(await waitForRunLock(client, this.options.lockWaitMs ?? 0, this.stopped, this.warn))) throw new SyncBusy();
     const header = resolveHeader(this.request.mapping, reader.header);
     if (this.runId === null) this.runId = await this.record(reader);
     if (this.dryRun) await startRun(client, { ...this.recordStart(reader), id: this.runId });
@@ -397,7 +397,7 @@ export class SyncRun implements PassRun {
     return signal?.aborted &&
       !(caught instanceof SyncCancelled) &&
       errorCode(caught instanceof RowRejected ? caught.cause : caught) === '57014'
-      ? new SyncCancelled(String(signal.reason ?? 'stopped'))
+      ? SyncCancelled.by(signal)
       : caught;
   }
 
