@@ -225,12 +225,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`buyer-sync: ${oneLine(err.message)}\n`);
       return err.exitCode;
     }
-    const { errorCode, isConnectionLevel } = await import('./sync/error-types.ts');
+    const { connectionLost, isConnectionLevel } = await import('./sync/error-types.ts');
     if (isConnectionLevel(err)) {
       // The database went away outside a sync run (a restart, pg_terminate_backend): not a bug. A run says so itself.
-      process.stderr.write(
-        `buyer-sync: the database connection was lost (${errorCode(err) ?? 'connection closed'}) before the command finished; run it again\n`,
-      );
+      process.stderr.write(`buyer-sync: ${connectionLost(err)} before the command finished; run it again\n`);
       return ExitCode.cannotRun;
     }
     return bug(err);

@@ -31,7 +31,7 @@ import type { Mapping } from './mapping/mapping.ts';
 import { checkHealth as runHealthCheck, type HealthReport } from './monitor/health.ts';
 import { buildReport, type Report } from './report/content.ts';
 import type { SheetSource } from './sheet/source.ts';
-import { errorCode, isConnectionLevel, type ErrorType } from './sync/error-types.ts';
+import { failureText, type ErrorType } from './sync/error-types.ts';
 import {
   SyncErrorLogger,
   type ErrorFilter,
@@ -132,10 +132,7 @@ export async function sync(db: Db, options: FullSyncOptions): Promise<FullSyncRe
         return { ...result, verificationResult: report, verificationError: null };
       } catch (err) {
         if (request.signal?.aborted) throw err;
-        const why = isConnectionLevel(err)
-          ? `the database connection was lost (${errorCode(err) ?? 'connection closed'})`
-          : (err as Error).message;
-        return { ...result, verificationResult: null, verificationError: why };
+        return { ...result, verificationResult: null, verificationError: failureText(err) };
       }
     } finally {
       if (verifying) await request.source.release?.().catch(() => undefined);

@@ -97,3 +97,13 @@ export function isConnectionLevel(err: unknown): boolean {
   if (code === undefined) return categorizeError(err) === 'transient';
   return code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code) || SOCKET_CODES.has(code);
 }
+
+/** How a lost connection is named in every message: "the database connection was lost (57P01)". */
+export function connectionLost(err: unknown): string {
+  return `the database connection was lost (${errorCode(err) ?? 'connection closed'})`;
+}
+
+/** Why something could not be done, in one phrase: a lost connection named as such, else the error's message. */
+export function failureText(err: unknown): string {
+  return isConnectionLevel(err) ? connectionLost(err) : (err as Error).message;
+}

@@ -10,7 +10,7 @@ import { fmt } from '../format.ts';
 import { alertLine } from '../monitor/alerts.ts';
 import { checkHealth } from '../monitor/health.ts';
 import { sourceFromConfig } from '../sheet/open.ts';
-import { errorCode, isConnectionLevel } from '../sync/error-types.ts';
+import { connectionLost, errorCode, failureText, isConnectionLevel } from '../sync/error-types.ts';
 import { syncBuyers } from '../sync/engine.ts';
 import { SyncAbortedError, SyncBusy, SyncCancelled } from '../sync/errors.ts';
 import { MassChangeRefused } from '../sync/mass-change.ts';
@@ -114,10 +114,9 @@ async function sync(
       });
       c.log(`verification after run ${result.runId}: ${report.summary} (report ${report.id})`);
     } catch (err) {
-      const why = isConnectionLevel(err)
-        ? `the database connection was lost (${errorCode(err) ?? 'connection closed'})`
-        : (err as Error).message;
-      c.log(`verification after run ${result.runId} not done: ${why}; the next scheduled sync verifies again`);
+      c.log(
+        `verification after run ${result.runId} not done: ${failureText(err)}; the next scheduled sync verifies again`,
+      );
     }
   } finally {
     await source.release?.().catch(() => undefined);
@@ -152,7 +151,7 @@ async function gaveBack(err: unknown, signal: AbortSignal | undefined, requeue: 
     stopping
       ? 'stopped: the run was rolled back; the job goes back to the queue'
       : lost
-        ? `sync stopped: the database connection was lost (${errorCode((err as Error).cause) ?? 'connection closed'}); nothing was written; the job goes back to the queue for ${at.toISOString()}`
+        ? `sync stopped: ${connectionLost((err as Error).cause)}; nothing was written; the job goes back to the queue for ${at.toISOString()}`
         : `sync not run: ${(err as Error).message.replace(/; try again when it has finished$/, '')}; queued again for ${at.toISOString()}`,
   );
   return true;
