@@ -7,19 +7,10 @@
  * attempts whole). Not in the buyer_sync queue: an alert never waits behind a
  * sync. (Jobs queued by 0.9 carry an alert_id: they run a round too.)
  */
-import type { Task } from 'graphile-worker';
 import { deliveryRoundJob } from '../src/worker/jobs.ts';
-import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
+import { checkedTask, plainPayload } from '../src/worker/payloads.ts';
 import { requeueOf } from '../src/worker/requeue.ts';
 
-const task: Task = async (payload, helpers) => {
-  try {
-    assertPlainPayload('alerts__deliver', payload);
-  } catch (err) {
-    if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
-    throw err;
-  }
-  await deliveryRoundJob(requeueOf(helpers));
-};
+const task = checkedTask(plainPayload('alerts__deliver'), (_payload, helpers) => deliveryRoundJob(requeueOf(helpers)));
 
 export default task;

@@ -6,19 +6,12 @@
  * the crontab's `_cron`) skips reading a Google sheet that has not changed
  * (src/sync/unchanged.ts); a requested one always reads.
  */
-import type { Task } from 'graphile-worker';
 import { fullSync } from '../src/worker/jobs.ts';
 import { requeueOf } from '../src/worker/requeue.ts';
-import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
+import { checkedTask, plainPayload } from '../src/worker/payloads.ts';
 
-const task: Task = async (payload, helpers) => {
-  try {
-    assertPlainPayload('buyers__sync', payload);
-  } catch (err) {
-    if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
-    throw err;
-  }
-  await fullSync(helpers.abortSignal, { scheduled: '_cron' in payload, requeue: requeueOf(helpers, 'buyer_sync') });
-};
+const task = checkedTask(plainPayload('buyers__sync'), (payload, helpers) =>
+  fullSync(helpers.abortSignal, { scheduled: '_cron' in payload, requeue: requeueOf(helpers, 'buyer_sync') }),
+);
 
 export default task;

@@ -5,18 +5,9 @@
  * or resolves alerts (delivered by their own jobs). Not in the buyer_sync
  * queue: a stuck sync is what a health check must still see.
  */
-import type { Task } from 'graphile-worker';
 import { healthCheck } from '../src/worker/jobs.ts';
-import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
+import { checkedTask, plainPayload } from '../src/worker/payloads.ts';
 
-const task: Task = async (payload, helpers) => {
-  try {
-    assertPlainPayload('health__check', payload);
-  } catch (err) {
-    if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
-    throw err;
-  }
-  await healthCheck(helpers.abortSignal);
-};
+const task = checkedTask(plainPayload('health__check'), (_payload, helpers) => healthCheck(helpers.abortSignal));
 
 export default task;

@@ -6,18 +6,9 @@
  * prune never waits behind a sync, and each round is short enough not to
  * hold one up.
  */
-import type { Task } from 'graphile-worker';
-import { assertPlainPayload, PoisonPayload } from '../src/worker/payloads.ts';
+import { checkedTask, plainPayload } from '../src/worker/payloads.ts';
 import { pruneHistoryJob } from '../src/worker/retention.ts';
 
-const task: Task = async (payload, helpers) => {
-  try {
-    assertPlainPayload('history__prune', payload);
-  } catch (err) {
-    if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
-    throw err;
-  }
-  await pruneHistoryJob(helpers.abortSignal);
-};
+const task = checkedTask(plainPayload('history__prune'), (_payload, helpers) => pruneHistoryJob(helpers.abortSignal));
 
 export default task;

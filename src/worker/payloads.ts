@@ -3,6 +3,7 @@
  * `unknown` until one of these says what it is. Jobs stay in the queue across
  * deployments, so fields are only ever added, and optional.
  */
+import type { JobHelpers, Task } from 'graphile-worker';
 
 /** A payload that is not what its task takes: logged and dropped, never retried (it would never get better). */
 export class PoisonPayload extends Error {
@@ -18,6 +19,35 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function assertPlainPayload(task: string, payload: unknown): asserts payload is Record<string, unknown> {
   if (payload !== null && payload !== undefined && !isObject(payload))
     throw new PoisonPayload(task, 'the payload must be a JSON object');
+}
+
+/** The check of a task that takes a plain object (or nothing): `assertPlainPayload` as a parser. */
+export const plainPayload =
+  (task: string) =>
+  (payload: unknown): Record<string, unknown> => {
+    assertPlainPayload(task, payload);
+    return payload ?? {};
+  };
+
+/**
+ * A task file's task: `parse` checks the payload at the edge; a poison one
+ * is logged and the job dropped (never retried: it would never get better);
+ * anything else `run` does with what `parse` made of it.
+ */
+export function checkedTask<P>(
+  parse: (payload: unknown) => P,
+  run: (parsed: P, helpers: JobHelpers) => Promise<unknown>,
+): Task {
+  return async (payload, helpers) => {
+    let parsed: P;
+    try {
+      parsed = parse(payload);
+    } catch (err) {
+      if (err instanceof PoisonPayload) return helpers.logger.error(err.message);
+      throw err;
+    }
+    await run(parsed, helpers);
+  };
 }
 
 export interface BuyerSyncRequest {
