@@ -36,33 +36,29 @@ export function serviceDiag(line: string): void {
  * buyer_sync.request_sync(), so it coalesces with any request already waiting.
  * `always`: whatever the last sync (npm start). Returns the job id, or null.
  */
-export async function enqueueFirstSync(
+async function enqueueFirstSync(
   db: Database,
   config: Config,
   when: 'due' | 'always' = 'due',
 ): Promise<string | null> {
   const sheet = config.sheetSource ?? 'the sample sheet (data/sample-buyers.csv)';
+  let why = '';
   if (when === 'due') {
     // A sync job already queued, running, or locked by a worker that died (recovered at start) is that first sync.
     if (await syncJobPending(db.pool)) return null;
-    const periodMs = cronPeriodMs(config.syncCron);
     const last = await lastFullSyncAt(db.pool);
-    if (last !== null && Date.now() - last.getTime() <= periodMs) return null;
-    const job = await requestSync(db.pool);
-    serviceLog(
-      `enqueued a first sync of ${sheet} (job ${job}): ` +
-        (last === null
-          ? 'no full sync has succeeded yet'
-          : `the last full sync (${last.toISOString()}) is older than the schedule's period`),
-    );
-    return job;
+    if (last !== null && Date.now() - last.getTime() <= cronPeriodMs(config.syncCron)) return null;
+    why =
+      last === null
+        ? ': no full sync has succeeded yet'
+        : `: the last full sync (${last.toISOString()}) is older than the schedule's period`;
   }
   const job = await requestSync(db.pool);
-  serviceLog(`enqueued a first sync of ${sheet} (job ${job})`);
+  serviceLog(`enqueued a first sync of ${sheet} (job ${job})${why}`);
   return job;
 }
 
-export interface ServeOptions {
+interface ServeOptions {
   /** When to enqueue a first sync at start: when due (serve), or always (npm start). */
   firstSync?: 'due' | 'always';
 }
