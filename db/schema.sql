@@ -1,4 +1,4 @@
-\restrict f5aUtXKCzXwxq0hQYcNn7JxciVOveM8MpnOfajuA6pUPx9lbVQwCvucVNdIvxAc
+\restrict evG6Q4k6dnnDtgFW0EhdDRbLMtqOg6PpYJgDJwtY2HCYBra9GfY64ThS53AM1tw
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -4428,7 +4428,13 @@ COMMENT ON VIEW buyer_sync.recent_runs IS 'The 50 latest sync runs, newest first
 --
 
 CREATE VIEW buyer_sync.report_failing_rows AS
- WITH last_full AS (
+ WITH full_runs AS MATERIALIZED (
+         SELECT r.id,
+            r.started_at,
+            row_number() OVER (ORDER BY r.started_at, r.id) AS place
+           FROM public.sync_runs r
+          WHERE ((r.mode = 'full'::text) AND (r.status = 'succeeded'::text))
+        ), last_full AS (
          SELECT r.id,
             r.started_at
            FROM public.sync_runs r
@@ -4497,23 +4503,31 @@ CREATE VIEW buyer_sync.report_failing_rows AS
           WHERE (l.retryable AND (e.run_id = q.last_run_id) AND (e.buyer_number = l.buyer_number) AND (e.row_number IS NOT NULL) AND (r.started_at > l.full_started_at))
           ORDER BY e.created_at DESC
          LIMIT 1) later ON (true))
-     LEFT JOIN LATERAL ( SELECT min(e2.created_at) AS first_seen
-           FROM (public.sync_error_log e2
-             JOIN public.sync_runs r2 ON (((r2.id = e2.run_id) AND (r2.mode = 'full'::text) AND (r2.status = 'succeeded'::text))))
-          WHERE (
-                CASE
-                    WHEN (l.buyer_number IS NULL) THEN ((e2.buyer_number IS NULL) AND (e2.row_number = l.row_number))
-                    ELSE (e2.buyer_number = l.buyer_number)
-                END AND (r2.started_at <= l.full_started_at) AND (r2.started_at > COALESCE(( SELECT max(r3.started_at) AS max
-                   FROM public.sync_runs r3
-                  WHERE ((r3.mode = 'full'::text) AND (r3.status = 'succeeded'::text) AND (r3.started_at < l.full_started_at) AND (NOT (EXISTS ( SELECT 1
-                           FROM public.sync_error_log e3
-                          WHERE ((e3.run_id = r3.id) AND
-                                CASE
-                                    WHEN (l.buyer_number IS NULL) THEN ((e3.buyer_number IS NULL) AND (e3.row_number = l.row_number))
-                                    ELSE (e3.buyer_number = l.buyer_number)
-                                END)))))), '-infinity'::timestamp with time zone)))) streak ON (true))
-  WHERE (NOT (l.retryable AND (q.status = 'succeeded'::text) AND (q.resolved_at > l.full_started_at) AND (q.resolved_run_id IS DISTINCT FROM l.full_run_id)));
+     LEFT JOIN LATERAL ( WITH mine AS MATERIALIZED (
+                 SELECT e2.run_id,
+                    e2.created_at
+                   FROM public.sync_error_log e2
+                  WHERE ((l.buyer_number IS NOT NULL) AND (e2.buyer_number = l.buyer_number))
+                UNION ALL
+                 SELECT e2.run_id,
+                    e2.created_at
+                   FROM public.sync_error_log e2
+                  WHERE ((l.buyer_number IS NULL) AND (e2.buyer_number IS NULL) AND (e2.row_number = l.row_number))
+                ), placed AS (
+                 SELECT m.created_at,
+                    fr.place,
+                    (fr.place - dense_rank() OVER (ORDER BY fr.place)) AS island
+                   FROM (mine m
+                     JOIN full_runs fr ON ((fr.id = m.run_id)))
+                  WHERE (fr.started_at <= l.full_started_at)
+                )
+         SELECT min(p.created_at) AS first_seen
+           FROM placed p
+          WHERE (p.island = ( SELECT p2.island
+                   FROM placed p2
+                  ORDER BY p2.place DESC
+                 LIMIT 1))) streak ON (true))
+  WHERE (NOT COALESCE((l.retryable AND (q.status = 'succeeded'::text) AND (q.resolved_at > l.full_started_at) AND (q.resolved_run_id IS DISTINCT FROM l.full_run_id)), false));
 
 
 --
@@ -4656,11 +4670,9 @@ CREATE VIEW buyer_sync.report_status AS
     s.written_at,
     s.lines,
     s.since_run_id,
-    ( SELECT w.attempted_at
+    ( SELECT min(w.attempted_at) AS min
            FROM buyer_sync_private.report_writes w
-          WHERE ((w.target = s.target) AND (w.outcome = 'failed'::text) AND (w.attempted_at > s.written_at))
-          ORDER BY w.attempted_at DESC
-         LIMIT 1) AS failing_since_write,
+          WHERE ((w.target = s.target) AND (w.outcome = 'failed'::text) AND (w.attempted_at > s.written_at))) AS failing_since_write,
     ( SELECT w.failure
            FROM buyer_sync_private.report_writes w
           WHERE (w.target = s.target)
@@ -6401,6 +6413,20 @@ CREATE INDEX sync_error_log_error_type_idx ON public.sync_error_log USING btree 
 
 
 --
+-- Name: sync_error_log_keyless_row_idx; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sync_error_log_keyless_row_idx ON public.sync_error_log USING btree (row_number) WHERE (buyer_number IS NULL);
+
+
+--
+-- Name: INDEX sync_error_log_keyless_row_idx; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON INDEX public.sync_error_log_keyless_row_idx IS 'The error entries of rows without a buyer number, by sheet row: how buyer_sync.report_failing_rows finds since when such a row fails.';
+
+
+--
 -- Name: sync_error_log_run_id_idx; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -6647,7 +6673,7 @@ ALTER TABLE graphile_worker._private_tasks ENABLE ROW LEVEL SECURITY;
 -- PostgreSQL database dump complete
 --
 
-\unrestrict f5aUtXKCzXwxq0hQYcNn7JxciVOveM8MpnOfajuA6pUPx9lbVQwCvucVNdIvxAc
+\unrestrict evG6Q4k6dnnDtgFW0EhdDRbLMtqOg6PpYJgDJwtY2HCYBra9GfY64ThS53AM1tw
 
 
 --
@@ -6680,4 +6706,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('071'),
     ('072'),
     ('073'),
-    ('074');
+    ('074'),
+    ('075');

@@ -115,3 +115,63 @@ describe('buyer-sync report', () => {
     expect((await db.pool.query(`select tab from buyer_sync_private.report_settings`)).rows).toEqual([{ tab: null }]);
   });
 });
+
+describe('the report in SQL', () => {
+  it('since is the first full sync of the unbroken series that failed a row; a retryable row without a retry entry is listed; writes fail since the first failure', async () => {
+    const c = await db.pool.connect();
+    try {
+      await c.query('begin');
+      // Full syncs an hour apart, after everything the tests before made; an --only run between the last two.
+      const run = async (hours: number, mode = 'full') =>
+        (
+          await c.query<{ id: string; at: Date }>(
+            `insert into sync_runs (started_at, finished_at, status, mode, source, batch_size, total_rows, blank_rows, inserted, updated, unchanged, failed, errors_by_type)
+             values (now() + $1 * interval '1 hour', now() + $1 * interval '1 hour' + interval '1 minute', 'succeeded', $2, 'seeded', 100, 0, 0, 0, 0, 0, 0, '{}')
+             returning id, started_at as at`,
+            [hours, mode],
+          )
+        ).rows[0]!;
+      const fail = (r: { id: string; at: Date }, key: string | null, rowNumber: number, retryable = false) =>
+        c.query(
+          `insert into sync_error_log (buyer_number, row_number, error_message, error_type, retryable, created_at, run_id, column_name)
+           values ($1, $2, 'row ' || $2::int || ': Budget is not a number', 'data_type', $3, $4, $5, 'budget')`,
+          [key, rowNumber, retryable, r.at, r.id],
+        );
+      const r1 = await run(1);
+      await fail(r1, 'S-1', 20);
+      await fail(r1, 'S-2', 21);
+      await fail(r1, null, 70);
+      const r2 = await run(2);
+      await fail(r2, 'S-1', 20);
+      await fail(r2, null, 70);
+      await run(2.5, 'only');
+      const r3 = await run(3);
+      await fail(r3, 'S-1', 20);
+      await fail(r3, 'S-2', 21);
+      await fail(r3, null, 70);
+      await fail(r3, 'S-4', 23, true);
+      const { rows } = await c.query<{ buyer_number: string | null; row_number: number; since: Date }>(
+        `select buyer_number, row_number, since from buyer_sync.report_failing_rows order by row_number`,
+      );
+      expect(rows).toEqual([
+        { buyer_number: 'S-1', row_number: 20, since: r1.at },
+        { buyer_number: 'S-2', row_number: 21, since: r3.at },
+        { buyer_number: 'S-4', row_number: 23, since: r3.at },
+        { buyer_number: null, row_number: 70, since: r1.at },
+      ]);
+
+      await c.query(
+        `insert into buyer_sync_private.report_state (target, content_hash, written_at, lines) values ('t', 'h', now(), 1);
+         insert into buyer_sync_private.report_writes (target, attempted_at, outcome, failure)
+         values ('t', now() + interval '1 minute', 'failed', 'quota'), ('t', now() + interval '2 minutes', 'failed', 'server')`,
+      );
+      const status = await c.query<{ first: boolean; last_failure: string }>(
+        `select failing_since_write = now() + interval '1 minute' as first, last_failure from buyer_sync.report_status where target = 't'`,
+      );
+      expect(status.rows).toEqual([{ first: true, last_failure: 'server' }]);
+    } finally {
+      await c.query('rollback');
+      c.release();
+    }
+  });
+});
