@@ -26,3 +26,14 @@ export function shownPath(p: string): string {
   const rel = path.relative(projectRoot, p);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
 }
+
+/**
+ * A file's path as a message names it: in double quotes, so that the
+ * redaction of logs and of the API (src/redact.ts, buyer_sync_private.redact_ids)
+ * hides the whole of it, spaces and all (`"<file>"`), where an unquoted
+ * path would be cut at its first space and its tail (a file name that may
+ * name a person) shown.
+ */
+export function quotedPath(p: string): string {
+  return `"${p}"`;
+}

@@ -54,7 +54,7 @@ describe('CsvSheetSource', () => {
     [
       'a row shorter than the header (a line break outside quotes)',
       'a,b,c\n1,first line\nsecond line,x,y\n',
-      /row 2: it has 2 cell\(s\) where the header has 3, column C on missing \(a line break outside quotes, or a file cut short\?\); every row of a CSV export has as many cells as its header/,
+      /row 2: it has 2 cell\(s\) where the header has 3, columns C onwards missing \(a line break outside quotes, or a file cut short\?\); every row of a CSV export has as many cells as its header/,
     ],
     ['a file cut short', 'a,b,c\n1,2,3\n4,5', /row 3: it has 2 cell\(s\) where the header has 3/],
     [
@@ -114,7 +114,7 @@ a, b, c"\r\n`;
   it('a missing file is a clear could-not-run error', async () => {
     const err = await new CsvSheetSource(path.join(dir, 'nope.csv')).open().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CannotRunError);
-    expect((err as Error).message).toMatch(/cannot read the sheet export .*nope\.csv: no such file/);
+    expect((err as Error).message).toMatch(/cannot read the sheet export ".*nope\.csv": no such file/);
   });
 
   it('streams large files in chunks with the right row numbers', async () => {

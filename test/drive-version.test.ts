@@ -115,7 +115,7 @@ describe('a scheduled full sync of a Google sheet', () => {
         /^unchanged: version 1 \(first tab\) \(modified [^)]+\) is the one run [0-9a-f-]{36} read in full 0 min ago$/,
       );
       expect(logged.at(-1)).toMatch(
-        /^sync run [0-9a-f-]{36} \(full\) of gsheets:driveVersionSheet\S+: skipped, unchanged: version 1 \(first tab\)/,
+        /^sync run [0-9a-f-]{36} \(full\) of "gsheets:driveVersionSheet[^"]+": skipped, unchanged: version 1 \(first tab\)/,
       );
     }
     // Nothing read, nothing verified, nothing counted as a sync.

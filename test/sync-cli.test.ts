@@ -121,7 +121,11 @@ describe('sync', () => {
       /the sheet has no "Phone" column/,
     ],
     ['a duplicated header', () => csv([[...HEADER, 'NAME'], ['1']]), /header "Name" appears 2 times/],
-    ['a missing file', () => path.join(dir, 'absent.csv'), /cannot read the sheet export .*absent\.csv: no such file/],
+    [
+      'a missing file',
+      () => path.join(dir, 'absent.csv'),
+      /cannot read the sheet export ".*absent\.csv": no such file/,
+    ],
     ['an empty file', () => csv([]), /row 1 of the sheet is empty/],
     [
       `Excel's "Unicode text" (UTF-16LE with its mark, tabs, CR LF)`,
@@ -342,7 +346,7 @@ describe('the sample sheet and npm start', () => {
       60_000,
     );
     await waitFor('its line in the log', async () =>
-      /sync run [0-9a-f-]{36} \(full\) of <file>: 4,155 rows read: 4,107 inserted/.test(p.output().stdout),
+      /sync run [0-9a-f-]{36} \(full\) of "<file>": 4,155 rows read: 4,107 inserted/.test(p.output().stdout),
     );
     p.child.kill('SIGTERM');
     const r = await p.done;

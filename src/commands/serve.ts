@@ -18,6 +18,7 @@ import { cronPeriodMs, startWorker, stopReason } from '../worker/runtime.ts';
 import { lastFullSyncAt, recordSchedules, requestSync, syncJobPending } from '../worker/sql.ts';
 import { diag, getConfig, withDatabase, type CommandContext } from './common.ts';
 import { engineOptions } from './sync.ts';
+import { quotedPath } from '../paths.ts';
 
 /** One line of the service's log, on stdout, stamped. */
 export function serviceLog(line: string, keep: readonly string[] = []): void {
@@ -36,12 +37,9 @@ export function serviceDiag(line: string): void {
  * buyer_sync.request_sync(), so it coalesces with any request already waiting.
  * `always`: whatever the last sync (npm start). Returns the job id, or null.
  */
-async function enqueueFirstSync(
-  db: Database,
-  config: Config,
-  when: 'due' | 'always' = 'due',
-): Promise<string | null> {
-  const sheet = config.sheetSource ?? 'the sample sheet (data/sample-buyers.csv)';
+async function enqueueFirstSync(db: Database, config: Config, when: 'due' | 'always' = 'due'): Promise<string | null> {
+  const sheet =
+    config.sheetSource !== null ? quotedPath(config.sheetSource) : 'the sample sheet (data/sample-buyers.csv)';
   let why = '';
   if (when === 'due') {
     // A sync job already queued, running, or locked by a worker that died (recovered at start) is that first sync.
@@ -105,7 +103,7 @@ export async function runServe(
     throw err;
   }
   serviceLog(
-    `worker running (${config.workerConcurrency} jobs at a time): full sync of ${config.sheetSource ?? 'the sample sheet'} at "${config.syncCron}" (UTC), ` +
+    `worker running (${config.workerConcurrency} jobs at a time): full sync of ${config.sheetSource !== null ? quotedPath(config.sheetSource) : 'the sample sheet'} at "${config.syncCron}" (UTC), ` +
       `health check at "${config.healthCron}", retries every minute; alerts ${config.alertWebhookUrl ? 'go to ALERT_WEBHOOK_URL' : 'are recorded in sync_alerts (no ALERT_WEBHOOK_URL)'}. Ctrl-C stops it.`,
   );
   const stopped = once(ctx.signal, 'abort').then(() => 'signal' as const);

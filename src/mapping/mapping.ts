@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CannotRunError, UsageError } from '../errors.ts';
+import { quotedPath } from '../paths.ts';
 
 export const COLUMN_TYPES = ['text', 'date', 'bigint'] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -83,7 +84,7 @@ export function loadMapping(file: string): Mapping {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(`column mapping ${file}: ${(err as Error).message}`);
+    throw new UsageError(`column mapping ${quotedPath(file)}: ${(err as Error).message}`);
   }
   return parseMapping(raw, file);
 }

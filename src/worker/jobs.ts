@@ -21,11 +21,12 @@ import { verifyIntegrity } from '../verify/checker.ts';
 import { workerContext } from './context.ts';
 import { recoverDeadWorkers } from './liveness.ts';
 import type { Requeue } from './requeue.ts';
+import { quotedPath } from '../paths.ts';
 
 /** A finished run in one line. */
 export function runLine(r: SyncResult): string {
   return (
-    `sync run ${r.runId} (${r.mode}) of ${r.source}: ${fmt(r.totalRows)} rows read: ${fmt(r.inserted)} inserted, ${fmt(r.updated)} updated, ` +
+    `sync run ${r.runId} (${r.mode}) of ${quotedPath(r.source)}: ${fmt(r.totalRows)} rows read: ${fmt(r.inserted)} inserted, ${fmt(r.updated)} updated, ` +
     `${fmt(r.unchanged)} unchanged, ${fmt(r.failed)} failed, ${fmt(r.blankRows)} blank; ${fmt(r.retryQueueSize)} in the retry queue; ` +
     `${(r.durationMs / 1000).toFixed(2)} s`
   );
@@ -66,7 +67,9 @@ async function sync(
         batchSize: c.config.batchSize,
       });
       if (before.skipped) {
-        c.log(`sync run ${before.skipped.runId} (full) of ${source.description}: skipped, ${before.skipped.because}`);
+        c.log(
+          `sync run ${before.skipped.runId} (full) of ${quotedPath(source.description)}: skipped, ${before.skipped.because}`,
+        );
         return;
       }
       if (before.note) c.log(before.note);

@@ -82,6 +82,7 @@ import { bytesOf, PIECE } from './bytes.ts';
 import iconv from 'iconv-lite';
 import { COMMON_HANGUL, COMMON_HANZI_SIMPLIFIED, COMMON_HANZI_TRADITIONAL } from './common.ts';
 import { byteOrderMark, createDecoder, ENCODING_LABEL, firstLoneSurrogate, type Encoding } from './encoding.ts';
+import { quotedPath } from '../../paths.ts';
 
 export interface EncodingRequest {
   encoding: Encoding;
@@ -511,7 +512,7 @@ function describeFit(f: Fit): string {
 
 /** A refusal of the file: nothing has been written yet. */
 function refusal(file: string, what: string): CannotRunError {
-  return new CannotRunError(`the sheet export ${file} ${what}; nothing was written`);
+  return new CannotRunError(`the sheet export ${quotedPath(file)} ${what}; nothing was written`);
 }
 
 /** Decides the encoding of `file`, or refuses (CannotRunError). */

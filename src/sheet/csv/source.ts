@@ -22,6 +22,7 @@ import { bytesOf } from './bytes.ts';
 import { chooseEncoding, type EncodingChoice, type EncodingRequest } from './detect.ts';
 import { createDecoder, ENCODING_LABEL, type StreamDecoder } from './encoding.ts';
 import { CsvRecordParser, CsvSyntaxError, type CsvLimits, type CsvRecord } from './records.ts';
+import { quotedPath } from '../../paths.ts';
 
 /**
  * The longest cell kept: 32 Mi characters (Google Sheets allows 50,000 in a
@@ -59,14 +60,14 @@ async function fingerprintToRead(file: string): Promise<Fingerprint> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new CannotRunError(
-      `cannot read the sheet export ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
+      `cannot read the sheet export ${quotedPath(file)}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`,
       { cause: err },
     );
   }
   if (!before.regular) {
     // The file is read twice (its encoding first, then its rows): a pipe or a device cannot be.
     throw new CannotRunError(
-      `the sheet export ${file} is not a file (a directory, a pipe or a device); write the export to a file and pass that`,
+      `the sheet export ${quotedPath(file)} is not a file (a directory, a pipe or a device); write the export to a file and pass that`,
     );
   }
   return before;
@@ -76,9 +77,11 @@ async function fingerprintToRead(file: string): Promise<Fingerprint> {
 function unreadable(file: string, err: unknown): CannotRunError {
   return err instanceof CsvSyntaxError
     ? new CannotRunError(
-        `the sheet export ${file} is not valid CSV: row ${err.record}: ${err.message}; nothing was written`,
+        `the sheet export ${quotedPath(file)} is not valid CSV: row ${err.record}: ${err.message}; nothing was written`,
       )
-    : new CannotRunError(`reading the sheet export ${file} failed: ${(err as Error).message}`, { cause: err });
+    : new CannotRunError(`reading the sheet export ${quotedPath(file)} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
 }
 
 /**
@@ -135,7 +138,7 @@ class ExportRecords {
     const { before } = this;
     if (after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino) {
       throw new CannotRunError(
-        `the sheet export ${this.file} changed while it was being read; nothing was written, run the sync again once the file is complete`,
+        `the sheet export ${quotedPath(this.file)} changed while it was being read; nothing was written, run the sync again once the file is complete`,
       );
     }
   }
@@ -157,14 +160,14 @@ class ExportRecords {
 function brokenRecord(file: string, width: number, rowNumber: number, r: CsvRecord): CannotRunError | null {
   const what =
     r.cells.length < width && !r.cells.every((c) => c.trim() === '')
-      ? `it has ${r.cells.length} cell(s) where the header has ${width}, column ${columnLetter(r.cells.length)} on missing (a line break outside quotes, or a file cut short?)`
+      ? `it has ${r.cells.length} cell(s) where the header has ${width}, columns ${columnLetter(r.cells.length)} onwards missing (a line break outside quotes, or a file cut short?)`
       : r.cells.length > width && r.cells.slice(width).some((c) => c.trim() !== '')
         ? `it has text in column ${columnLetter(r.cells.slice(width).findIndex((c) => c.trim() !== '') + width)}, beyond the header's ${width} columns (a comma outside quotes?)`
         : null;
   return what === null
     ? null
     : new CannotRunError(
-        `the sheet export ${file} is not a whole table: row ${rowNumber}: ${what}; every row of a CSV export has as many cells as its header; ` +
+        `the sheet export ${quotedPath(file)} is not a whole table: row ${rowNumber}: ${what}; every row of a CSV export has as many cells as its header; ` +
           'nothing was written, fix the file and export it again',
       );
 }
