@@ -1,4 +1,4 @@
-\restrict evG6Q4k6dnnDtgFW0EhdDRbLMtqOg6PpYJgDJwtY2HCYBra9GfY64ThS53AM1tw
+\restrict ebUg6PZEAZpQt6hKdN9VxYMYqw32zgX4w8xZOZbOQKW5d1OShDdi5biIJFEJISc
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -2119,12 +2119,20 @@ CREATE FUNCTION buyer_sync_private.next_cron_time(cron text, after timestamp wit
     SET search_path TO 'pg_catalog', 'pg_temp'
     AS $$
   with f as (select regexp_split_to_array(btrim(cron), '\s+') as x),
-       days as (select d::date as day
-                  from f, generate_series((after at time zone 'UTC')::date, (after at time zone 'UTC')::date + 400, interval '1 day') d
-                 where buyer_sync_private.cron_field_matches(f.x[3], extract(day from d)::integer, 1, 31)
-                   and buyer_sync_private.cron_field_matches(f.x[4], extract(month from d)::integer, 1, 12)
-                   and (buyer_sync_private.cron_field_matches(f.x[5], extract(dow from d)::integer, 0, 7)
-                        or (extract(dow from d) = 0 and buyer_sync_private.cron_field_matches(f.x[5], 7, 0, 7)))
+       -- Whether the day fields restrict at all (graphile-worker: a field is exclusionary unless it admits every value).
+       r as (select (select count(*) from generate_series(1, 31) v where buyer_sync_private.cron_field_matches(f.x[3], v, 1, 31)) < 31 as dom_restricted,
+                    (select count(*) from generate_series(0, 6) v
+                      where buyer_sync_private.cron_field_matches(f.x[5], v, 0, 7)
+                         or (v = 0 and buyer_sync_private.cron_field_matches(f.x[5], 7, 0, 7))) < 7 as dow_restricted
+               from f),
+       days as (select d::date as day, m.dom, m.dow, r.dom_restricted and r.dow_restricted as either
+                  from f, r,
+                       generate_series((after at time zone 'UTC')::date, (after at time zone 'UTC')::date + 400, interval '1 day') d,
+                       lateral (select buyer_sync_private.cron_field_matches(f.x[3], extract(day from d)::integer, 1, 31) as dom,
+                                       buyer_sync_private.cron_field_matches(f.x[5], extract(dow from d)::integer, 0, 7)
+                                         or (extract(dow from d) = 0 and buyer_sync_private.cron_field_matches(f.x[5], 7, 0, 7)) as dow) m
+                 where buyer_sync_private.cron_field_matches(f.x[4], extract(month from d)::integer, 1, 12)
+                   and case when r.dom_restricted and r.dow_restricted then m.dom or m.dow else m.dom and m.dow end
                  order by d
                  limit 2),
        hours as (select hr from f, generate_series(0, 23) hr where buyer_sync_private.cron_field_matches(f.x[2], hr, 0, 23)),
@@ -2139,7 +2147,7 @@ $$;
 -- Name: FUNCTION next_cron_time(cron text, after timestamp with time zone); Type: COMMENT; Schema: buyer_sync_private; Owner: -
 --
 
-COMMENT ON FUNCTION buyer_sync_private.next_cron_time(cron text, after timestamp with time zone) IS 'The first minute after `after` that five cron fields (UTC, as graphile-worker reads them) admit, within 400 days; null when none. security definer: the dashboard role calls it through buyer_sync.verdict without usage on buyer_sync_private.';
+COMMENT ON FUNCTION buyer_sync_private.next_cron_time(cron text, after timestamp with time zone) IS 'The first minute after `after` that five cron fields (UTC) admit, read as graphile-worker reads them (a day matching either day field fires when both restrict), within 400 days; null when none. security definer: the dashboard role calls it through buyer_sync.verdict without usage on buyer_sync_private.';
 
 
 --
@@ -6673,7 +6681,7 @@ ALTER TABLE graphile_worker._private_tasks ENABLE ROW LEVEL SECURITY;
 -- PostgreSQL database dump complete
 --
 
-\unrestrict evG6Q4k6dnnDtgFW0EhdDRbLMtqOg6PpYJgDJwtY2HCYBra9GfY64ThS53AM1tw
+\unrestrict ebUg6PZEAZpQt6hKdN9VxYMYqw32zgX4w8xZOZbOQKW5d1OShDdi5biIJFEJISc
 
 
 --
@@ -6707,4 +6715,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('072'),
     ('073'),
     ('074'),
-    ('075');
+    ('075'),
+    ('076');

@@ -10,6 +10,7 @@
  * verdict's.
  */
 import fc from 'fast-check';
+import { parseCrontab } from 'graphile-worker';
 import type pg from 'pg';
 import { expect, it } from 'vitest';
 import { useTestDatabase } from './helpers.ts';
@@ -194,6 +195,52 @@ it("the next scheduled sync: the recorded schedule's next minute while a worker 
     await c.query('rollback');
     c.release();
   }
+});
+
+it('next_cron_time reads a cron line as graphile-worker does (either day field, when both restrict)', async () => {
+  const MINUTE = 60_000;
+  /** graphile-worker's own answer: the first minute after `after` its parsed line matches, within the same 400 days. */
+  const oracle = (cron: string, after: Date): number | null => {
+    const [item] = parseCrontab(`${cron} buyers__sync`);
+    const dayStart = Date.UTC(after.getUTCFullYear(), after.getUTCMonth(), after.getUTCDate());
+    const end = dayStart + 401 * 24 * 60 * MINUTE;
+    for (let t = Math.floor(after.getTime() / MINUTE) * MINUTE + MINUTE; t < end; t += MINUTE) {
+      const d = new Date(t);
+      const digest = {
+        min: d.getUTCMinutes(),
+        hour: d.getUTCHours(),
+        date: d.getUTCDate(),
+        month: d.getUTCMonth() + 1,
+        dow: d.getUTCDay(),
+      };
+      if (item!.match(digest)) return t;
+    }
+    return null;
+  };
+  const line = fc
+    .tuple(
+      fc.constantFrom('0', '*/15', '5,35', '10-20'),
+      fc.constantFrom('*', '6', '9-17', '*/6'),
+      fc.constantFrom('*', '1', '15', '1-31', '10-12', '*/10', '31'),
+      fc.constantFrom('*', '1', '3,6,9,12', '2'),
+      fc.constantFrom('*', '1', '0', '7', '1-5', '0-6', '6,0'),
+    )
+    .map((f) => f.join(' '));
+  const after = fc.date({
+    min: new Date('2026-01-01T00:00:00Z'),
+    max: new Date('2027-12-31T23:59:59Z'),
+    noInvalidDate: true,
+  });
+  await fc.assert(
+    fc.asyncProperty(line, after, async (cron, at) => {
+      const { rows } = await db.pool.query<{ t: Date | null }>(
+        'select buyer_sync_private.next_cron_time($1, $2) as t',
+        [cron, at],
+      );
+      expect(rows[0]!.t?.getTime() ?? null).toBe(oracle(cron, at));
+    }),
+    { numRuns: 60, examples: [['0 6 1 * 1', new Date('2026-03-04T12:00:00Z')]] },
+  );
 });
 
 it('the daily figures count distinct failing buyers, and a day ending with a failed sync shows 100 %, as the verdict does', async () => {
