@@ -1,4 +1,4 @@
-\restrict ebUg6PZEAZpQt6hKdN9VxYMYqw32zgX4w8xZOZbOQKW5d1OShDdi5biIJFEJISc
+\restrict Jq0OmMkrEdy7e57PrBl1mggQQLdNmG8lVLYWd4iCsUNmvrgBCGrIBoF9nUv3Nmb
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -2912,45 +2912,30 @@ The verdict, one row: level, headline, reason, since, what to do, runbook; last 
 
 
 --
--- Name: alert_permanent_failure(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+-- Name: alert_permanent_failures(); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
 --
 
-CREATE FUNCTION buyer_sync_private.alert_permanent_failure() RETURNS trigger
+CREATE FUNCTION buyer_sync_private.alert_permanent_failures() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-declare
-  cond text := 'permanent_failure:run:' || coalesce(new.last_run_id::text, 'tx:' || txid_current()::text);
-  entry jsonb := jsonb_build_object(
-    'buyer_number', new.buyer_number,
-    'attempts', new.attempt_count,
-    'error_type', new.error_info->>'error_type',
-    'column_name', new.error_info->>'column_name',
-    'row_number', new.row_number,
-    'resolution', new.resolution);
-  first jsonb;
 begin
-  if exists (select 1 from public.sync_alerts s
-              where s.type = 'permanent_failure' and s.resolved_at is null and s.resolves is null and s.condition <> cond
-                and (coalesce(s.details->'buyer_numbers', '[]'::jsonb) ? new.buyer_number or s.details->>'buyer_number' = new.buyer_number)) then
-    return null;
+  if tg_op = 'INSERT' then
+    perform buyer_sync_private.raise_permanent_failures(
+      array(select n::public.retry_queue from new_rows n where n.status = 'failed'));
+  else
+    perform buyer_sync_private.raise_permanent_failures(
+      array(select n::public.retry_queue from new_rows n join old_rows o on o.id = n.id
+             where n.status = 'failed' and o.status is distinct from 'failed'));
   end if;
-  first := buyer_sync_private.permanent_failure_details(
-             jsonb_build_object('run_id', new.last_run_id, 'source', new.source, 'first_error_message', new.error_info->>'error_message'),
-             entry);
-  insert into public.sync_alerts as s (type, severity, condition, message, details)
-  values ('permanent_failure', 'critical', cond, buyer_sync_private.permanent_failure_message(first), first)
-  on conflict (md5(condition)) where resolved_at is null and resolves is null
-  do update set details = buyer_sync_private.permanent_failure_details(s.details, entry),
-                message = buyer_sync_private.permanent_failure_message(buyer_sync_private.permanent_failure_details(s.details, entry));
   return null;
 end $$;
 
 
 --
--- Name: FUNCTION alert_permanent_failure(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+-- Name: FUNCTION alert_permanent_failures(); Type: COMMENT; Schema: buyer_sync_private; Owner: -
 --
 
-COMMENT ON FUNCTION buyer_sync_private.alert_permanent_failure() IS 'Adds a buyer whose retry entry failed for good to its run''s permanent-failure alert (condition permanent_failure:run:<run id>), raising it with the first buyer; a buyer another open permanent-failure alert names is left there.';
+COMMENT ON FUNCTION buyer_sync_private.alert_permanent_failures() IS 'Statement-level trigger of retry_queue: the entries the statement made failed (inserted so, or updated to it) raise or extend their run''s permanent-failure alert.';
 
 
 --
@@ -3205,6 +3190,48 @@ COMMENT ON FUNCTION buyer_sync_private.permanent_failure_details(details jsonb, 
 
 
 --
+-- Name: permanent_failure_details_many(jsonb, jsonb); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.permanent_failure_details_many(details jsonb, entries jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    AS $$
+  with d as (select coalesce(details, '{}'::jsonb) as d),
+       known as (select b.n from d, jsonb_array_elements_text(coalesce(d.d->'buyer_numbers', '[]'::jsonb)) b(n)),
+       given as (select e.v, e.k from jsonb_array_elements(entries) with ordinality e(v, k)),
+       fresh as (select distinct on (g.v->>'buyer_number') g.v, g.k
+                   from given g
+                  where not exists (select 1 from known where known.n = g.v->>'buyer_number')
+                  order by g.v->>'buyer_number', g.k),
+       numbers as (select coalesce(d.d->'buyer_numbers', '[]'::jsonb)
+                          || coalesce((select jsonb_agg(f.v->'buyer_number' order by f.k) from fresh f), '[]'::jsonb) as n
+                     from d),
+       shown as (select coalesce(d.d->'buyers', '[]'::jsonb)
+                        || coalesce((select jsonb_agg(f.v order by f.k)
+                                       from (select f.v, f.k from fresh f order by f.k
+                                              limit greatest(0, 50 - jsonb_array_length(coalesce(d.d->'buyers', '[]'::jsonb)))) f),
+                                    '[]'::jsonb) as b
+                   from d),
+       first as (select coalesce((select g.v from given g order by g.k limit 1), '{}'::jsonb) as v)
+  select (first.v - 'buyer_number') || (d.d - 'buyer_numbers' - 'buyers' - 'count' - 'capped')
+         || jsonb_build_object(
+              'buyer_number', coalesce(d.d->>'buyer_number', first.v->>'buyer_number'),
+              'buyer_numbers', n.n,
+              'count', jsonb_array_length(n.n),
+              'capped', jsonb_array_length(n.n) > 50,
+              'buyers', s.b)
+    from d, numbers n, shown s, first
+$$;
+
+
+--
+-- Name: FUNCTION permanent_failure_details_many(details jsonb, entries jsonb); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.permanent_failure_details_many(details jsonb, entries jsonb) IS 'permanent_failure_details for many entries at once (a jsonb array, in order): buyer_numbers gains every buyer not in it yet, buyers the first of them up to 50, the top-level figures stay those of the alert''s first buyer.';
+
+
+--
 -- Name: permanent_failure_message(jsonb); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
 --
 
@@ -3312,6 +3339,67 @@ $$;
 --
 
 COMMENT ON FUNCTION buyer_sync_private.raise_mass_change(message text, details jsonb) IS 'Raises the mass_change alert for a run the guard refused, or updates the open one''s message and figures (not delivered again).';
+
+
+--
+-- Name: raise_permanent_failures(public.retry_queue[]); Type: FUNCTION; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE FUNCTION buyer_sync_private.raise_permanent_failures(failed public.retry_queue[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+declare
+  g record;
+  first jsonb;
+begin
+  for g in
+    with f as (
+      select u.*, 'permanent_failure:run:' || coalesce(u.last_run_id::text, 'tx:' || txid_current()::text) as cond
+        from unnest(failed) with ordinality as u
+    ), named as (
+      -- The buyers each open permanent-failure alert already names.
+      select s.condition, b.n
+        from public.sync_alerts s
+        cross join lateral jsonb_array_elements_text(
+                     coalesce(s.details->'buyer_numbers', '[]'::jsonb)
+                     || coalesce(jsonb_build_array(s.details->'buyer_number'), '[]'::jsonb)) b(n)
+       where s.type = 'permanent_failure' and s.resolved_at is null and s.resolves is null
+    )
+    select f.cond,
+           (array_agg(f.last_run_id order by f.ordinality))[1] as run_id,
+           (array_agg(f.source order by f.ordinality))[1] as source,
+           (array_agg(f.error_info->>'error_message' order by f.ordinality))[1] as first_error_message,
+           jsonb_agg(jsonb_build_object(
+             'buyer_number', f.buyer_number,
+             'attempts', f.attempt_count,
+             'error_type', f.error_info->>'error_type',
+             'column_name', f.error_info->>'column_name',
+             'row_number', f.row_number,
+             'resolution', f.resolution) order by f.ordinality) as entries
+      from f
+     -- A buyer another open permanent-failure alert names stays there.
+     where not exists (select 1 from named where named.n = f.buyer_number and named.condition <> f.cond)
+     group by f.cond
+     order by min(f.ordinality)
+  loop
+    first := buyer_sync_private.permanent_failure_details_many(
+               jsonb_build_object('run_id', g.run_id, 'source', g.source, 'first_error_message', g.first_error_message),
+               g.entries);
+    insert into public.sync_alerts as s (type, severity, condition, message, details)
+    values ('permanent_failure', 'critical', g.cond, buyer_sync_private.permanent_failure_message(first), first)
+    on conflict (md5(condition)) where resolved_at is null and resolves is null
+    do update set (details, message) =
+      (select x.d, buyer_sync_private.permanent_failure_message(x.d)
+         from (select buyer_sync_private.permanent_failure_details_many(s.details, g.entries) as d) x);
+  end loop;
+end $$;
+
+
+--
+-- Name: FUNCTION raise_permanent_failures(failed public.retry_queue[]); Type: COMMENT; Schema: buyer_sync_private; Owner: -
+--
+
+COMMENT ON FUNCTION buyer_sync_private.raise_permanent_failures(failed public.retry_queue[]) IS 'Adds the retry entries that failed for good in one statement to their run''s permanent-failure alert (condition permanent_failure:run:<run id>), raising it with the first; a buyer another open permanent-failure alert names is left there.';
 
 
 --
@@ -6501,14 +6589,14 @@ CREATE TRIGGER verification_reports_alert AFTER INSERT ON buyer_sync.verificatio
 -- Name: retry_queue retry_queue_failed_on_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER retry_queue_failed_on_insert AFTER INSERT ON public.retry_queue FOR EACH ROW WHEN ((new.status = 'failed'::text)) EXECUTE FUNCTION buyer_sync_private.alert_permanent_failure();
+CREATE TRIGGER retry_queue_failed_on_insert AFTER INSERT ON public.retry_queue REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION buyer_sync_private.alert_permanent_failures();
 
 
 --
 -- Name: retry_queue retry_queue_failed_on_update; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER retry_queue_failed_on_update AFTER UPDATE OF status ON public.retry_queue FOR EACH ROW WHEN (((new.status = 'failed'::text) AND (old.status IS DISTINCT FROM 'failed'::text))) EXECUTE FUNCTION buyer_sync_private.alert_permanent_failure();
+CREATE TRIGGER retry_queue_failed_on_update AFTER UPDATE ON public.retry_queue REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION buyer_sync_private.alert_permanent_failures();
 
 
 --
@@ -6681,7 +6769,7 @@ ALTER TABLE graphile_worker._private_tasks ENABLE ROW LEVEL SECURITY;
 -- PostgreSQL database dump complete
 --
 
-\unrestrict ebUg6PZEAZpQt6hKdN9VxYMYqw32zgX4w8xZOZbOQKW5d1OShDdi5biIJFEJISc
+\unrestrict Jq0OmMkrEdy7e57PrBl1mggQQLdNmG8lVLYWd4iCsUNmvrgBCGrIBoF9nUv3Nmb
 
 
 --
@@ -6716,4 +6804,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('073'),
     ('074'),
     ('075'),
-    ('076');
+    ('076'),
+    ('077');
