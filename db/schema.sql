@@ -1,4 +1,4 @@
-\restrict Jq0OmMkrEdy7e57PrBl1mggQQLdNmG8lVLYWd4iCsUNmvrgBCGrIBoF9nUv3Nmb
+\restrict kyeulJR8GvB5gBIgp6sTcNmwjRO0pEE0abhEZKCcJ4xWHlJNDes0scWbExCHZbL
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -4221,14 +4221,22 @@ CREATE VIEW buyer_sync.daily_failing_buyers AS
            FROM public.sync_error_log l
           WHERE ((l.buyer_number IS NOT NULL) OR (l.row_number IS NOT NULL))
         )
- SELECT e.day,
-    e.error_type,
-    (count(DISTINCT e.who))::integer AS buyers,
-    (( SELECT count(DISTINCT a.who) AS count
-           FROM e a
-          WHERE (a.day = e.day)))::integer AS buyers_all_types
-   FROM e
-  GROUP BY e.day, e.error_type;
+ SELECT g.day,
+    g.error_type,
+    g.buyers,
+    g.buyers_all_types
+   FROM ( SELECT a.day,
+            a.error_type,
+            a.buyers,
+            a.all_types,
+            max(a.buyers) FILTER (WHERE (a.all_types = 1)) OVER (PARTITION BY a.day) AS buyers_all_types
+           FROM ( SELECT e.day,
+                    e.error_type,
+                    (count(DISTINCT e.who))::integer AS buyers,
+                    GROUPING(e.error_type) AS all_types
+                   FROM e
+                  GROUP BY GROUPING SETS ((e.day, e.error_type), (e.day))) a) g
+  WHERE (g.all_types = 0);
 
 
 --
@@ -6769,7 +6777,7 @@ ALTER TABLE graphile_worker._private_tasks ENABLE ROW LEVEL SECURITY;
 -- PostgreSQL database dump complete
 --
 
-\unrestrict Jq0OmMkrEdy7e57PrBl1mggQQLdNmG8lVLYWd4iCsUNmvrgBCGrIBoF9nUv3Nmb
+\unrestrict kyeulJR8GvB5gBIgp6sTcNmwjRO0pEE0abhEZKCcJ4xWHlJNDes0scWbExCHZbL
 
 
 --
@@ -6805,4 +6813,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('074'),
     ('075'),
     ('076'),
-    ('077');
+    ('077'),
+    ('078');
