@@ -1,4 +1,4 @@
-\restrict kyeulJR8GvB5gBIgp6sTcNmwjRO0pEE0abhEZKCcJ4xWHlJNDes0scWbExCHZbL
+\restrict GqFvdLriS1l4cCyXVZQPVIa2bonS4MYVFGEOZMfgLCMTFnWDO0hAgQ6zNnR1aMh
 
 -- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
 -- Dumped by pg_dump version 15.20 (Debian 15.20-0+deb12u1)
@@ -762,6 +762,7 @@ declare
   retries_cutoff constant timestamptz := buyer_sync_private.retention_cutoff('closed_retries');
   alerts_cutoff constant timestamptz := buyer_sync_private.retention_cutoff('resolved_alerts');
   jobs_cutoff constant timestamptz := buyer_sync_private.retention_cutoff('failed_jobs');
+  writes_cutoff constant timestamptz := buyer_sync_private.retention_cutoff('report_writes');
 begin
   if batch_size is null or batch_size < 1 then
     raise exception 'batch_size must be a positive number (got %)', batch_size;
@@ -838,6 +839,17 @@ begin
             limit lim));
   get diagnostics n = row_count;
   table_name := 'retry_queue'; deleted := n; return next;
+
+  -- Report tab writes; the latest of each tab stays (the dashboard shows how it went).
+  delete from buyer_sync_private.report_writes x
+   where x.id = any(array(
+           select w.id from buyer_sync_private.report_writes w
+            where w.attempted_at < writes_cutoff
+              and w.id <> (select l.id from buyer_sync_private.report_writes l
+                            where l.target = w.target order by l.attempted_at desc, l.id desc limit 1)
+            limit lim));
+  get diagnostics n = row_count;
+  table_name := 'buyer_sync_private.report_writes'; deleted := n; return next;
 
   -- Runs: their error log and buyer changes first, then the runs that have none left.
   delete from public.sync_error_log x
@@ -3305,6 +3317,7 @@ CREATE FUNCTION buyer_sync_private.prunable_runs(runs_cutoff timestamp with time
      and not exists (select 1 from public.sync_health_metrics m where m.run_id = r.id)
      and not exists (select 1 from buyer_sync_private.sheet_snapshot s where s.run_id = r.id)
      and not exists (select 1 from buyer_sync_private.mass_change_approvals a where a.used_by_run = r.id)
+     and not exists (select 1 from buyer_sync_private.report_state s where s.since_run_id = r.id)
      and not exists (select 1 from public.sync_alerts a
                       where a.resolved_at is null and a.resolves is null
                         and (a.details->>'run_id' = r.id::text
@@ -4815,7 +4828,7 @@ COMMENT ON TABLE buyer_sync.retention IS 'How long each kind of history is kept 
 -- Name: COLUMN retention.kind; Type: COMMENT; Schema: buyer_sync; Owner: -
 --
 
-COMMENT ON COLUMN buyer_sync.retention.kind IS 'The kind of history (runs, skipped_runs, verifications, verification_details, health_metrics, closed_retries, resolved_alerts, failed_jobs).';
+COMMENT ON COLUMN buyer_sync.retention.kind IS 'The kind of history (runs, skipped_runs, verifications, verification_details, health_metrics, closed_retries, resolved_alerts, failed_jobs, report_writes).';
 
 
 --
@@ -6328,6 +6341,13 @@ CREATE INDEX mass_change_approvals_open_idx ON buyer_sync_private.mass_change_ap
 
 
 --
+-- Name: report_writes_since_run_idx; Type: INDEX; Schema: buyer_sync_private; Owner: -
+--
+
+CREATE INDEX report_writes_since_run_idx ON buyer_sync_private.report_writes USING btree (since_run_id);
+
+
+--
 -- Name: report_writes_target_idx; Type: INDEX; Schema: buyer_sync_private; Owner: -
 --
 
@@ -6777,7 +6797,7 @@ ALTER TABLE graphile_worker._private_tasks ENABLE ROW LEVEL SECURITY;
 -- PostgreSQL database dump complete
 --
 
-\unrestrict kyeulJR8GvB5gBIgp6sTcNmwjRO0pEE0abhEZKCcJ4xWHlJNDes0scWbExCHZbL
+\unrestrict GqFvdLriS1l4cCyXVZQPVIa2bonS4MYVFGEOZMfgLCMTFnWDO0hAgQ6zNnR1aMh
 
 
 --
@@ -6814,4 +6834,5 @@ INSERT INTO public.schema_migrations (version) VALUES
     ('075'),
     ('076'),
     ('077'),
-    ('078');
+    ('078'),
+    ('079');

@@ -23,9 +23,11 @@ const db = useTestDatabase();
 beforeEach(async () => {
   await resetSyncState(db.pool);
   await db.pool.query(`delete from graphile_worker._private_jobs; delete from buyer_sync_private.mass_change_approvals;
+    delete from buyer_sync_private.report_writes; delete from buyer_sync_private.report_state;
     update buyer_sync.retention r set keep = d.keep from (values ('runs', interval '90 days'), ('skipped_runs', interval '7 days'),
       ('verifications', interval '90 days'), ('verification_details', interval '30 days'), ('health_metrics', interval '90 days'),
-      ('closed_retries', interval '90 days'), ('resolved_alerts', interval '180 days'), ('failed_jobs', interval '30 days')) d(kind, keep)
+      ('closed_retries', interval '90 days'), ('resolved_alerts', interval '180 days'), ('failed_jobs', interval '30 days'),
+      ('report_writes', interval '90 days')) d(kind, keep)
      where r.kind = d.kind`);
 });
 
@@ -236,6 +238,12 @@ async function seed() {
     jobLocked,
   ]);
 
+  // Report tab writes: of one tab an old failure and an old write (both go) and a recent write; of another only an
+  // old write (its latest: it stays).
+  await q(`insert into buyer_sync_private.report_writes (target, attempted_at, outcome, failure)
+           values ('t1', ${ago(200)}, 'failed', 'quota'), ('t1', ${ago(100)}, 'written', null),
+                  ('t1', ${ago(1)}, 'written', null), ('t2', ${ago(200)}, 'written', null)`);
+
   await q(`insert into buyers (buyer_number) values ('X1'), ('X2')`);
   return {
     runs: {
@@ -284,14 +292,20 @@ describe('buyer_sync.prune_history by buyer_sync.retention', () => {
       'buyer_sync.verification_reports': 1, // failOld
       sync_health_metrics: 1,
       retry_queue: 2, // retryClosedOld, retryFailedOld
+      'buyer_sync_private.report_writes': 2, // t1's old failure and old write
       sync_error_log: 5, // oldOk 3, orphans 2
       sync_buyer_changes: 4,
       sync_runs: 3, // oldOk, oldFailed, skippedOld
     });
     expect(pruneLine(result)).toMatch(
-      /^history prune: 26 row\(s\) deleted \(graphile_worker\.jobs 1, sync_alerts 3, .*sync_runs 3\) in 2 round\(s\), [\d.]+ s; nothing older is left$/,
+      /^history prune: 28 row\(s\) deleted \(graphile_worker\.jobs 1, sync_alerts 3, .*sync_runs 3\) in 2 round\(s\), [\d.]+ s; nothing older is left$/,
     );
 
+    expect(
+      (
+        await q<{ target: string }>(`select target from buyer_sync_private.report_writes order by target, attempted_at`)
+      ).map((w) => w.target),
+    ).toEqual(['t1', 't2']);
     const r = s.runs;
     expect(await ids('sync_runs')).toEqual(
       sorted(
@@ -385,7 +399,7 @@ describe('buyer_sync.prune_history by buyer_sync.retention', () => {
 
     // One round: no statement deletes more than the batch.
     const round = await q<{ table_name: string; deleted: string }>(`select * from buyer_sync.prune_history(10)`);
-    expect(round.length).toBe(10);
+    expect(round.length).toBe(11);
     for (const r of round) expect(Number(r.deleted)).toBeLessThanOrEqual(10);
     expect(round.find((r) => r.table_name === 'sync_error_log')!.deleted).toBe('10');
 
@@ -507,7 +521,7 @@ describe('the history__prune task', () => {
       await q(`select graphile_worker.add_job('history__prune', '{}', job_key := 'history__prune', max_attempts := 3)`);
       await runOnce({ pgPool: db.pool, taskList: { history__prune: historyPrune }, logger: silent });
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^history prune: 26 row\(s\) deleted .* nothing older is left$/);
+      expect(lines[0]).toMatch(/^history prune: 28 row\(s\) deleted .* nothing older is left$/);
       expect(await count('sync_runs')).toBe(8);
       await waitFor(
         'the done job gone',
