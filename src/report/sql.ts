@@ -127,20 +127,6 @@ export async function reportState(db: Queryable, target: string): Promise<Report
   return rows[0] ?? null;
 }
 
-/**
- * The sheet version the last succeeded full sync of this spreadsheet read
- * (`source`: `gsheets:<spreadsheet id>`): a report write from it is our own.
- */
-export async function lastFullSyncVersion(db: Queryable, source: string): Promise<string | null> {
-  const { rows } = await db.query<{ source_version: string | null }>(
-    `select source_version from public.sync_runs
-        where mode = 'full' and status = 'succeeded' and split_part(source, '#', 1) = $1
-        order by started_at desc limit 1`,
-    [source],
-  );
-  return rows[0]?.source_version ?? null;
-}
-
 /** Records what a report write wrote (report_state): the next one compares with it. */
 export async function saveReportState(
   db: Queryable,

@@ -35,11 +35,11 @@ import { fileVersion } from '../sheet/google/drive.ts';
 import { describeFailure } from '../sheet/google/failure.ts';
 import { limiterFor } from '../sheet/google/limiter.ts';
 import { chooseTab } from '../sheet/google/source.ts';
+import { lastFullRead } from '../sync/sql/runs.ts';
 import { buildReport, contentHash, lastSyncOf, type Report } from './content.ts';
 import { headerOf, tabGrid } from './format.ts';
 import {
   failedReportWritesSinceWritten,
-  lastFullSyncVersion,
   raiseReportWriteFailed,
   recordReportWriteFailed,
   recordReportWritten,
@@ -340,7 +340,7 @@ export async function writeReportTab(pool: pg.Pool, o: ReportWriteOptions): Prom
     const after = await driveVersion();
 
     // Our own write, from the version the last full sync read (or our previous write's)?
-    const readVersion = digits(await lastFullSyncVersion(pool, `gsheets:${id}`));
+    const readVersion = digits((await lastFullRead(pool, `gsheets:${id}`))?.source_version ?? null);
     const fromRead = before !== null && readVersion !== null && before === readVersion;
     const fromOwn = before !== null && state?.read_version === readVersion && state?.own_version === before;
     const own = (fromRead || fromOwn) && after !== null && Number(after) - Number(before) <= writes ? after : null;

@@ -21,6 +21,7 @@ import type pg from 'pg';
 import { PACKAGE_VERSION } from '../paths.ts';
 import type { Mapping } from '../mapping/mapping.ts';
 import type { SheetSource } from '../sheet/source.ts';
+import { lastFullRead } from './sql/runs.ts';
 
 /**
  * What else decides what a read of an unchanged sheet would write: the
@@ -35,13 +36,6 @@ export function readFingerprint(mapping: Mapping): string {
 export type BeforeFullRead =
   | { skipped: { runId: string; because: string; lastRunId: string; lastFailed: number; durationMs: number } }
   | { skipped: null; sourceVersion: string | null; note: string | null };
-
-interface LastFullRead {
-  id: string;
-  source_version: string | null;
-  age_ms: number;
-  failed: number;
-}
 
 const minutes = (ms: number) => `${Math.round(ms / 60_000)} min`;
 
@@ -69,17 +63,8 @@ export async function beforeFullRead(
     };
   const version = `${got.version}; ${readFingerprint(mapping)}`;
   if (!o.skipIfUnchanged) return { skipped: null, sourceVersion: version, note: null };
-  const { rows } = await pool.query<LastFullRead>(
-    `select id, source_version, failed, (extract(epoch from now() - started_at) * 1000)::float8 as age_ms
-       from public.sync_runs
-      where mode = 'full' and status = 'succeeded'
-        -- The same sheet: a run records the tab it resolved (#gid=…), the version names the tab it selects.
-        and split_part(source, '#', 1) = split_part($1, '#', 1)
-      order by started_at desc
-      limit 1`,
-    [source.description],
-  );
-  const last = rows[0];
+  // The same sheet, whichever tab: the version names the tab it selects.
+  const last = await lastFullRead(pool, source.description);
   // The report tab's own write bumps the Drive version: that version is ours, not a person's edit (report/own-version.ts).
   const ownWrite =
     !!last &&

@@ -207,3 +207,28 @@ export async function recordBusyRun(
   );
   return rows[0]!;
 }
+
+/** The latest succeeded full read of a sheet: what the unchanged-sheet check and the report writer compare with. */
+export interface LastFullRead {
+  id: string;
+  source_version: string | null;
+  age_ms: number;
+  failed: number;
+}
+
+/**
+ * The latest succeeded full sync of `source`, whichever tab it resolved: a
+ * run records the tab (`gsheets:<id>#gid=…`), so sheets compare without it.
+ */
+export async function lastFullRead(db: Queryable, source: string): Promise<LastFullRead | undefined> {
+  const { rows } = await db.query<LastFullRead>(
+    `select id, source_version, failed, (extract(epoch from now() - started_at) * 1000)::float8 as age_ms
+       from public.sync_runs
+      where mode = 'full' and status = 'succeeded'
+        and split_part(source, '#', 1) = split_part($1, '#', 1)
+      order by started_at desc
+      limit 1`,
+    [source],
+  );
+  return rows[0];
+}
