@@ -3,6 +3,7 @@
  * from a run's result.
  */
 import type { SyncResult } from './types.ts';
+import { massChangeFigures } from './mass-change.ts';
 
 /** The `sync --json` shape of contract.md. */
 export function syncResultJson(
@@ -55,15 +56,7 @@ export function dryRunJson(r: SyncResult) {
     })),
     would_raise_alerts: r.alerts.map((a) => ({ type: a.type, severity: a.severity, resolved: a.resolved })),
     mass_change: r.massChange
-      ? {
-          would_refuse: r.massChange.beyond && r.massChange.allowedBy === null,
-          updated: r.massChange.updated,
-          existing: r.massChange.existing,
-          percent: r.massChange.percent,
-          max_percent: r.massChange.limits.maxPercent,
-          min: r.massChange.limits.min,
-          columns: r.massChange.columns,
-        }
+      ? { would_refuse: r.massChange.beyond && r.massChange.allowedBy === null, ...massChangeFigures(r.massChange) }
       : null,
   };
 }

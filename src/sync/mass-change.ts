@@ -51,8 +51,12 @@ export function describeMassChange(v: MassChangeVerdict): string {
 
 /** The alert's details: counts and column names, never a value. */
 export function massChangeDetails(v: MassChangeVerdict, runId: string): Record<string, unknown> {
+  return { run_id: runId, ...massChangeFigures(v) };
+}
+
+/** The guard's figures as the alert's details and `sync --dry-run --json`'s mass_change name them. */
+export function massChangeFigures(v: MassChangeVerdict) {
   return {
-    run_id: runId,
     updated: v.updated,
     existing: v.existing,
     percent: v.percent,
