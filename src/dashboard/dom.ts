@@ -74,7 +74,7 @@ export function time(iso: string | null | undefined): HTMLElement {
 }
 
 /** Rows a table shows before "Show all": long tables page instead of scrolling inside a box (no half-cut row). */
-export const PAGE_ROWS = 10;
+const PAGE_ROWS = 10;
 
 /**
  * A table with a header row; rows are built by the caller. Each cell carries

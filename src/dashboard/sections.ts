@@ -421,7 +421,7 @@ export function errorsSection(errors: RecentError[]): HTMLElement {
  * spreadsheet (named, not linked: the page never carries the sheet's
  * address), or the command that prints the same report.
  */
-export function reportLine(r: ReportStatus | null): HTMLElement {
+function reportLine(r: ReportStatus | null): HTMLElement {
   if (r === null)
     return h(
       'p',

@@ -18,7 +18,7 @@
  */
 import { parse } from 'postgraphile/graphql';
 
-export const QUERY_CACHE_TTL_MS = 1_000;
+const QUERY_CACHE_TTL_MS = 1_000;
 const MAX_ENTRIES = 64;
 const MAX_BODY = 4 * 1024 * 1024;
 const MAX_PARSED = 256;
@@ -31,7 +31,7 @@ export interface CachedAnswer {
 
 /** Whether a query text is only queries; remembered per text. */
 const parsed = new Map<string, boolean>();
-export function onlyQueries(text: string): boolean {
+function onlyQueries(text: string): boolean {
   let known = parsed.get(text);
   if (known === undefined) {
     try {

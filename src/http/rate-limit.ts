@@ -13,7 +13,7 @@
 import { isIPv6 } from 'node:net';
 
 export const TOKEN_FAILURE_LIMIT = 5;
-export const TOKEN_FAILURE_WINDOW_MS = 60_000;
+const TOKEN_FAILURE_WINDOW_MS = 60_000;
 /** Addresses remembered at most; the oldest are forgotten first. */
 const MAX_CLIENTS = 10_000;
 

@@ -11,13 +11,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { projectRoot } from '../config.ts';
 
-export const RUNBOOKS_FILE = path.join(projectRoot, 'docs', 'runbooks.md');
+const RUNBOOKS_FILE = path.join(projectRoot, 'docs', 'runbooks.md');
 
 const escape = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** GitHub's heading ids: lower case, punctuation dropped, spaces to hyphens. */
-export function headingId(text: string): string {
+function headingId(text: string): string {
   return text
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\s_-]/gu, '')
@@ -34,7 +34,7 @@ function inline(text: string): string {
     .replace(/\[([^\]]+)\]\(([^)]+)\)/g, '$1');
 }
 
-export function renderRunbooks(markdown: string, stylesheet: string | null): string {
+function renderRunbooks(markdown: string, stylesheet: string | null): string {
   const out: string[] = [];
   let paragraph: string[] = [];
   let list: string[] | null = null;

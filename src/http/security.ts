@@ -45,7 +45,7 @@ function hostName(host: string): string {
 }
 
 /** A Host header's name and port (null: none given), or null when it is not one. */
-export function parseHost(header: string): { name: string; port: number | null } | null {
+function parseHost(header: string): { name: string; port: number | null } | null {
   const m = /^(\[[0-9a-f:.]+\]|[^:[\]\s/@]+)(?::(\d{1,5}))?$/i.exec(header.trim());
   if (m === null) return null;
   const port = m[2] === undefined ? null : Number(m[2]);

@@ -34,7 +34,7 @@ export class MassChangeRefused extends CannotRunError {
 }
 
 /** What to do about a refusal, in one sentence. */
-export const MASS_CHANGE_HOW_TO =
+const MASS_CHANGE_HOW_TO =
   'Check the sheet (encoding, shifted or renamed columns, the right tab; `buyer-sync sync --dry-run` lists what would change); ' +
   'if the change is intended, run `buyer-sync sync --allow-mass-change`, or approve the next run once: ' +
   '`select buyer_sync.approve_mass_change()` (or the dashboard)';

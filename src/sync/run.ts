@@ -66,7 +66,7 @@ export interface PassAttempt {
 }
 
 /** The schema check, refusing with the table and column named. */
-export async function assertSchema(db: pg.Pool | pg.ClientBase): Promise<void> {
+async function assertSchema(db: pg.Pool | pg.ClientBase): Promise<void> {
   const result = await new SchemaValidator(db).validateBuyersSchema();
   if (!result.valid) {
     throw new CannotRunError(

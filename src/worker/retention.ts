@@ -14,9 +14,9 @@ import { workerContext } from './context.ts';
 import { pruneHistoryRound } from './sql.ts';
 
 /** Rows per statement: small enough that a round of a huge backlog takes well under a second or two. */
-export const DEFAULT_PRUNE_BATCH = 5000;
+const DEFAULT_PRUNE_BATCH = 5000;
 /** Rounds per job: at the default batch, up to 5,000,000 rows of each table a day; the rest waits for the next day. */
-export const DEFAULT_PRUNE_ROUNDS = 1000;
+const DEFAULT_PRUNE_ROUNDS = 1000;
 
 export interface PruneOptions {
   batchSize?: number;
