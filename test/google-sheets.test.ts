@@ -34,18 +34,7 @@ let keyFile = '';
 
 beforeAll(async () => {
   await fake.start();
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  fake.accounts.set(ACCOUNT, publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  keyFile = path.join(dir, 'key.json');
-  writeFileSync(
-    keyFile,
-    JSON.stringify({
-      type: 'service_account',
-      client_email: ACCOUNT,
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      private_key_id: 'k1',
-    }),
-  );
+  keyFile = fake.serviceAccountKeyFile(ACCOUNT, path.join(dir, 'key.json'), { tokenUri: false });
 });
 afterAll(async () => {
   await fake.stop();

@@ -13,8 +13,7 @@
  * What the picture shows is checked: every failing row's number and buyer
  * number, in sheet-row order, and no name, phone, e-mail or address.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -48,19 +47,7 @@ beforeAll(async () => {
     throw new Error(`no chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   mkdirSync(SHOTS, { recursive: true });
   await fake.start();
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  fake.accounts.set(ACCOUNT, publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  keyFile = path.join(dir, 'key.json');
-  writeFileSync(
-    keyFile,
-    JSON.stringify({
-      type: 'service_account',
-      client_email: ACCOUNT,
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      private_key_id: 'k1',
-      token_uri: `${fake.url}token`,
-    }),
-  );
+  keyFile = fake.serviceAccountKeyFile(ACCOUNT, path.join(dir, 'key.json'));
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
 }, 60_000);
 afterAll(async () => {

@@ -8,8 +8,7 @@
  * version of our own write is told apart from a person's edit.
  */
 import fc from 'fast-check';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -36,19 +35,7 @@ let keyFile = '';
 
 beforeAll(async () => {
   await fake.start();
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  fake.accounts.set(ACCOUNT, publicKey.export({ type: 'spki', format: 'pem' }).toString());
-  keyFile = path.join(dir, 'key.json');
-  writeFileSync(
-    keyFile,
-    JSON.stringify({
-      type: 'service_account',
-      client_email: ACCOUNT,
-      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-      private_key_id: 'k1',
-      token_uri: `${fake.url}token`,
-    }),
-  );
+  keyFile = fake.serviceAccountKeyFile(ACCOUNT, path.join(dir, 'key.json'));
 });
 afterAll(async () => {
   await fake.stop();

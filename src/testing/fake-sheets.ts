@@ -17,7 +17,8 @@
  * live beside the cells (FakeTab.notes), so a tab's `rows` are exactly its
  * values: a test compares them byte for byte.
  */
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -125,6 +126,28 @@ export class FakeSheetsServer {
   readonly spreadsheets = new Map<string, FakeSpreadsheet>();
   /** Known service accounts: e-mail -> public key (PEM). */
   readonly accounts = new Map<string, string>();
+
+  /**
+   * A service account this server knows, as Google issues its key: a new key
+   * pair, the public half registered, the key file written to `file`. Its
+   * `token_uri` is this server's /token unless `tokenUri` is false (the
+   * client's own default, redirected otherwise). Returns `file`.
+   */
+  serviceAccountKeyFile(email: string, file: string, o: { tokenUri?: boolean } = {}): string {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.accounts.set(email, publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    writeFileSync(
+      file,
+      JSON.stringify({
+        type: 'service_account',
+        client_email: email,
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        private_key_id: 'k1',
+        ...(o.tokenUri === false ? {} : { token_uri: `${this.url}token` }),
+      }),
+    );
+    return file;
+  }
   readonly faults: Fault[] = [];
   readonly requests: LoggedRequest[] = [];
   /** Called after each response is sent (n = requests so far): lets a test edit the sheet mid-read. */
