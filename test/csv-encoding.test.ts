@@ -11,15 +11,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CannotRunError } from '../src/errors.ts';
 import { chooseEncoding } from '../src/sheet/csv/detect.ts';
-import {
-  countLoneSurrogates,
-  createDecoder,
-  INVALID,
-  parseEncoding,
-  type Encoding,
-} from '../src/sheet/csv/encoding.ts';
+import { countLoneSurrogates, INVALID, parseEncoding, type Encoding } from '../src/sheet/csv/encoding.ts';
+import { decodeIn, refusal } from './encodings.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-enc-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,24 +23,6 @@ function file(content: Buffer | string): string {
   writeFileSync(f, content);
   return f;
 }
-
-/** Decodes `bytes` cut into pieces of `size` bytes. */
-function decodeIn(encoding: Encoding, bytes: Uint8Array, size: number): { text: string; invalid: number } {
-  const d = createDecoder(encoding);
-  let text = '';
-  for (let i = 0; i < bytes.length; i += size) text += d.decode(bytes.subarray(i, i + size), false);
-  text += d.decode(new Uint8Array(0), true);
-  return { text, invalid: d.invalid };
-}
-
-const refusal = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(CannotRunError);
-  return (err as Error).message;
-};
 
 describe('decoders', () => {
   const text = '佐藤 太郎,東京都世田谷区,🏠 ｱｲｳ,①～＼,plain\r\n';

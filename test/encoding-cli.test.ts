@@ -8,7 +8,6 @@
  * with the right --encoding each syncs exactly; a Japanese --encoding on a
  * Korean or Chinese export is refused, the buyers untouched.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +18,7 @@ import { CsvSheetSource } from '../src/sheet/csv/source.ts';
 import { UserFacingError } from '../src/errors.ts';
 import { ENCODINGS, type Encoding } from '../src/sheet/csv/encoding.ts';
 import { readBuyers, runCli, useTestDatabase } from './helpers.ts';
+import { CODECS, DETECTED, PEOPLE, pythonEncode } from './encodings.ts';
 
 const db = useTestDatabase();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'buyer-sync-enccli-'));
@@ -39,25 +39,6 @@ function save(content: string | Buffer): string {
   return f;
 }
 
-/** Encodes each text with Python's codec, or null where the codec cannot write it. */
-function pythonEncode(codec: string, texts: string[]): (Buffer | null)[] {
-  const out = execFileSync(
-    'python3',
-    [
-      '-c',
-      `
-import base64, json, sys
-res = []
-for t in json.load(sys.stdin):
-    try: res.append(base64.b64encode(t.encode(${JSON.stringify(codec)})).decode())
-    except UnicodeEncodeError: res.append(None)
-print(json.dumps(res))`,
-    ],
-    { input: JSON.stringify(texts) },
-  );
-  return (JSON.parse(out.toString()) as (string | null)[]).map((b) => (b === null ? null : Buffer.from(b, 'base64')));
-}
-
 const cell = (c: string) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c);
 const csv = (rows: string[][]) => [HEADER, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
 
@@ -75,59 +56,9 @@ const row = ([key, name, address, notes]: string[], i: number) =>
       })[c] ?? '',
   );
 
-const PEOPLE: Record<string, string[][]> = {
-  korean: [
-    ['B-K1', '김민준', '서울특별시 강남구 테헤란로 123', '역에서 가까운 곳 희망, 주차 필요'],
-    ['B-K2', '이서연', '부산광역시 해운대구', '조용한 동네'],
-    ['B-K3', '박지훈', '', ''],
-  ],
-  simplified: [
-    ['B-C1', '王伟', '北京市朝阳区建国路88号', '希望靠近地铁站，安静'],
-    ['B-C2', '李娜', '上海市浦东新区', '预算有限'],
-    ['B-C3', '张敏', '', ''],
-  ],
-  traditional: [
-    ['B-T1', '陳志明', '台北市信義區松仁路100號', '希望靠近捷運站，安靜'],
-    ['B-T2', '林淑芬', '高雄市前鎮區', '預算有限'],
-    ['B-T3', '黃建國', '', ''],
-  ],
-  latin: [
-    ['B-L1', 'Renée Dupont', '12 rue de la Paix, Paris', 'près du métro, calme'],
-    ['B-L2', 'José Müller', 'Straße 5, München', 'Größe egal'],
-    ['B-L3', 'François Gaël', 'São Paulo', ''],
-  ],
-  japanese: [
-    ['B-J1', '佐藤 さくら', '東京都世田谷区桜新町2-15-8', '駅徒歩10分以内希望。ペット可'],
-    ['B-J2', 'ヤマダ タロウ', '大阪府大阪市北区', '静かな環境'],
-    ['B-J3', '田中 美咲', '', ''],
-  ],
-};
 const ROWS = Object.fromEntries(
   Object.entries(PEOPLE).map(([lang, people]) => [lang, people.map((p, i) => row(p, i))]),
 );
-
-const CODECS: [string, Encoding][] = [
-  ['cp949', 'euc-kr'],
-  ['euc_kr', 'euc-kr'],
-  ['gbk', 'gbk'],
-  ['gb18030', 'gbk'],
-  ['gb2312', 'gbk'],
-  ['big5', 'big5'],
-  ['cp950', 'big5'],
-  ['cp1252', 'windows-1252'],
-  ['latin_1', 'windows-1252'],
-  ['shift_jis', 'shift_jis'],
-  ['cp932', 'shift_jis'],
-  ['euc_jp', 'euc-jp'],
-];
-/** The codecs each language's teams use: these are detected, not merely refused. */
-const DETECTED: Record<string, string[]> = {
-  korean: ['cp949', 'euc_kr'],
-  simplified: ['gbk', 'gb18030', 'gb2312'],
-  traditional: ['big5', 'cp950'],
-  latin: ['cp1252', 'latin_1'],
-  japanese: ['shift_jis', 'cp932', 'euc_jp'],
-};
 
 const cases: { lang: string; codec: string; right: Encoding; file: string }[] = [];
 let synced: Map<string, (string | null)[]>;
